@@ -1,0 +1,157 @@
+package org.hotvisor.kernel.vm;
+
+import org.hotvisor.api.ExitAction;
+import org.hotvisor.api.Register;
+import org.hotvisor.api.vmx.VmcsField;
+
+/**
+ * What the kernel does with an exit that no handler bundle takes. Each reason's default is
+ * documented here and in {@code vm:handlers}:
+ * <ul>
+ * <li>CPUID: all four registers 0 (an empty leaf), so a guest runs even with no CPUID bundle;</li>
+ * <li>IN/OUT: IN reads all-ones, OUT is dropped (an unclaimed ISA port); string I/O stops the VM;</li>
+ * <li>HLT: interrupts enabled: idle to the next timer; disabled with nothing pending: power-off (0);</li>
+ * <li>RDMSR/WRMSR: #GP(0), as for an MSR the processor lacks;</li>
+ * <li>RDTSC/RDTSCP: the guest TSC (TSC + TSC offset); RDTSCP's TSC_AUX is 0;</li>
+ * <li>RDPMC: 0; INVD, WBINVD, INVLPG, PAUSE, MONITOR, MWAIT: done as no-ops (nothing is cached);</li>
+ * <li>RDRAND/RDSEED: a value from a deterministic generator, CF=1;</li>
+ * <li>the VMX instructions, GETSEC, INVPCID, XSETBV, XSAVES/XRSTORS: #UD (nested VMX is not offered);</li>
+ * <li>exception or NMI (the exception bitmap selected it): re-injected unchanged;</li>
+ * <li>anything else: the VM stops with status 10 and a message naming the exit.</li>
+ * </ul>
+ */
+final class DefaultExitHandlers {
+    private DefaultExitHandlers() {}
+
+    private static final int UD = 6, GP = 13;
+    private static long rngState = 0x9E3779B97F4A7C15L;
+
+    static ExitAction handle(int reason, ExitView exit, Machine machine) {
+        ExitRegs r = new ExitRegs(exit);
+        return switch (reason) {
+            case 10 -> { // CPUID
+                r.set(0, 0); r.set(1, 0); r.set(2, 0); r.set(3, 0);
+                yield ExitAction.EMULATED;
+            }
+            case 30 -> io(exit, r, machine);
+            case 12 -> hlt(exit, machine);
+            case 31, 32 -> {
+                exit.injectException(GP, 0);
+                yield ExitAction.RESUME;
+            }
+            case 16, 51 -> { // RDTSC, RDTSCP
+                long tsc = exit.cpu.tsc() + exit.cpu.vmread(VmcsField.TSC_OFFSET.encoding());
+                r.set(0, tsc & 0xFFFF_FFFFL);
+                r.set(2, tsc >>> 32);
+                if (reason == 51) {
+                    r.set(1, 0);
+                }
+                yield ExitAction.EMULATED;
+            }
+            case 15 -> { // RDPMC
+                r.set(0, 0);
+                r.set(2, 0);
+                yield ExitAction.EMULATED;
+            }
+            case 13, 54, 14, 40, 39, 36 -> ExitAction.EMULATED;
+            case 57, 61 -> { // RDRAND, RDSEED: operand register in instruction info bits 6:3 (SDM 3C 28.2.5)
+                long v = next();
+                int reg = (exit.instructionInfo >> 3) & 15;
+                int size = (exit.instructionInfo >> 11) & 3; // 0: 16, 1: 32, 2: 64 bits
+                long masked = size == 0 ? v & 0xFFFF : size == 1 ? v & 0xFFFF_FFFFL : v;
+                long old = exit.gpr(reg);
+                exit.setGpr(reg, size == 0 ? (old & ~0xFFFFL) | masked : masked);
+                exit.set(Register.RFLAGS, (exit.get(Register.RFLAGS) & ~0x8D5L) | 1); // CF=1, others 0
+                yield ExitAction.EMULATED;
+            }
+            case 11, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 50, 53, 55, 58, 63, 64 -> {
+                exit.injectException(UD, -1);
+                yield ExitAction.RESUME;
+            }
+            case 0 -> { // re-inject what the exception bitmap caught (SDM 3C 28.2.2 interruption information)
+                int info = (int) exit.vmread(VmcsField.VM_EXIT_INTR_INFO.encoding());
+                if (info < 0) {
+                    int type = (info >> 8) & 7;
+                    boolean hasCode = (info & (1 << 11)) != 0;
+                    if (type == 3 || type == 6 || type == 5 || type == 4 || type == 2) {
+                        exit.vmwrite(VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding(), (info & 0x80000FFF) & 0xFFFFFFFFL);
+                        if (hasCode) {
+                            exit.vmwrite(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE.encoding(),
+                                    exit.vmread(VmcsField.VM_EXIT_INTR_ERROR_CODE.encoding()));
+                        }
+                        if (type >= 4) {
+                            exit.vmwrite(VmcsField.VM_ENTRY_INSTRUCTION_LEN.encoding(), exit.instructionLength);
+                        }
+                        if ((info & 0xFF) == 14) { // #PF: CR2 holds the faulting address (exit qualification)
+                            exit.set(Register.CR2, exit.qualification);
+                        }
+                    }
+                }
+                yield ExitAction.RESUME;
+            }
+            default -> {
+                exit.stop(StopStatus.UNHANDLED_EXIT, String.format(
+                        "unhandled VM exit %d (%s) at RIP 0x%x: no handler bundle serves it and its default is to stop",
+                        reason, VirtualCpu.name(reason), exit.guestRip));
+                yield ExitAction.STOP;
+            }
+        };
+    }
+
+    private static long next() {
+        long x = rngState;
+        x ^= x << 13;
+        x ^= x >>> 7;
+        x ^= x << 17;
+        rngState = x;
+        return x;
+    }
+
+    /** SDM 3C 28.2.1, Table 28-5: the I/O-instruction qualification. */
+    private static ExitAction io(ExitView exit, ExitRegs r, Machine machine) {
+        long q = exit.qualification;
+        int size = (int) (q & 7) + 1;
+        boolean in = (q & 8) != 0;
+        boolean string = (q & 16) != 0;
+        if (string) {
+            exit.stop(StopStatus.UNHANDLED_EXIT, String.format(
+                    "string I/O at RIP 0x%x on port 0x%x but no I/O handler bundle is installed", exit.guestRip, q >>> 16));
+            return ExitAction.STOP;
+        }
+        if (in) {
+            long mask = size == 4 ? 0xFFFF_FFFFL : (1L << (size * 8)) - 1;
+            long rax = r.get(0);
+            r.set(0, size == 4 ? mask : (rax & ~mask) | mask);
+        }
+        return ExitAction.EMULATED;
+    }
+
+    private static ExitAction hlt(ExitView exit, Machine machine) {
+        boolean ifSet = (exit.get(Register.RFLAGS) & (1 << 9)) != 0;
+        VirtualClockImpl clock = machine.clock();
+        if (!ifSet && !exit.vcpu().interruptPending()) {
+            exit.stop(StopStatus.POWER_OFF, "");
+            return ExitAction.STOP;
+        }
+        if (ifSet && !exit.vcpu().interruptPending()) {
+            long deadline = clock.nextDeadline();
+            if (deadline == Long.MAX_VALUE && !clock.hostPaced()) {
+                exit.stop(StopStatus.POWER_OFF, "HLT with no timer armed and no interrupt source");
+                return ExitAction.STOP;
+            }
+            clock.idleUntil(deadline);
+        }
+        return ExitAction.EMULATED;
+    }
+
+    /** Tiny helper over the staged registers. */
+    private record ExitRegs(ExitView exit) {
+        long get(int i) {
+            return exit.gpr(i);
+        }
+
+        void set(int i, long v) {
+            exit.setGpr(i, v);
+        }
+    }
+}

@@ -1,0 +1,586 @@
+package org.hotvisor.kernel.vm;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.hotvisor.api.ExitReason;
+import org.hotvisor.api.GuestMemory;
+import org.hotvisor.api.Vcpu;
+import org.hotvisor.api.Vm;
+import org.hotvisor.api.VmState;
+import org.hotvisor.api.device.InterruptController;
+import org.hotvisor.api.device.InterruptSink;
+import org.hotvisor.api.device.MachineControl;
+import org.hotvisor.api.vmx.ControlBit;
+import org.hotvisor.api.vmx.LogicalProcessor;
+import org.hotvisor.api.vmx.VmxProcessor;
+import org.hotvisor.api.vmx.VmxStatus;
+import org.hotvisor.kernel.dispatch.ExitDispatcher;
+import org.hotvisor.kernel.loader.BootState;
+import org.hotvisor.kernel.loader.ImageException;
+import org.hotvisor.kernel.loader.ImageLoader;
+import org.hotvisor.kernel.loader.LoadOptions;
+import org.hotvisor.kernel.stats.ExitStatistics;
+import org.hotvisor.kernel.stats.ExitTrace;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The VM: guest RAM, the VMM's host memory (VMXON region, VMCS, bitmaps), the vCPU thread and
+ * the machine-level services devices use. Plain Java, so the handler test bench can run it
+ * without Felix; {@code MachineComponent} publishes it as OSGi services.
+ */
+public final class Machine implements Vm, MachineControl, InterruptSink {
+    private static final Logger LOG = LoggerFactory.getLogger(Machine.class);
+
+    /** Machine settings: RAM, clock, control overrides. */
+    public record Settings(long ramBytes, boolean hostClock, Map<ControlBit, Boolean> controlOverrides) {}
+
+    private final Settings settings;
+    private final GuestRam ram;
+    private final byte[] hostMemory;
+    private final VmcsSetup.HostMemoryLayout layout = VmcsSetup.HostMemoryLayout.forCpus(1);
+    private final VirtualClockImpl clock;
+    private final HostConsoleImpl console;
+    private final ExitDispatcher dispatcher;
+    private final VirtualCpu vcpu;
+    private final List<Consumer<Machine>> stopListeners = new CopyOnWriteArrayList<>();
+
+    private volatile VmxProcessor processor;
+    private volatile InterruptController interruptController;
+    private volatile boolean a20 = true;
+
+    // Life cycle, guarded by "this".
+    private volatile VmState state = VmState.EMPTY;
+    private Path image;
+    private LoadOptions loadOptions;
+    private BootState boot;
+    private Thread thread;
+    private boolean pauseRequested;
+    private volatile boolean stopRequested;
+    private boolean resetRequested;
+    private boolean swapRequested;
+    private boolean parked;
+    private volatile int exitStatus = -1;
+    private volatile String stopReason;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    /** GPRs, CR2 and DRs saved across a CPU-bundle swap (they are not in the VMCS). */
+    private final long[] savedGprs = new long[16];
+    private final long[] savedDrs = new long[7];
+    private long savedCr2;
+    private boolean savedState;
+
+    public Machine(Settings settings, ExitDispatcher dispatcher, HostConsoleImpl console) {
+        if (settings.ramBytes() < (1 << 20) || settings.ramBytes() > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("RAM size must be between 1 MiB and 2 GiB");
+        }
+        this.settings = settings;
+        this.dispatcher = dispatcher;
+        this.console = console;
+        this.ram = new GuestRam((int) settings.ramBytes());
+        this.hostMemory = new byte[layout.size()];
+        this.clock = new VirtualClockImpl(settings.hostClock());
+        this.vcpu = new VirtualCpu(0, this);
+        clock.idleSink(delta -> {
+            LogicalProcessor c = vcpu.cpu;
+            if (c != null) {
+                c.advanceTsc(delta);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- wiring
+
+    public void processor(VmxProcessor p) {
+        synchronized (this) {
+            processor = p;
+            notifyAll();
+        }
+    }
+
+    /** The CPU bundle is going away: park the vCPU with its VMCS flushed to host memory (VMCLEAR). */
+    public void processorGone(VmxProcessor p) {
+        synchronized (this) {
+            if (processor != p) {
+                return;
+            }
+            if (thread != null && thread.isAlive() && vcpu.cpu != null) {
+                swapRequested = true;
+                kick();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (vcpu.cpu != null && thread.isAlive() && System.nanoTime() < deadline) {
+                    try {
+                        wait(50);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+            }
+            processor = null;
+        }
+    }
+
+    public void interruptController(InterruptController ic) {
+        interruptController = ic;
+    }
+
+    public InterruptController interruptController() {
+        return interruptController;
+    }
+
+    public ExitDispatcher dispatcher() {
+        return dispatcher;
+    }
+
+    public VirtualClockImpl clock() {
+        return clock;
+    }
+
+    public HostConsoleImpl console() {
+        return console;
+    }
+
+    public void onStop(Consumer<Machine> listener) {
+        stopListeners.add(listener);
+    }
+
+    public VirtualCpu bsp() {
+        return vcpu;
+    }
+
+    public ExitStatistics.Snapshot statistics() {
+        return vcpu.statistics().snapshot();
+    }
+
+    public void resetStatistics() {
+        vcpu.statistics().reset(vcpu.instructionsRetired());
+    }
+
+    public void trace(ExitTrace t) {
+        ExitTrace old = vcpu.trace;
+        vcpu.trace = t;
+        if (old != null && old != t) {
+            old.close();
+        }
+    }
+
+    public ExitTrace trace() {
+        return vcpu.trace;
+    }
+
+    public Path image() {
+        return image;
+    }
+
+    // ---------------------------------------------------------------- loading
+
+    /** Loads an image into fresh RAM; the VM is then LOADED (paused before its first VM entry). */
+    public synchronized void load(Path image, LoadOptions options) throws ImageException {
+        if (state == VmState.RUNNING || state == VmState.PAUSED) {
+            throw new IllegalStateException("stop the VM before loading another image");
+        }
+        ram.clear();
+        BootState b = ImageLoader.load(image, options, ram.array());
+        this.image = image;
+        this.loadOptions = options;
+        this.boot = b;
+        state = VmState.LOADED;
+        LOG.debug("loaded {}: {}", image, b.description());
+    }
+
+    // ---------------------------------------------------------------- Vm
+
+    @Override
+    public VmState state() {
+        return state;
+    }
+
+    @Override
+    public synchronized void start() {
+        switch (state) {
+            case LOADED -> {
+                if (thread == null) {
+                    startThread();
+                }
+                pauseRequested = false;
+                state = VmState.RUNNING;
+                notifyAll();
+            }
+            case PAUSED -> resume();
+            case RUNNING -> { }
+            case EMPTY -> throw new IllegalStateException("no image loaded");
+            case STOPPED -> throw new IllegalStateException("the VM has stopped; load an image again");
+        }
+    }
+
+    private void startThread() {
+        thread = new Thread(this::vcpuThread, "vcpu-0");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    @Override
+    public synchronized void pause() {
+        if (state != VmState.RUNNING) {
+            return;
+        }
+        pauseRequested = true;
+        kick();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!parked && state == VmState.RUNNING && System.nanoTime() < deadline) {
+            try {
+                wait(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        if (state == VmState.RUNNING) {
+            state = VmState.PAUSED;
+        }
+    }
+
+    @Override
+    public synchronized void resume() {
+        if (state == VmState.PAUSED || state == VmState.LOADED) {
+            pauseRequested = false;
+            if (thread == null) {
+                startThread();
+            }
+            state = VmState.RUNNING;
+            notifyAll();
+        }
+    }
+
+    @Override
+    public synchronized void reset() {
+        if (state == VmState.EMPTY || boot == null) {
+            return;
+        }
+        if (thread == null || !thread.isAlive()) {
+            return;
+        }
+        resetRequested = true;
+        kick();
+        notifyAll();
+    }
+
+    @Override
+    public void stop(int status, String reason) {
+        synchronized (this) {
+            if (state == VmState.STOPPED) {
+                return;
+            }
+            if (thread == null || !thread.isAlive()) {
+                finish(status, reason);
+                return;
+            }
+            requestStop(status, reason);
+            notifyAll();
+        }
+    }
+
+    private void requestStop(int status, String reason) {
+        if (!stopRequested) {
+            exitStatus = status;
+            stopReason = reason == null ? "" : reason;
+            stopRequested = true;
+        }
+        kick();
+    }
+
+    /** A stop decided on the vCPU thread (power-off, triple fault, handler): takes effect after this exit. */
+    void stopFromVcpu(int status, String reason) {
+        synchronized (this) {
+            requestStop(status, reason);
+        }
+    }
+
+    @Override
+    public int exitStatus() {
+        return state == VmState.STOPPED ? exitStatus : -1;
+    }
+
+    @Override
+    public String stopReason() {
+        return state == VmState.STOPPED ? stopReason : null;
+    }
+
+    @Override
+    public boolean awaitStop(long timeoutMillis) throws InterruptedException {
+        if (timeoutMillis <= 0) {
+            stopped.await();
+            return true;
+        }
+        return stopped.await(timeoutMillis, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public int vcpuCount() {
+        return 1;
+    }
+
+    @Override
+    public Vcpu vcpu(int index) {
+        if (index != 0) {
+            throw new IndexOutOfBoundsException("vCPU " + index + " (this VM has 1)");
+        }
+        return vcpu;
+    }
+
+    @Override
+    public GuestMemory memory() {
+        return ram;
+    }
+
+    // ---------------------------------------------------------------- MachineControl / InterruptSink
+
+    @Override
+    public void powerOff(int status, String reason) {
+        stopFromVcpu(status, reason);
+    }
+
+    @Override
+    public void reset(String reason) {
+        LOG.info("platform reset: {}", reason);
+        reset();
+    }
+
+    @Override
+    public void setA20(boolean enabled) {
+        a20 = enabled;
+        LogicalProcessor c = vcpu.cpu;
+        if (c != null) {
+            c.setA20(enabled);
+        }
+    }
+
+    @Override
+    public boolean a20() {
+        return a20;
+    }
+
+    @Override
+    public long ramSize() {
+        return ram.size();
+    }
+
+    @Override
+    public void intrAsserted() {
+        kick();
+    }
+
+    @Override
+    public void nmi() {
+        LOG.warn("NMI requested; NMI delivery is not wired to the vCPU yet");
+    }
+
+    /** Makes the running guest exit (a host "IPI"), and wakes an idle HLT. */
+    private void kick() {
+        LogicalProcessor c = vcpu.cpu;
+        if (c != null) {
+            c.requestExit();
+        }
+        clock.wake();
+    }
+
+    // ---------------------------------------------------------------- the vCPU thread
+
+    /** Called by the run loop after each exit: whether it must return to {@link #vcpuThread}. */
+    boolean serviceRequests(VirtualCpu v) {
+        if (stopRequested) {
+            return true;
+        }
+        synchronized (this) {
+            return pauseRequested || resetRequested || swapRequested;
+        }
+    }
+
+    void pauseForFault(VirtualCpu v, String bundle, ExitReason reason, long rip, Throwable fault) {
+        String msg = String.format("handler %s failed on %s at RIP 0x%x: %s — VM paused (fix or replace the bundle, then vm:resume)",
+                bundle, reason, rip, fault);
+        LOG.error(msg);
+        console.report(msg);
+        synchronized (this) {
+            pauseRequested = true;
+            state = VmState.PAUSED;
+        }
+    }
+
+    void reportOverBudget(String bundle, ExitReason reason, long rip, long nanos) {
+        LOG.warn("handler {} took {} ms on {} at RIP 0x{} (over its budget)", bundle, nanos / 1_000_000, reason, Long.toHexString(rip));
+    }
+
+    private void vcpuThread() {
+        try {
+            while (!stopRequested) {
+                if (!awaitRunnable()) {
+                    break;
+                }
+                if (!ensureVmxOperation()) {
+                    continue;
+                }
+                vcpu.runLoop();
+                handleLoopReturn();
+            }
+            leaveVmxOperation();
+        } catch (Throwable t) { // an internal error must end the VM, never the host
+            LOG.error("vCPU thread failed", t);
+            synchronized (this) {
+                requestStop(StopStatus.INTERNAL_ERROR, "internal error in the vCPU loop: " + t);
+            }
+        } finally {
+            finish(exitStatus < 0 ? StopStatus.INTERNAL_ERROR : exitStatus, stopReason);
+        }
+    }
+
+    /** Parks while paused (or before the first start). Returns false when the VM is stopping. */
+    private synchronized boolean awaitRunnable() throws InterruptedException {
+        while ((pauseRequested || state == VmState.LOADED || processor == null) && !stopRequested && !resetRequested) {
+            parked = true;
+            if (pauseRequested && state == VmState.RUNNING) {
+                state = VmState.PAUSED;
+            }
+            notifyAll();
+            wait(100);
+        }
+        parked = false;
+        if (resetRequested) {
+            doReset();
+        }
+        return !stopRequested;
+    }
+
+    /** Life-cycle steps 1-3: VMXON, VMCLEAR + VMPTRLD, VMWRITE of controls, host and guest state. */
+    private boolean ensureVmxOperation() {
+        if (vcpu.cpu != null) {
+            return true;
+        }
+        VmxProcessor p = processor;
+        if (p == null) {
+            return false;
+        }
+        LogicalProcessor c = p.createLogicalProcessor(ram.array(), hostMemory);
+        int revision = (int) (p.capabilityMsr(VmcsSetup.IA32_VMX_BASIC) & 0x7FFF_FFFF);
+        // SDM 3C 25.11.5: software writes the revision identifier into the VMXON region and each VMCS region.
+        putInt(layout.vmxonRegion(), revision);
+        expect(c.vmxon(layout.vmxonRegion()), c, "VMXON");
+        long vmcs = layout.vmcs(0);
+        boolean fresh = !savedState;
+        if (fresh) {
+            putInt(vmcs, revision);
+            expect(c.vmclear(vmcs), c, "VMCLEAR");
+        }
+        expect(c.vmptrld(vmcs), c, "VMPTRLD");
+        if (fresh) {
+            VmcsSetup.writeControls(p, c, VmcsSetup.Controls.defaults().with(settings.controlOverrides()), layout);
+            VmcsSetup.writeHostState(c);
+            VmcsSetup.writeGuestState(p, c, boot);
+        } else {
+            for (int i = 0; i < 16; i++) {
+                c.setGpr(i, savedGprs[i]);
+            }
+            c.setCr2(savedCr2);
+            for (int i : new int[] {0, 1, 2, 3, 6}) {
+                c.setDr(i, savedDrs[i]);
+            }
+            savedState = false;
+        }
+        c.setA20(a20);
+        vcpu.launched = false; // after VMCLEAR the launch state is "clear": VMLAUNCH next (SDM 3C 25.1)
+        ram.invalidator(c::invalidateCode);
+        ram.translator((linear, write) -> c.translateGuestLinear(linear, write != 0));
+        vcpu.cpu = c;
+        return true;
+    }
+
+    private void handleLoopReturn() {
+        boolean swap;
+        synchronized (this) {
+            swap = swapRequested;
+        }
+        if (swap) {
+            LogicalProcessor c = vcpu.cpu;
+            for (int i = 0; i < 16; i++) {
+                savedGprs[i] = c.gpr(i);
+            }
+            savedCr2 = c.cr2();
+            for (int i : new int[] {0, 1, 2, 3, 6}) {
+                savedDrs[i] = c.dr(i);
+            }
+            savedState = true;
+            leaveVmxOperation();
+            synchronized (this) {
+                swapRequested = false;
+                notifyAll();
+            }
+        }
+    }
+
+    /** Life-cycle step 6: VMCLEAR flushes the VMCS to its region, then VMXOFF. */
+    private void leaveVmxOperation() {
+        LogicalProcessor c = vcpu.cpu;
+        if (c == null) {
+            return;
+        }
+        c.vmclear(layout.vmcs(0));
+        c.vmxoff();
+        vcpu.cpu = null;
+    }
+
+    /** A platform reset: RAM reloaded from the image, a fresh VMCS, timers cancelled. */
+    private void doReset() {
+        resetRequested = false;
+        leaveVmxOperation();
+        savedState = false;
+        clock.cancelAll();
+        vcpu.clearHandlerState();
+        try {
+            ram.clear();
+            boot = ImageLoader.load(image, loadOptions, ram.array());
+        } catch (ImageException e) {
+            requestStop(StopStatus.USER_ERROR, "reset: cannot reload " + image + ": " + e.getMessage());
+        }
+    }
+
+    private synchronized void finish(int status, String reason) {
+        if (state == VmState.STOPPED) {
+            return;
+        }
+        exitStatus = status;
+        stopReason = reason == null ? "" : reason;
+        state = VmState.STOPPED;
+        console.flush();
+        ExitTrace t = vcpu.trace;
+        if (t != null) {
+            t.flush();
+        }
+        stopped.countDown();
+        notifyAll();
+        for (Consumer<Machine> l : stopListeners) {
+            try {
+                l.accept(this);
+            } catch (RuntimeException e) {
+                LOG.warn("stop listener failed", e);
+            }
+        }
+    }
+
+    private void putInt(long address, int value) {
+        ByteBuffer.wrap(hostMemory).order(ByteOrder.LITTLE_ENDIAN).putInt((int) address, value);
+    }
+
+    private static void expect(VmxStatus s, LogicalProcessor c, String what) {
+        if (s != VmxStatus.SUCCEED) {
+            throw new IllegalStateException(what + " failed: " + s + (s == VmxStatus.FAIL_VALID
+                    ? " (VM-instruction error " + c.vmread(org.hotvisor.api.vmx.VmcsField.VM_INSTRUCTION_ERROR) + ")" : ""));
+        }
+    }
+}

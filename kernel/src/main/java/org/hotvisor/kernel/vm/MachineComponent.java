@@ -1,0 +1,269 @@
+package org.hotvisor.kernel.vm;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+import org.hotvisor.api.Vm;
+import org.hotvisor.api.device.HostConsole;
+import org.hotvisor.api.device.InterruptController;
+import org.hotvisor.api.device.InterruptSink;
+import org.hotvisor.api.device.MachineControl;
+import org.hotvisor.api.device.VirtualClock;
+import org.hotvisor.api.vmx.ControlBit;
+import org.hotvisor.api.vmx.VmxProcessor;
+import org.hotvisor.kernel.dispatch.ExitDispatcher;
+import org.hotvisor.kernel.loader.ImageException;
+import org.hotvisor.kernel.loader.LoadOptions;
+import org.hotvisor.kernel.stats.ExitTrace;
+import org.hotvisor.kernel.stats.StatsReport;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishes the VM and its machine services (Vm, MachineControl, InterruptSink, VirtualClock,
+ * HostConsole) and runs the session the launcher asked for through framework properties:
+ * {@code hotvisor.mode=run} boots an image headless and reports the outcome as a service with
+ * {@code hotvisor.run.status}; {@code console} loads the demo paused.
+ */
+@Component(immediate = true, service = {})
+public final class MachineComponent {
+    private static final Logger LOG = LoggerFactory.getLogger(MachineComponent.class);
+
+    /** Service property of the run outcome the launcher waits for. */
+    public static final String RUN_STATUS = "hotvisor.run.status";
+    public static final String RUN_MESSAGE = "hotvisor.run.message";
+
+    private final ExitDispatcher dispatcher;
+    private final BundleContext context;
+    private final Machine machine;
+    private final List<ServiceRegistration<?>> registrations = new ArrayList<>();
+    private volatile ServiceRegistration<?> result;
+    private volatile boolean active = true;
+
+    @Activate
+    public MachineComponent(BundleContext context, @Reference ExitDispatcher dispatcher) {
+        this.context = context;
+        this.dispatcher = dispatcher;
+        String mode = prop("hotvisor.mode", "console");
+        Machine m;
+        String setupError = null;
+        Map<ControlBit, Boolean> overrides = Map.of();
+        try {
+            overrides = ControlNames.parseSettings(prop("hotvisor.set", ""));
+        } catch (IllegalArgumentException e) {
+            setupError = e.getMessage();
+        }
+        long mem = parseLong(prop("hotvisor.mem", String.valueOf(128L << 20)), 128L << 20);
+        boolean hostClock = "host".equals(prop("hotvisor.clock", "run".equals(mode) ? "deterministic" : "host"));
+        m = new Machine(new Machine.Settings(mem, hostClock, overrides), dispatcher, new HostConsoleImpl(!"run".equals(mode)));
+        this.machine = m;
+        register(new String[] {Vm.class.getName(), MachineControl.class.getName(), InterruptSink.class.getName(),
+            Machine.class.getName()}, m);
+        register(new String[] {VirtualClock.class.getName()}, m.clock());
+        register(new String[] {HostConsole.class.getName()}, m.console());
+        String err = setupError;
+        Thread session = new Thread(() -> session(mode, err), "hotvisor-session");
+        session.setDaemon(true);
+        session.start();
+    }
+
+    private void register(String[] classes, Object service) {
+        registrations.add(context.registerService(classes, service, null));
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindProcessor(VmxProcessor p) {
+        machine().processor(p);
+    }
+
+    void unbindProcessor(VmxProcessor p) {
+        machine().processorGone(p);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindInterruptController(InterruptController ic) {
+        machine().interruptController(ic);
+    }
+
+    void unbindInterruptController(InterruptController ic) {
+        if (machine().interruptController() == ic) {
+            machine().interruptController(null);
+        }
+    }
+
+    private Machine machine() {
+        return machine;
+    }
+
+    @Deactivate
+    void deactivate() {
+        active = false;
+        machine.stop(StopStatus.STOPPED_BY_USER, "kernel stopped");
+        for (ServiceRegistration<?> r : registrations) {
+            try {
+                r.unregister();
+            } catch (IllegalStateException ignored) {
+                // already gone with the bundle
+            }
+        }
+        ServiceRegistration<?> r = result;
+        if (r != null) {
+            try {
+                r.unregister();
+            } catch (IllegalStateException ignored) {
+                // already gone
+            }
+        }
+    }
+
+    public Machine vm() {
+        return machine;
+    }
+
+    private String prop(String key, String dflt) {
+        String v = context.getProperty(key);
+        return v == null || v.isEmpty() ? dflt : v;
+    }
+
+    private static long parseLong(String s, long dflt) {
+        try {
+            return Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            return dflt;
+        }
+    }
+
+    // ---------------------------------------------------------------- sessions
+
+    private void session(String mode, String setupError) {
+        try {
+            awaitBundlesSettled();
+            if (setupError != null) {
+                publish(StopStatus.USER_ERROR, setupError);
+                return;
+            }
+            LoadOptions options = loadOptions();
+            String image = context.getProperty("hotvisor.image");
+            if (image == null || image.isBlank()) {
+                if ("run".equals(mode)) {
+                    publish(StopStatus.USER_ERROR, "no image given");
+                }
+                return;
+            }
+            try {
+                machine.load(Path.of(image), options);
+            } catch (ImageException e) {
+                if ("run".equals(mode)) {
+                    publish(StopStatus.USER_ERROR, e.getMessage());
+                } else {
+                    LOG.error("cannot load {}: {}", image, e.getMessage());
+                }
+                return;
+            }
+            if (!"run".equals(mode)) {
+                return; // console: loaded and paused until vm:start
+            }
+            String tracePath = context.getProperty("hotvisor.trace");
+            if (tracePath != null && !tracePath.isBlank()) {
+                machine.trace(new ExitTrace(Files.newBufferedWriter(Path.of(tracePath), StandardCharsets.UTF_8)));
+            }
+            machine.onStop(this::reportRun);
+            machine.start();
+        } catch (IOException e) {
+            publish(StopStatus.USER_ERROR, "cannot write the trace: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.error("session failed", e);
+            publish(StopStatus.INTERNAL_ERROR, "internal error: " + e);
+        }
+    }
+
+    private void reportRun(Machine m) {
+        ExitTrace t = m.trace();
+        if (t != null) {
+            t.close();
+        }
+        String message = m.stopReason();
+        try {
+            if (Boolean.parseBoolean(context.getProperty("hotvisor.stats"))) {
+                System.err.print(StatsReport.table(m.statistics(), StatsReport.SortKey.COUNT));
+            }
+            String json = context.getProperty("hotvisor.statsJson");
+            if (json != null && !json.isBlank()) {
+                Files.writeString(Path.of(json), StatsReport.json(m.statistics()));
+            }
+        } catch (IOException | RuntimeException e) {
+            message = "cannot write statistics: " + e.getMessage();
+        }
+        publish(m.exitStatus(), message);
+    }
+
+    private LoadOptions loadOptions() {
+        String format = prop("hotvisor.format", "auto");
+        long loadAddr = parseLong(prop("hotvisor.loadAddr", "-1"), -1);
+        long entry = parseLong(prop("hotvisor.entry", "-1"), -1);
+        String image = prop("hotvisor.image", "");
+        String append = prop("hotvisor.append", "");
+        String cmdline = append.isEmpty() ? image : image + " " + append;
+        List<LoadOptions.Module> modules = new ArrayList<>();
+        for (String line : prop("hotvisor.modules", "").split("\n")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            int eq = line.indexOf('=');
+            String path = eq < 0 ? line : line.substring(0, eq);
+            String mcmd = eq < 0 ? path : path + " " + line.substring(eq + 1);
+            modules.add(new LoadOptions.Module(Path.of(path), mcmd));
+        }
+        return new LoadOptions(format, loadAddr, entry, cmdline, modules);
+    }
+
+    /** Waits until every bundle meant to start has started, so handlers and devices are in place before the guest runs. */
+    private void awaitBundlesSettled() throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (active && System.nanoTime() < deadline) {
+            boolean settled = context.getBundle(0).getState() == Bundle.ACTIVE;
+            for (Bundle b : context.getBundles()) {
+                BundleStartLevel sl = b.adapt(BundleStartLevel.class);
+                boolean wanted = sl != null && sl.isPersistentlyStarted() && b.getHeaders().get("Fragment-Host") == null;
+                if (wanted && b.getState() != Bundle.ACTIVE) {
+                    settled = false;
+                }
+            }
+            if (settled) {
+                return;
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    private synchronized void publish(int status, String message) {
+        if (result != null || !active) {
+            return;
+        }
+        Dictionary<String, Object> props = new Hashtable<>();
+        props.put(RUN_STATUS, status);
+        props.put(RUN_MESSAGE, message == null ? "" : message);
+        result = context.registerService(Object.class.getName(), new Object(), props);
+    }
+}

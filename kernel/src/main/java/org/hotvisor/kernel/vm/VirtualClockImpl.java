@@ -1,0 +1,159 @@
+package org.hotvisor.kernel.vm;
+
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.LockSupport;
+import org.hotvisor.api.device.VirtualClock;
+
+/**
+ * The machine's clock. Deterministic mode: one nanosecond per retired guest instruction (a 1 GHz
+ * guest TSC), jumping over idle time, so a run is reproducible bit for bit. Host mode: wall time.
+ *
+ * <p>Timers fire on the vCPU thread at exits: the run loop programs the VMX-preemption timer for the
+ * next deadline, so a timer interrupts the guest at exactly its virtual instant.
+ */
+public final class VirtualClockImpl implements VirtualClock {
+    private final boolean hostPaced;
+    private final long hostBase = System.nanoTime();
+    private volatile long now;
+    private final CopyOnWriteArrayList<TimerImpl> timers = new CopyOnWriteArrayList<>();
+    private volatile Thread idler;
+    private volatile boolean wake;
+    /** Advances the processor's TSC while idling in deterministic mode. */
+    private volatile java.util.function.LongConsumer idleSink = d -> { };
+
+    public VirtualClockImpl(boolean hostPaced) {
+        this.hostPaced = hostPaced;
+    }
+
+    public boolean hostPaced() {
+        return hostPaced;
+    }
+
+    public void idleSink(java.util.function.LongConsumer sink) {
+        idleSink = sink;
+    }
+
+    /** Called by the run loop at each exit with the processor's TSC (deterministic mode). */
+    public void publish(long tsc) {
+        now = hostPaced ? System.nanoTime() - hostBase : tsc;
+    }
+
+    @Override
+    public long nanos() {
+        return hostPaced ? System.nanoTime() - hostBase : now;
+    }
+
+    @Override
+    public long nextDeadline() {
+        long d = Long.MAX_VALUE;
+        for (TimerImpl t : timers) {
+            long td = t.deadline;
+            if (td < d) {
+                d = td;
+            }
+        }
+        return d;
+    }
+
+    /** Runs the timers that are due; returns how many fired. On the vCPU thread only. */
+    public int runDue() {
+        int fired = 0;
+        for (int guard = 0; guard < 10_000; guard++) {
+            long t = nanos();
+            TimerImpl due = null;
+            for (TimerImpl x : timers) {
+                if (x.deadline <= t && (due == null || x.deadline < due.deadline)) {
+                    due = x;
+                }
+            }
+            if (due == null) {
+                break;
+            }
+            due.deadline = Long.MAX_VALUE;
+            fired++;
+            try {
+                due.callback.run();
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(VirtualClockImpl.class).warn("timer {} failed: {}", due.name, e.toString());
+            }
+        }
+        return fired;
+    }
+
+    @Override
+    public long idleUntil(long deadline) {
+        if (hostPaced) {
+            idler = Thread.currentThread();
+            try {
+                while (!wake) {
+                    long left = deadline == Long.MAX_VALUE ? 50_000_000L : deadline - nanos();
+                    if (left <= 0) {
+                        break;
+                    }
+                    LockSupport.parkNanos(Math.min(left, 50_000_000L));
+                    if (deadline == Long.MAX_VALUE && !wake) {
+                        continue;
+                    }
+                }
+            } finally {
+                wake = false;
+                idler = null;
+            }
+        } else if (deadline != Long.MAX_VALUE && deadline > now) {
+            long delta = deadline - now;
+            idleSink.accept(delta);
+            now = deadline;
+        }
+        runDue();
+        return nanos();
+    }
+
+    /** Wakes an idling vCPU (an interrupt arrived from a host thread). */
+    public void wake() {
+        wake = true;
+        Thread t = idler;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    @Override
+    public Timer newTimer(String name, Runnable callback) {
+        TimerImpl t = new TimerImpl(name, callback);
+        timers.add(t);
+        return t;
+    }
+
+    private final class TimerImpl implements Timer {
+        final String name;
+        final Runnable callback;
+        volatile long deadline = Long.MAX_VALUE;
+
+        TimerImpl(String name, Runnable callback) {
+            this.name = name;
+            this.callback = callback;
+        }
+
+        @Override
+        public void armAt(long deadlineNanos) {
+            deadline = deadlineNanos == Long.MAX_VALUE ? Long.MAX_VALUE - 1 : deadlineNanos;
+        }
+
+        @Override
+        public void cancel() {
+            deadline = Long.MAX_VALUE;
+        }
+
+        @Override
+        public boolean armed() {
+            return deadline != Long.MAX_VALUE;
+        }
+    }
+
+    /** Drops every timer (machine reset). */
+    public void cancelAll() {
+        for (TimerImpl t : timers) {
+            t.deadline = Long.MAX_VALUE;
+        }
+    }
+}

@@ -1,0 +1,325 @@
+package org.hotvisor.kernel.vm;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import org.hotvisor.api.ExitAction;
+import org.hotvisor.api.ExitReason;
+import org.hotvisor.api.Vcpu;
+import org.hotvisor.api.device.InterruptController;
+import org.hotvisor.api.vmx.LogicalProcessor;
+import org.hotvisor.api.vmx.PinBasedControl;
+import org.hotvisor.api.vmx.ProcessorControl;
+import org.hotvisor.api.vmx.VmInstructionError;
+import org.hotvisor.api.vmx.VmcsField;
+import org.hotvisor.api.vmx.VmxStatus;
+import org.hotvisor.kernel.dispatch.ExitDispatcher;
+import org.hotvisor.kernel.dispatch.HandlerEntry;
+import org.hotvisor.kernel.stats.ExitStatistics;
+import org.hotvisor.kernel.stats.ExitTrace;
+
+/**
+ * One vCPU and its run loop. The loop is the VMM life cycle of SDM 3C 24.7 (and KVM's vcpu_run):
+ * <ol>
+ * <li>VMXON;</li>
+ * <li>VMCLEAR and VMPTRLD of this vCPU's VMCS;</li>
+ * <li>VMWRITE of the controls, host state and guest state ({@link VmcsSetup});</li>
+ * <li>VMLAUNCH, later VMRESUME;</li>
+ * <li>per exit: VMREAD of the exit information, dispatch to the handler bundles, event injection,
+ *     then resume;</li>
+ * <li>VMCLEAR and VMXOFF when the VM stops.</li>
+ * </ol>
+ * The loop allocates nothing per exit; the dispatch table is one volatile read.
+ */
+public final class VirtualCpu implements Vcpu {
+    private static final int KERNEL_HANDLED = 0;
+
+    private final int index;
+    private final Machine machine;
+    final ExitView view;
+    final ExitStatistics stats = new ExitStatistics();
+    private final Map<String, Object> state = new ConcurrentHashMap<>();
+    private final Throwable[] faultBox = new Throwable[1];
+
+    /** The processor; replaced when the CPU bundle is swapped. Only the vCPU thread drives it. */
+    volatile LogicalProcessor cpu;
+    /** Whether the current VMCS is launched (VMRESUME) or clear (VMLAUNCH). */
+    boolean launched;
+    private long sequence;
+    private int procControls;
+    private boolean windowExiting;
+    private boolean preemptionTimer;
+    private String lastBundle;
+    volatile ExitTrace trace;
+
+    VirtualCpu(int index, Machine machine) {
+        this.index = index;
+        this.machine = machine;
+        this.view = new ExitView(this, machine.memory());
+    }
+
+    @Override
+    public int index() {
+        return index;
+    }
+
+    @Override
+    public long instructionsRetired() {
+        LogicalProcessor c = cpu;
+        return c == null ? 0 : c.instructionsRetired();
+    }
+
+    @Override
+    public boolean interruptPending() {
+        InterruptController pic = machine.interruptController();
+        return pic != null && pic.interruptPending();
+    }
+
+    @Override
+    public boolean interruptsEnabled() {
+        return (view.get(org.hotvisor.api.Register.RFLAGS) & RFLAGS_IF) != 0;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T> T state(String key, Supplier<T> initial) {
+        return (T) state.computeIfAbsent(key, k -> initial.get());
+    }
+
+    /** The processor, for the console's inspection commands while the vCPU is parked. */
+    public LogicalProcessor processorForInspection() {
+        return cpu;
+    }
+
+    public ExitStatistics statistics() {
+        return stats;
+    }
+
+    /** Drops state kept for handlers (machine reset). */
+    void clearHandlerState() {
+        state.clear();
+    }
+
+    private static final long RFLAGS_IF = 1L << 9;
+
+    // ---------------------------------------------------------------- the run loop
+
+    /**
+     * Runs the guest until the machine stops or pauses for a CPU swap. Called on the vCPU thread,
+     * with the processor already in VMX operation and the VMCS current and set up.
+     */
+    void runLoop() {
+        LogicalProcessor c = cpu;
+        procControls = (int) c.vmread(VmcsField.CPU_BASED_VM_EXEC_CONTROL.encoding());
+        windowExiting = ProcessorControl.INTERRUPT_WINDOW_EXITING.isSet(procControls);
+        preemptionTimer = PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.isSet(
+                (int) c.vmread(VmcsField.PIN_BASED_VM_EXEC_CONTROL.encoding()));
+        prepareEntry(c);
+        long entryTime = System.nanoTime();
+        VmxStatus status = launched ? c.vmresume() : c.vmlaunch();
+        while (true) {
+            long exitTime = System.nanoTime();
+            if (status != VmxStatus.SUCCEED) {
+                entryFailedAsInstruction(c, status);
+                return;
+            }
+            launched = true;
+            stats.addGuestNanos(exitTime - entryTime);
+            view.load(c, ++sequence);
+            machine.clock().publish(c.tsc());
+            int basic = view.rawReason & 0xFFFF;
+            handleExit(c, basic);
+            machine.clock().runDue();
+            if (machine.serviceRequests(this)) {
+                return; // stop, reset or CPU swap: the machine takes over
+            }
+            c = cpu;
+            prepareEntry(c);
+            entryTime = System.nanoTime();
+            long handling = entryTime - exitTime;
+            stats.record(basic & (ExitReason.TABLE_SIZE - 1), handling, lastBundle);
+            if (handling > machine.dispatcher().budgetNanos() && lastBundle != null) {
+                stats.recordOverBudget(basic & (ExitReason.TABLE_SIZE - 1));
+                machine.reportOverBudget(lastBundle, view.reason, view.guestRip, handling);
+            }
+            ExitTrace t = trace;
+            if (t != null) {
+                t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle, handling);
+            }
+            stats.instructions(c.instructionsRetired());
+            status = c.vmresume();
+        }
+    }
+
+    private void handleExit(LogicalProcessor c, int basic) {
+        lastBundle = null;
+        if (view.rawReason < 0) { // bit 31: VM-entry failure (SDM 3C 27.8)
+            stats.recordEntryFailure();
+            machine.stopFromVcpu(StopStatus.ENTRY_FAILURE, String.format(
+                    "VM-entry failure: exit reason %d (%s), qualification 0x%x, guest RIP 0x%x",
+                    basic, name(basic), view.qualification, view.guestRip));
+            return;
+        }
+        switch (basic) {
+            // The kernel's own mechanisms: a host kick, timer deadlines and interrupt windows.
+            case 1, 52, 7, 8 -> lastBundle = "kernel";
+            case 2 -> {
+                lastBundle = "kernel";
+                machine.stopFromVcpu(StopStatus.TRIPLE_FAULT, String.format("triple fault at RIP 0x%x", view.guestRip));
+            }
+            default -> dispatch(c, basic);
+        }
+    }
+
+    private void dispatch(LogicalProcessor c, int basic) {
+        ExitDispatcher d = machine.dispatcher();
+        int slot = basic & (ExitReason.TABLE_SIZE - 1);
+        long waited = d.awaitSwap(slot);
+        if (waited > 0) {
+            stats.recordSwapWait(slot, waited);
+        }
+        for (HandlerEntry e : d.table().handlers(slot)) {
+            ExitAction a = ExitDispatcher.invoke(e, view, faultBox);
+            if (a == null) {
+                Throwable fault = faultBox[0];
+                faultBox[0] = null;
+                view.discard();
+                stats.recordFault(slot);
+                switch (d.faultPolicy(slot)) {
+                    case PAUSE -> {
+                        lastBundle = e.bundle();
+                        machine.pauseForFault(this, e.bundle(), view.reason, view.guestRip, fault);
+                        return;
+                    }
+                    case INJECT_UD -> {
+                        lastBundle = e.bundle();
+                        view.injectException(6, -1);
+                        view.commit();
+                        return;
+                    }
+                    case INJECT_GP -> {
+                        lastBundle = e.bundle();
+                        view.injectException(13, 0);
+                        view.commit();
+                        return;
+                    }
+                    case NEXT -> {
+                        continue;
+                    }
+                }
+            }
+            if (a == ExitAction.PASS) {
+                view.discard();
+                continue;
+            }
+            lastBundle = e.bundle();
+            view.commit();
+            apply(c, a);
+            return;
+        }
+        lastBundle = "default";
+        ExitAction a = DefaultExitHandlers.handle(basic, view, machine);
+        view.commit();
+        apply(c, a);
+    }
+
+    private void apply(LogicalProcessor c, ExitAction a) {
+        if (view.stopRequested) {
+            machine.stopFromVcpu(view.stopStatus, view.stopReason);
+            return;
+        }
+        switch (a) {
+            case EMULATED -> {
+                c.vmwrite(VmcsField.GUEST_RIP.encoding(), view.guestRip + view.instructionLength);
+                // SDM 3C 26.7.1 / 25.4.2: an emulated instruction ends STI and MOV-SS blocking.
+                long intr = c.vmread(VmcsField.GUEST_INTERRUPTIBILITY_INFO.encoding());
+                if ((intr & 3) != 0) {
+                    c.vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_INFO.encoding(), intr & ~3L);
+                }
+            }
+            case STOP -> machine.stopFromVcpu(StopStatus.HANDLER_STOP, "handler " + lastBundle + " stopped the VM");
+            case RESUME, PASS -> { }
+        }
+    }
+
+    /**
+     * Before each VM entry: re-inject an event whose delivery the exit interrupted, inject a pending
+     * external interrupt when the guest can take it (else ask for an interrupt-window exit), and
+     * set the VMX-preemption timer to the next timer deadline.
+     */
+    private void prepareEntry(LogicalProcessor c) {
+        int entryInfo = (int) c.vmread(VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding());
+        int idtVectoring = (int) c.vmread(VmcsField.IDT_VECTORING_INFO_FIELD.encoding());
+        if (idtVectoring < 0 && entryInfo >= 0) {
+            // SDM 3C 28.2.4 / 27.6: the VMM re-injects the event that was being delivered.
+            c.vmwrite(VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding(), idtVectoring & ~(1 << 12) & 0xFFFFFFFFL);
+            if ((idtVectoring & (1 << 11)) != 0) {
+                c.vmwrite(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE.encoding(),
+                        c.vmread(VmcsField.IDT_VECTORING_ERROR_CODE.encoding()));
+            }
+            int type = (idtVectoring >> 8) & 7;
+            if (type >= 4) {
+                c.vmwrite(VmcsField.VM_ENTRY_INSTRUCTION_LEN.encoding(), view.instructionLength);
+            }
+            entryInfo = idtVectoring;
+        }
+        InterruptController pic = machine.interruptController();
+        boolean wantWindow = false;
+        if (pic != null && pic.interruptPending()) {
+            if (entryInfo >= 0 && canTakeInterrupt(c)) {
+                int vector = pic.acknowledge() & 0xFF;
+                // SDM 3C 25.8.3: valid, type 0 (external interrupt), vector.
+                c.vmwrite(VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding(), 0x8000_0000L | vector);
+                // Another request behind this one: exit when the guest can take it (after its IRET/STI).
+                wantWindow = pic.interruptPending();
+            } else {
+                wantWindow = true;
+            }
+        }
+        if (wantWindow != windowExiting) {
+            windowExiting = wantWindow;
+            procControls = ProcessorControl.INTERRUPT_WINDOW_EXITING.set(procControls, wantWindow);
+            c.vmwrite(VmcsField.CPU_BASED_VM_EXEC_CONTROL.encoding(), procControls & 0xFFFFFFFFL);
+        }
+        if (preemptionTimer) {
+            VirtualClockImpl clock = machine.clock();
+            long deadline = clock.nextDeadline();
+            long ticks;
+            if (clock.hostPaced()) {
+                ticks = HOST_SLICE; // host time: come back often enough to fire wall-clock timers
+            } else {
+                ticks = deadline == Long.MAX_VALUE ? MAX_TIMER : Math.max(0, Math.min(MAX_TIMER, deadline - c.tsc()));
+            }
+            c.vmwrite(VmcsField.VMX_PREEMPTION_TIMER_VALUE.encoding(), ticks);
+        }
+    }
+
+    /** 32-bit preemption-timer field. */
+    private static final long MAX_TIMER = 0xFFFF_FFFFL;
+    /** In host-clock mode, instructions between wall-clock checks. */
+    private static final long HOST_SLICE = 200_000;
+
+    private static boolean canTakeInterrupt(LogicalProcessor c) {
+        // SDM 3C 26.3.1.1 / 6.8.1: RFLAGS.IF set and no STI or MOV-SS blocking.
+        return (c.vmread(VmcsField.GUEST_RFLAGS.encoding()) & RFLAGS_IF) != 0
+                && (c.vmread(VmcsField.GUEST_INTERRUPTIBILITY_INFO.encoding()) & 3) == 0;
+    }
+
+    private void entryFailedAsInstruction(LogicalProcessor c, VmxStatus status) {
+        stats.recordEntryFailure();
+        String what;
+        if (status == VmxStatus.FAIL_VALID) {
+            int err = (int) c.vmread(VmcsField.VM_INSTRUCTION_ERROR.encoding());
+            VmInstructionError e = VmInstructionError.of(err);
+            what = "VM-instruction error " + err + (e == null ? "" : " (" + e.name() + ")");
+        } else {
+            what = "VMfailInvalid";
+        }
+        machine.stopFromVcpu(StopStatus.ENTRY_FAILURE, (launched ? "VMRESUME" : "VMLAUNCH") + " failed: " + what);
+    }
+
+    static String name(int basic) {
+        ExitReason r = ExitReason.of(basic);
+        return r == null ? "unknown" : r.name();
+    }
+}
