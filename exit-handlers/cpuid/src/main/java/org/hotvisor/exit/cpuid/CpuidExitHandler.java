@@ -1,0 +1,85 @@
+package org.hotvisor.exit.cpuid;
+
+import java.lang.System.Logger.Level;
+import java.util.Map;
+import org.hotvisor.api.ExitAction;
+import org.hotvisor.api.ExitHandler;
+import org.hotvisor.api.ExitReason;
+import org.hotvisor.api.GuestRegisters;
+import org.hotvisor.api.HandlesExit;
+import org.hotvisor.api.VmExit;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.metatype.annotations.Designate;
+
+/**
+ * CPUID (exit reason 10; CPUID exits unconditionally in VMX non-root operation, SDM 3C 26.1.2):
+ * answers from a precomputed {@link CpuModel}. The model is rebuilt on configuration change and
+ * published through a volatile field, so the vCPU thread neither allocates nor locks.
+ */
+@Component(name = CpuidExitHandler.PID, service = ExitHandler.class)
+@HandlesExit(reason = ExitReason.CPUID)
+@Designate(ocd = CpuidConfig.class)
+public final class CpuidExitHandler implements ExitHandler {
+    /** ConfigAdmin PID (and component name). */
+    public static final String PID = "org.hotvisor.exit.cpuid";
+
+    private static final System.Logger LOG = System.getLogger(PID);
+    private static final long LOW_32 = 0xFFFF_FFFFL;
+
+    private volatile CpuModel model = CpuModel.defaults();
+
+    @Activate
+    void activate(Map<String, Object> properties) {
+        configure(properties);
+    }
+
+    @Modified
+    void modified(Map<String, Object> properties) {
+        configure(properties);
+    }
+
+    /** Rebuilds the table; the next CPUID on any vCPU sees it. */
+    void configure(Map<String, ?> properties) {
+        CpuModel next = CpuModel.from(properties);
+        for (String problem : next.problems) {
+            LOG.log(Level.WARNING, "CPUID configuration: {0}", problem);
+        }
+        model = next;
+        LOG.log(Level.DEBUG, "CPUID model: vendor {0}, brand {1}", next.vendor, next.brand);
+    }
+
+    CpuModel model() {
+        return model;
+    }
+
+    @Override
+    public ExitAction handle(VmExit exit) {
+        CpuModel m = model; // one volatile read: the whole exit sees one consistent table
+        GuestRegisters regs = exit.registers();
+        int leaf = m.effectiveLeaf((int) regs.rax());
+        int subleaf = (int) regs.rcx();
+        int row = m.row(leaf, subleaf);
+        int[] r = m.rows;
+        int eax = r[row + CpuModel.EAX];
+        int ebx = r[row + CpuModel.EBX];
+        int ecx = r[row + CpuModel.ECX];
+        int edx = r[row + CpuModel.EDX];
+
+        int apicId = exit.vcpu().index(); // initial APIC ID = vCPU index
+        if (leaf == CpuModel.LEAF_VERSION_FEATURES) {
+            ebx |= (apicId & 0xFF) << CpuModel.INITIAL_APIC_ID_SHIFT;
+        } else if (leaf == CpuModel.LEAF_TOPOLOGY) {
+            // SDM Vol. 2A, CPUID leaf 0BH: ECX[7:0] echoes the input level number, EDX is the x2APIC ID.
+            ecx |= subleaf & CpuModel.LEVEL_NUMBER_MASK;
+            edx = apicId;
+        }
+        // CPUID writes the 32-bit registers, which clears bits 63:32 of RAX..RDX (SDM Vol. 1 3.4.1.1).
+        regs.setRax(eax & LOW_32);
+        regs.setRbx(ebx & LOW_32);
+        regs.setRcx(ecx & LOW_32);
+        regs.setRdx(edx & LOW_32);
+        return ExitAction.EMULATED;
+    }
+}
