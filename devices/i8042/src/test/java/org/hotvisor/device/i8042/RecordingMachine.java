@@ -1,0 +1,39 @@
+package org.hotvisor.device.i8042;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.hotvisor.api.device.MachineControl;
+
+/** A machine that records what the devices asked of it. */
+final class RecordingMachine implements MachineControl {
+    final List<String> events = new ArrayList<>();
+    int status = -1;
+    boolean a20 = true;
+
+    @Override
+    public void powerOff(int status, String reason) {
+        this.status = status;
+        events.add("powerOff " + status + " " + reason);
+    }
+
+    @Override
+    public void reset(String reason) {
+        events.add("reset " + reason);
+    }
+
+    @Override
+    public void setA20(boolean enabled) {
+        a20 = enabled;
+        events.add("a20 " + enabled);
+    }
+
+    @Override
+    public boolean a20() {
+        return a20;
+    }
+
+    @Override
+    public long ramSize() {
+        return 32L << 20;
+    }
+}
