@@ -25,7 +25,10 @@ public interface VirtualClock {
     /** Creates a timer that runs {@code callback} when it fires. */
     Timer newTimer(String name, Runnable callback);
 
-    /** A one-shot timer; re-arm it from its callback for periodic behaviour. */
+    /**
+     * A one-shot timer; re-arm it from its callback for periodic behaviour. {@code armAt} and
+     * {@code cancel} are thread-safe; callbacks always run on the vCPU thread.
+     */
     @ProviderType
     interface Timer {
         /** Arms (or re-arms) the timer for an absolute virtual time. */

@@ -27,6 +27,7 @@ import org.osgi.service.component.annotations.Reference;
 public final class VmCommands {
     private final Machine vm;
 
+    @org.osgi.service.component.annotations.Activate
     public VmCommands(@Reference Machine vm) {
         this.vm = vm;
     }

@@ -10,8 +10,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
-import java.util.logging.Level;
-import java.util.logging.Logger;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.hotvisor.api.ExitAction;
 import org.hotvisor.api.ExitHandler;
 import org.hotvisor.api.ExitReason;
@@ -61,7 +62,7 @@ public final class ExitDispatcher implements SynchronousBundleListener {
         long handler_budget_ms() default 100;
     }
 
-    private static final Logger LOG = Logger.getLogger(ExitDispatcher.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ExitDispatcher.class);
 
     private final Map<Long, DispatchTable.Registration> registrations = new HashMap<>();
     private volatile DispatchTable table = DispatchTable.EMPTY;
@@ -94,13 +95,13 @@ public final class ExitDispatcher implements SynchronousBundleListener {
         for (String entry : config.fault_policy_by_reason()) {
             int eq = entry.indexOf('=');
             if (eq < 0) {
-                LOG.warning("fault.policy.by.reason entry '" + entry + "' is not REASON=POLICY; ignored");
+                LOG.warn("fault.policy.by.reason entry '" + entry + "' is not REASON=POLICY; ignored");
                 continue;
             }
             try {
                 policies[ExitReason.parse(entry.substring(0, eq)).number()] = FaultPolicy.parse(entry.substring(eq + 1));
             } catch (IllegalArgumentException e) {
-                LOG.warning(e.getMessage() + "; ignored");
+                LOG.warn(e.getMessage() + "; ignored");
             }
         }
         faultPolicies = policies;
@@ -138,7 +139,7 @@ public final class ExitDispatcher implements SynchronousBundleListener {
     public synchronized void add(String bundle, long serviceId, int ranking, Object reasons, ExitHandler handler) {
         List<ExitReason> parsed = parseReasons(bundle, reasons);
         if (parsed.isEmpty()) {
-            LOG.warning("exit handler from " + bundle + " declares no valid " + ExitHandler.EXIT_REASON + "; ignored");
+            LOG.warn("exit handler from " + bundle + " declares no valid " + ExitHandler.EXIT_REASON + "; ignored");
             return;
         }
         registrations.put(serviceId, new DispatchTable.Registration(new HandlerEntry(handler, bundle, serviceId, ranking), parsed));
@@ -177,7 +178,7 @@ public final class ExitDispatcher implements SynchronousBundleListener {
                 try {
                     out.add(ExitReason.parse(part));
                 } catch (IllegalArgumentException e) {
-                    LOG.warning("exit handler from " + bundle + ": " + e.getMessage());
+                    LOG.warn("exit handler from " + bundle + ": " + e.getMessage());
                 }
             }
         }
@@ -264,7 +265,7 @@ public final class ExitDispatcher implements SynchronousBundleListener {
             return a == null ? ExitAction.PASS : a;
         } catch (Throwable t) { // a handler may throw anything; the VM must survive it
             if (t instanceof VirtualMachineError vme && !(t instanceof StackOverflowError)) {
-                LOG.log(Level.SEVERE, "handler " + entry.bundle() + " hit " + vme, vme);
+                LOG.error("handler " + entry.bundle() + " hit " + vme, vme);
             }
             fault[0] = t;
             return null;

@@ -17,6 +17,9 @@ import org.hotvisor.api.vmx.VmcsField;
  * <li>RDRAND/RDSEED: a value from a deterministic generator, CF=1;</li>
  * <li>the VMX instructions, GETSEC, INVPCID, XSETBV, XSAVES/XRSTORS: #UD (nested VMX is not offered);</li>
  * <li>exception or NMI (the exception bitmap selected it): re-injected unchanged;</li>
+ * <li>control-register access: emulated (MOV to/from CR0, CR3, CR4, CR8, CLTS, LMSW) against the
+ *     guest/host masks and read shadows, as KVM does;</li>
+ * <li>MOV DR: emulated (DR7 in the VMCS, DR0-DR3/DR6 in the processor);</li>
  * <li>anything else: the VM stops with status 10 and a message naming the exit.</li>
  * </ul>
  */
@@ -54,6 +57,8 @@ final class DefaultExitHandlers {
                 yield ExitAction.EMULATED;
             }
             case 13, 54, 14, 40, 39, 36 -> ExitAction.EMULATED;
+            case 28 -> ControlRegisterEmulation.handle(exit);
+            case 29 -> movDr(exit);
             case 57, 61 -> { // RDRAND, RDSEED: operand register in instruction info bits 6:3 (SDM 3C 28.2.5)
                 long v = next();
                 int reg = (exit.instructionInfo >> 3) & 15;
@@ -96,6 +101,26 @@ final class DefaultExitHandlers {
                 yield ExitAction.STOP;
             }
         };
+    }
+
+    /** SDM 3C 28.2.1, Table 28-4: DR number 2:0, direction 4 (1 = MOV from DR), GPR 11:8. */
+    private static ExitAction movDr(ExitView exit) {
+        long q = exit.qualification;
+        int dr = (int) (q & 7);
+        boolean fromDr = (q & 16) != 0;
+        int gpr = (int) ((q >> 8) & 15);
+        if (fromDr) {
+            long v = dr == 7 ? exit.vmread(VmcsField.GUEST_DR7.encoding()) : dr < 4 || dr == 6 ? exit.cpu.dr(dr) : 0;
+            exit.setGpr(gpr, v & 0xFFFF_FFFFL);
+        } else {
+            long v = exit.gpr(gpr) & 0xFFFF_FFFFL;
+            if (dr == 7) {
+                exit.vmwrite(VmcsField.GUEST_DR7.encoding(), (v | 0x400) & ~0xD800L); // reserved bits (SDM 3A 18.2.4)
+            } else if (dr < 4 || dr == 6) {
+                exit.cpu.setDr(dr, v);
+            }
+        }
+        return ExitAction.EMULATED;
     }
 
     private static long next() {

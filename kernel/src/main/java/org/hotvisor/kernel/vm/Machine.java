@@ -51,6 +51,7 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
     private final ExitDispatcher dispatcher;
     private final VirtualCpu vcpu;
     private final List<Consumer<Machine>> stopListeners = new CopyOnWriteArrayList<>();
+    private final List<org.hotvisor.api.device.ResetListener> resetListeners = new CopyOnWriteArrayList<>();
 
     private volatile VmxProcessor processor;
     private volatile InterruptController interruptController;
@@ -145,6 +146,14 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
 
     public HostConsoleImpl console() {
         return console;
+    }
+
+    public void addResetListener(org.hotvisor.api.device.ResetListener l) {
+        resetListeners.add(l);
+    }
+
+    public void removeResetListener(org.hotvisor.api.device.ResetListener l) {
+        resetListeners.remove(l);
     }
 
     public void onStop(Consumer<Machine> listener) {
@@ -542,6 +551,14 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         savedState = false;
         clock.cancelAll();
         vcpu.clearHandlerState();
+        a20 = true;
+        for (org.hotvisor.api.device.ResetListener l : resetListeners) {
+            try {
+                l.machineReset();
+            } catch (RuntimeException e) {
+                LOG.warn("device reset failed: {}", e.toString());
+            }
+        }
         try {
             ram.clear();
             boot = ImageLoader.load(image, loadOptions, ram.array());

@@ -152,6 +152,15 @@ public final class MachineComponent {
         }
     }
 
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void bindResetListener(org.hotvisor.api.device.ResetListener l) {
+        machine().addResetListener(l);
+    }
+
+    void unbindResetListener(org.hotvisor.api.device.ResetListener l) {
+        machine().removeResetListener(l);
+    }
+
     // ---------------------------------------------------------------- sessions
 
     private void session(String mode, String setupError) {

@@ -83,7 +83,15 @@ public final class VirtualCpu implements Vcpu {
     @Override
     @SuppressWarnings("unchecked")
     public <T> T state(String key, Supplier<T> initial) {
-        return (T) state.computeIfAbsent(key, k -> initial.get());
+        Object v = state.get(key); // get first: computeIfAbsent's capturing lambda would allocate per call
+        if (v == null) {
+            Object fresh = initial.get();
+            v = state.putIfAbsent(key, fresh);
+            if (v == null) {
+                v = fresh;
+            }
+        }
+        return (T) v;
     }
 
     /** The processor, for the console's inspection commands while the vCPU is parked. */
