@@ -1,0 +1,229 @@
+package org.hotvisor.launcher;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.felix.framework.FrameworkFactory;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.Constants;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.launch.Framework;
+import org.osgi.framework.wiring.BundleWiring;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** An embedded Felix with the distribution's bundles installed and started in {@link StartPhase} order. */
+final class HotvisorFramework {
+    private static final Logger LOG = LoggerFactory.getLogger(HotvisorFramework.class);
+    /** slf4j lives on the launcher's class path; bundles import it from the system bundle. */
+    static final String SLF4J_PACKAGES = "org.slf4j;version=2.0.17,org.slf4j.event;version=2.0.17,"
+            + "org.slf4j.helpers;version=2.0.17,org.slf4j.spi;version=2.0.17";
+
+    static final String JLINE_BUNDLE = "org.jline";
+
+    private final Framework framework;
+    private final Path storage;
+    private final List<Bundle> installed = new ArrayList<>();
+
+    private HotvisorFramework(Framework framework, Path storage) {
+        this.framework = framework;
+        this.storage = storage;
+    }
+
+    /** Creates and initialises (not yet starts) the framework with the run request as properties. */
+    static HotvisorFramework create(Map<String, String> hotvisorProperties, Path deployDirectory) throws LaunchException {
+        Path storage;
+        try {
+            storage = Files.createTempDirectory("hotvisor-felix-");
+        } catch (IOException | RuntimeException failure) {
+            throw new LaunchException("cannot create the framework's storage directory: " + Failures.describe(failure));
+        }
+        Map<String, Object> configuration = new HashMap<>(hotvisorProperties);
+        configuration.put(Constants.FRAMEWORK_STORAGE, storage.toString());
+        configuration.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
+        configuration.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, SLF4J_PACKAGES);
+        configuration.put("felix.log.logger", new FelixLogger());
+        configuration.put("felix.fileinstall.dir", deployDirectory.toString());
+        configuration.put("felix.fileinstall.noInitialDelay", "true");
+        configuration.put("felix.fileinstall.poll", "250");
+        // errors only, through java.util.logging (stderr) rather than FileInstall's System.out
+        configuration.put("felix.fileinstall.log.level", "1");
+        configuration.put("felix.fileinstall.log.default", "jul");
+        // SCR: log errors only (its fallback logger prints to stderr when no LogService runs)
+        configuration.put("ds.loglevel", "error");
+        @SuppressWarnings({"unchecked", "rawtypes"})
+        Map<String, String> felixConfiguration = (Map) configuration; // Felix accepts objects such as the logger
+        Framework framework = new FrameworkFactory().newFramework(felixConfiguration);
+        try {
+            framework.init();
+        } catch (BundleException | RuntimeException failure) {
+            deleteTree(storage);
+            throw new LaunchException("the OSGi framework did not initialise: " + Failures.describe(failure));
+        }
+        return new HotvisorFramework(framework, storage);
+    }
+
+    BundleContext context() {
+        return framework.getBundleContext();
+    }
+
+    Framework framework() {
+        return framework;
+    }
+
+    /** The bundle jars of a folder, in name order. */
+    static List<Path> bundleJars(Path folder) throws LaunchException {
+        if (!Files.isDirectory(folder)) {
+            throw new LaunchException("bundle folder not found: " + folder + " (build the distribution: mvn -DskipTests install)");
+        }
+        try (Stream<Path> files = Files.list(folder)) {
+            return files.filter(file -> file.getFileName().toString().endsWith(".jar")).sorted().toList();
+        } catch (IOException failure) {
+            throw new LaunchException("cannot list " + folder + ": " + Failures.describe(failure));
+        }
+    }
+
+    /**
+     * Installs the folder's jars (by reference: Felix reads them in place instead of copying them).
+     * Without {@code withConsole} the Gogo and JLine jars (named as the distribution names them)
+     * are not even installed: a headless run does not pay for parsing their manifests.
+     */
+    void install(Path folder, boolean withConsole) throws LaunchException {
+        List<Path> jars = bundleJars(folder);
+        BundleContext context = context();
+        for (Path jar : jars) {
+            if (!withConsole && StartPhase.isConsoleJar(jar.getFileName().toString())) {
+                continue;
+            }
+            try {
+                installed.add(context.installBundle("reference:" + jar.toUri()));
+            } catch (BundleException | RuntimeException failure) {
+                throw new LaunchException("cannot install bundle " + jar.getFileName() + ": " + Failures.describe(failure));
+            }
+        }
+        if (installed.stream().noneMatch(bundle -> StartPhase.KERNEL_BUNDLE.equals(bundle.getSymbolicName()))) {
+            throw new LaunchException("the kernel bundle (" + StartPhase.KERNEL_BUNDLE + ") is not among the bundles in " + folder);
+        }
+    }
+
+    /**
+     * Starts the framework, then the bundles phase by phase, up to {@code lastPhase}. A bundle that
+     * fails to start is fatal when it is essential or {@code strict}; otherwise it is logged.
+     */
+    void start(StartPhase lastPhase, boolean strict) throws LaunchException {
+        try {
+            framework.start();
+        } catch (BundleException | RuntimeException failure) {
+            throw new LaunchException("the OSGi framework did not start: " + Failures.describe(failure));
+        }
+        List<Bundle> ordered = new ArrayList<>(installed);
+        ordered.sort(Comparator.comparing((Bundle bundle) -> StartPhase.of(bundle.getSymbolicName())));
+        for (Bundle bundle : ordered) {
+            StartPhase phase = StartPhase.of(bundle.getSymbolicName());
+            if (phase.compareTo(lastPhase) > 0 || bundle.getHeaders().get(Constants.FRAGMENT_HOST) != null) {
+                continue;
+            }
+            startBundle(bundle, phase.essential() || strict);
+        }
+    }
+
+    /**
+     * Starts the console bundles that {@link #start} left out: JLine first, then Gogo with JLine's
+     * class loader as the thread context class loader. JLine 3.30 finds its terminal providers
+     * (exec, ffm, ...) as resources of the context class loader; the launcher's own cannot see
+     * them, and JLine would fall back to a dumb terminal.
+     */
+    void startConsole() throws LaunchException {
+        List<Bundle> console = new ArrayList<>(installed.stream()
+                .filter(bundle -> StartPhase.of(bundle.getSymbolicName()) == StartPhase.CONSOLE)
+                .filter(bundle -> bundle.getHeaders().get(Constants.FRAGMENT_HOST) == null).toList());
+        console.sort(Comparator.comparing((Bundle bundle) -> !JLINE_BUNDLE.equals(bundle.getSymbolicName())));
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        try {
+            for (Bundle bundle : console) {
+                startBundle(bundle, true);
+                if (JLINE_BUNDLE.equals(bundle.getSymbolicName())) {
+                    BundleWiring wiring = bundle.adapt(BundleWiring.class);
+                    if (wiring != null) {
+                        thread.setContextClassLoader(wiring.getClassLoader());
+                    }
+                }
+            }
+        } finally {
+            thread.setContextClassLoader(previous);
+        }
+    }
+
+    private static void startBundle(Bundle bundle, boolean fatal) throws LaunchException {
+        long begin = System.nanoTime();
+        try {
+            bundle.start();
+        } catch (BundleException | RuntimeException failure) {
+            String message = "bundle " + bundle.getSymbolicName() + " failed to start: " + Failures.describe(failure);
+            if (fatal) {
+                throw new LaunchException(message);
+            }
+            LOG.error(message);
+        }
+        LOG.debug("started {} in {} ms", bundle.getSymbolicName(), (System.nanoTime() - begin) / 1_000_000);
+    }
+
+    Bundle kernelBundle() {
+        return installed.stream().filter(bundle -> StartPhase.KERNEL_BUNDLE.equals(bundle.getSymbolicName())).findFirst()
+                .orElse(null);
+    }
+
+    boolean stopped() {
+        int state = framework.getState();
+        return state != Bundle.ACTIVE && state != Bundle.STARTING;
+    }
+
+    /** Stops the framework, waiting at most {@code timeoutMillis}, and deletes its storage. */
+    void stop(long timeoutMillis) {
+        try {
+            framework.stop();
+            FrameworkEvent event = framework.waitForStop(timeoutMillis);
+            if (event.getType() == FrameworkEvent.WAIT_TIMEDOUT) {
+                LOG.warn("the framework did not stop within {} ms", timeoutMillis);
+            }
+        } catch (BundleException | RuntimeException failure) {
+            LOG.warn("stopping the framework: {}", Failures.describe(failure));
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        deleteTree(storage);
+    }
+
+    /** Waits until something stops the framework (the console's shutdown command). */
+    void awaitStop() throws InterruptedException {
+        framework.waitForStop(0);
+        deleteTree(storage);
+    }
+
+    static void deleteTree(Path root) {
+        if (root == null || !Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(path -> {
+                try {
+                    Files.deleteIfExists(path);
+                } catch (IOException ignored) {
+                    // best effort: a temp folder left behind is harmless
+                }
+            });
+        } catch (IOException | RuntimeException ignored) {
+            // best effort
+        }
+    }
+
+}
