@@ -212,7 +212,10 @@ public final class MachineComponent {
         if (t != null) {
             t.close();
         }
-        String message = m.stopReason();
+        // Power-off (0) and isa-debug-exit (odd) end quietly, as under QEMU; Hotvisor's own
+        // outcomes (even, non-zero: triple fault, entry failure, ...) say why in one line.
+        int status = m.exitStatus();
+        String message = status != 0 && status % 2 == 0 ? m.stopReason() : "";
         try {
             if (Boolean.parseBoolean(context.getProperty("hotvisor.stats"))) {
                 System.err.print(StatsReport.table(m.statistics(), StatsReport.SortKey.COUNT));

@@ -1,0 +1,82 @@
+package org.hotvisor.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Runs {@code ./hotvisor} as a user does, and builds test guests with nasm. */
+final class Hotvisor {
+    private Hotvisor() {}
+
+    /** The repository root: -Dhotvisor.root, or the nearest ancestor holding the hotvisor script. */
+    static Path root() {
+        String prop = System.getProperty("hotvisor.root");
+        if (prop != null && Files.exists(Path.of(prop, "hotvisor"))) {
+            return Path.of(prop).toAbsolutePath();
+        }
+        Path p = Path.of("").toAbsolutePath();
+        while (p != null && !Files.exists(p.resolve("hotvisor"))) {
+            p = p.getParent();
+        }
+        if (p == null) {
+            throw new IllegalStateException("cannot find the repository root (the hotvisor script)");
+        }
+        return p;
+    }
+
+    static Path shared(String name) {
+        return root().resolveSibling("shared").resolve(name);
+    }
+
+    record Result(int status, String stdout, String stderr, long millis) {
+        @Override
+        public String toString() {
+            return "status " + status + "\n--- stdout\n" + stdout + "\n--- stderr\n" + stderr;
+        }
+    }
+
+    static Result run(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(root().resolve("hotvisor").toString());
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(root().toFile());
+        Path out = Files.createTempFile("hv-out", ".txt");
+        Path err = Files.createTempFile("hv-err", ".txt");
+        pb.redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        if (!p.waitFor(180, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("hotvisor " + String.join(" ", args) + " did not finish in 180 s");
+        }
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        Result r = new Result(p.exitValue(), Files.readString(out, StandardCharsets.ISO_8859_1),
+                Files.readString(err, StandardCharsets.ISO_8859_1), ms);
+        Files.deleteIfExists(out);
+        Files.deleteIfExists(err);
+        return r;
+    }
+
+    /** Assembles launcher/src/test/guests/NAME.asm with nasm into target/guests/NAME.img. */
+    static Path guest(String name, String... defines) throws IOException, InterruptedException {
+        Path src = root().resolve("launcher/src/test/guests/" + name + ".asm");
+        Path dir = root().resolve("launcher/target/guests");
+        Files.createDirectories(dir);
+        Path img = dir.resolve(name + String.join("", defines).replaceAll("[^A-Za-z0-9]", "") + ".img");
+        List<String> cmd = new ArrayList<>(List.of("nasm", "-f", "bin"));
+        for (String d : defines) {
+            cmd.add("-D" + d);
+        }
+        cmd.addAll(List.of("-o", img.toString(), src.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), "nasm failed (is nasm installed? .ci/run installs it):\n" + log);
+        return img;
+    }
+}
