@@ -73,7 +73,7 @@ class ConsoleIT {
         assertTrue(s.contains("CPUID(10)"), s);
         type("vm:handlers");
         s = await("org.hotvisor.exit.cpuid", 10);
-        type("lb");
+        type("lb -s");
         await("org.hotvisor.vmx.cpu", 10);
     }
 }

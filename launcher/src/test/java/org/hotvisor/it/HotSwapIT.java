@@ -48,6 +48,7 @@ class HotSwapIT {
             Bundle counting = Arrays.stream(p.context.getBundles())
                     .filter(b -> "it.counting.cpuid".equals(b.getSymbolicName())).findFirst().orElseThrow();
             counting.start();
+            Platform.call(session, "put", "handler", counting); // the console's `update 42 URL` with the id already resolved
 
             Object vm = p.load(Hotvisor.guest("swapload"));
             Platform.call(vm, "start");
@@ -61,7 +62,7 @@ class HotSwapIT {
                 Path jar = Files.createTempFile("gen" + gen, ".jar");
                 Files.write(jar, generation(gen, 50));
                 long t0 = System.nanoTime();
-                Platform.call(session, "execute", "update " + counting.getBundleId() + " " + jar.toUri());
+                Platform.call(session, "execute", "update $handler " + jar.toUri());
                 latencies.add(awaitGeneration(p, vm, gen) - t0);
             }
             // 2. New jars copied into deploy/ (FileInstall installs, then updates, the same location).
@@ -89,6 +90,11 @@ class HotSwapIT {
             }
             assertEquals(100, gen);
 
+            // Keep the load going until the run has seen at least a million CPUIDs (two million exits).
+            long loadDeadline = System.nanoTime() + 120_000_000_000L;
+            while (p.guest32(vm, CPUIDS_DONE) < 1_000_000 && System.nanoTime() < loadDeadline) {
+                Thread.sleep(50);
+            }
             p.guestWrite32(vm, STOP_FLAG, 1);
             assertTrue((Boolean) Platform.call(vm, "awaitStop", 20_000L), "the guest did not stop");
             assertEquals((0x21 << 1) | 1, Platform.call(vm, "exitStatus"));
@@ -102,7 +108,7 @@ class HotSwapIT {
             long[] count = (long[]) Platform.call(stats, "count");
             long[] maxSwapWait = (long[]) Platform.call(stats, "maxSwapWaitNanos");
 
-            assertTrue(guestCpuids > 100_000, "too little load: " + guestCpuids);
+            assertTrue(guestCpuids >= 1_000_000, "too little load: " + guestCpuids);
             assertEquals(guestCpuids, handled, "CPUIDs the guest completed vs exits the handlers counted");
             assertEquals(guestCpuids, count[10], "CPUIDs the guest completed vs CPUID exits the kernel dispatched");
             assertEquals(guestOuts + 1, count[30], "OUTs (plus the final isa-debug-exit) vs I/O exits");

@@ -73,7 +73,11 @@ final class Platform implements AutoCloseable {
         }
         for (Bundle b : bundles) {
             if (b.getHeaders().get("Fragment-Host") == null) {
-                b.start();
+                try {
+                    b.start();
+                } catch (org.osgi.framework.BundleException e) {
+                    throw new IllegalStateException("bundle " + b.getSymbolicName() + " failed to start: " + e.getMessage(), e);
+                }
             }
         }
     }
@@ -82,13 +86,17 @@ final class Platform implements AutoCloseable {
     Object service(String className, String filter) throws Exception {
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (System.nanoTime() < deadline) {
-            ServiceReference<?>[] refs = context.getServiceReferences(className, filter);
+            ServiceReference<?>[] refs = context.getAllServiceReferences(className, filter);
             if (refs != null && refs.length > 0) {
                 return context.getService(refs[0]);
             }
             Thread.sleep(10);
         }
-        throw new AssertionError("no service " + className + " " + filter);
+        StringBuilder states = new StringBuilder();
+        for (Bundle b : context.getBundles()) {
+            states.append("\n  ").append(b.getSymbolicName()).append(" state ").append(b.getState());
+        }
+        throw new AssertionError("no service " + className + " " + filter + "; bundles:" + states);
     }
 
     Object vm() throws Exception {

@@ -139,7 +139,10 @@ public final class VirtualCpu implements Vcpu {
             handleExit(c, basic);
             machine.clock().runDue();
             if (machine.serviceRequests(this)) {
-                return; // stop, reset or CPU swap: the machine takes over
+                // Stop, pause, reset or CPU swap: the machine takes over. This exit still counts.
+                stats.record(basic & (ExitReason.TABLE_SIZE - 1), System.nanoTime() - exitTime, lastBundle);
+                stats.instructions(c.instructionsRetired());
+                return;
             }
             c = cpu;
             prepareEntry(c);
