@@ -19,7 +19,7 @@ import org.osgi.service.component.propertytypes.ServiceRanking;
 public class VendorSpoof implements ExitHandler {
     // "HotvisorDemo" as CPUID returns a vendor: EBX, EDX, ECX, four ASCII bytes each, little-endian.
     private static final long EBX = 0x76746f48; // "Hotv"
-    private static final long EDX = 0x6f736972; // "isor"
+    private static final long EDX = 0x726f7369; // "isor"
     private static final long ECX = 0x6f6d6544; // "Demo"
 
     @Override
