@@ -27,6 +27,7 @@ import org.osgi.framework.launch.Framework;
  * live in their own class loaders, so the test talks to services reflectively (see {@link #call}).
  */
 final class Platform implements AutoCloseable {
+    static final String DISPATCHER_PID = "org.hotvisor.kernel.dispatcher";
     final Framework framework;
     final BundleContext context;
     final Path deploy;

@@ -43,9 +43,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * reason wait for a replacement registration, up to {@code swap.wait.ms}; then the next handler or
  * the built-in default takes them. An uninstall ends the wait at once.
  */
-@Component(service = ExitDispatcher.class, immediate = true)
+@Component(service = ExitDispatcher.class, immediate = true, configurationPid = ExitDispatcher.PID)
 @Designate(ocd = ExitDispatcher.Config.class)
 public final class ExitDispatcher implements SynchronousBundleListener {
+    /** Configuration PID: {@code deploy/org.hotvisor.kernel.dispatcher.cfg}. */
+    public static final String PID = "org.hotvisor.kernel.dispatcher";
 
     @ObjectClassDefinition(name = "Hotvisor exit dispatcher", description = "Handler hot-swap and fault policy")
     public @interface Config {
