@@ -104,6 +104,26 @@ class HeadlessRunIT {
         assertTrue(Files.readString(on).contains("\"RDTSC\": 3"), Files.readString(on));
     }
 
+    @Test
+    void platformGuestTakesTimerInterruptsReadsTheRtcAndPrintsInterruptDrivenIdenticallyEachRun() throws Exception {
+        Path image = Hotvisor.guest("platform");
+        Path json1 = Files.createTempFile("stats", ".json");
+        Path json2 = Files.createTempFile("stats", ".json");
+        Hotvisor.Result r1 = Hotvisor.run("run", image.toString(), "--stats-json", json1.toString());
+        Hotvisor.Result r2 = Hotvisor.run("run", image.toString(), "--stats-json", json2.toString());
+        assertEquals((0x2a << 1) | 1, r1.status(), r1.toString());
+        // The RTC starts at the configured epoch (2026-01-01) and advances with the virtual clock.
+        assertEquals("RTC 2026-01-01 00:00\n50 timer ticks\n", r1.stdout(), r1.toString());
+        assertEquals(r1.stdout(), r2.stdout(), "the deterministic clock makes runs identical");
+        String s1 = Files.readString(json1);
+        assertEquals(s1.replaceAll("\"(guestNanos|mips|totalNanos|minNanos|avgNanos|maxNanos)\": [0-9.]+", ""),
+                Files.readString(json2).replaceAll("\"(guestNanos|mips|totalNanos|minNanos|avgNanos|maxNanos)\": [0-9.]+", ""),
+                "same exits, same counts, same instructions");
+        // Interrupts reach the guest by injection; when it cannot take one, an interrupt-window exit.
+        assertTrue(s1.contains("\"INTERRUPT_WINDOW\": "), s1);
+        assertTrue(s1.contains("\"HLT\": "), s1);
+    }
+
     // ---- bad input: one line, status 2, never a stack trace
 
     private static void assertUserError(Hotvisor.Result r, String fragment) {
