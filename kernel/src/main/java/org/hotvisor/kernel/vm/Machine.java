@@ -51,6 +51,8 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
     private final ExitDispatcher dispatcher;
     private final VirtualCpu vcpu;
     private final List<Consumer<Machine>> stopListeners = new CopyOnWriteArrayList<>();
+    /** Actions for the vCPU thread, run between an exit and the next entry. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> vcpuTasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final List<org.hotvisor.api.device.ResetListener> resetListeners = new CopyOnWriteArrayList<>();
 
     private volatile VmxProcessor processor;
@@ -186,6 +188,55 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
 
     public Path image() {
         return image;
+    }
+
+    /**
+     * Runs {@code action} with the vCPU's processor on the vCPU thread, between a VM exit and the
+     * next VM entry, so VMWRITEs take effect at the next entry. While the vCPU is parked (paused,
+     * or loaded and not started) it runs at once on the caller's thread. Returns its result.
+     */
+    public <T> T withProcessor(java.util.function.Function<LogicalProcessor, T> action) {
+        java.util.concurrent.CompletableFuture<T> result = new java.util.concurrent.CompletableFuture<>();
+        Runnable task = () -> {
+            try {
+                LogicalProcessor c = vcpu.cpu;
+                if (c == null) {
+                    throw new IllegalStateException("the vCPU has no processor state yet (vm:start it first)");
+                }
+                result.complete(action.apply(c));
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        };
+        synchronized (this) {
+            if (thread == null || !thread.isAlive() || parked) {
+                task.run();
+            } else {
+                vcpuTasks.add(task);
+                kick();
+            }
+        }
+        try {
+            return result.get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("the vCPU did not reach an exit within 5 s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+    }
+
+    /** On the vCPU thread after each exit: runs queued actions; returns whether any ran. */
+    boolean runVcpuTasks() {
+        if (vcpuTasks.isEmpty()) {
+            return false;
+        }
+        for (Runnable t; (t = vcpuTasks.poll()) != null; ) {
+            t.run();
+        }
+        return true;
     }
 
     // ---------------------------------------------------------------- loading

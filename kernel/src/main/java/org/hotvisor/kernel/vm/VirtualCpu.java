@@ -118,10 +118,7 @@ public final class VirtualCpu implements Vcpu {
      */
     void runLoop() {
         LogicalProcessor c = cpu;
-        procControls = (int) c.vmread(VmcsField.CPU_BASED_VM_EXEC_CONTROL.encoding());
-        windowExiting = ProcessorControl.INTERRUPT_WINDOW_EXITING.isSet(procControls);
-        preemptionTimer = PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.isSet(
-                (int) c.vmread(VmcsField.PIN_BASED_VM_EXEC_CONTROL.encoding()));
+        reloadCachedControls(c);
         prepareEntry(c);
         long entryTime = System.nanoTime();
         VmxStatus status = launched ? c.vmresume() : c.vmlaunch();
@@ -138,6 +135,9 @@ public final class VirtualCpu implements Vcpu {
             int basic = view.rawReason & 0xFFFF;
             handleExit(c, basic);
             machine.clock().runDue();
+            if (machine.runVcpuTasks()) {
+                reloadCachedControls(c); // a console action may have rewritten the controls
+            }
             if (machine.serviceRequests(this)) {
                 // Stop, pause, reset or CPU swap: the machine takes over. This exit still counts.
                 stats.record(basic & (ExitReason.TABLE_SIZE - 1), System.nanoTime() - exitTime, lastBundle);
@@ -160,6 +160,13 @@ public final class VirtualCpu implements Vcpu {
             stats.instructions(c.instructionsRetired());
             status = c.vmresume();
         }
+    }
+
+    private void reloadCachedControls(LogicalProcessor c) {
+        procControls = (int) c.vmread(VmcsField.CPU_BASED_VM_EXEC_CONTROL.encoding());
+        windowExiting = ProcessorControl.INTERRUPT_WINDOW_EXITING.isSet(procControls);
+        preemptionTimer = PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.isSet(
+                (int) c.vmread(VmcsField.PIN_BASED_VM_EXEC_CONTROL.encoding()));
     }
 
     private void handleExit(LogicalProcessor c, int basic) {
