@@ -1,0 +1,235 @@
+package org.hotvisor.vmx.cpu.x86;
+
+import static java.lang.constant.ConstantDescs.*;
+
+import java.lang.classfile.ClassFile;
+import java.lang.classfile.CodeBuilder;
+import java.lang.classfile.Label;
+import java.lang.constant.ClassDesc;
+import java.lang.constant.DynamicConstantDesc;
+import java.lang.constant.MethodTypeDesc;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.List;
+
+/**
+ * Translates a hot {@link Block} into a hidden class whose {@code run} method calls the same
+ * {@link Hot} handlers the interpreter uses, in a straight line, with each {@link Insn} loaded as a
+ * constant (class data via {@code ldc} of a dynamic constant). Because {@code Insn} is a record,
+ * HotSpot trusts its fields as constants and compiles each block into specialised machine code.
+ * Instructions without a handler go through {@link #rare}, i.e. the interpreter's general path.
+ *
+ * <p>Contract of {@link CompiledBlock#run}: it updates {@code core.rip} to the end of each
+ * instruction that can fault or reads RIP before running it, so after a {@link GuestFault} or
+ * {@link VmExitSignal} the caller finds the instruction from RIP. It returns the number of
+ * instructions retired, with {@link #EXIT_FLAG} set when an instruction recorded a VM exit (RIP is
+ * then at that instruction). It returns early when a write dropped decoded code
+ * ({@code core.smc}).
+ */
+final class BlockCompiler {
+    static final int EXIT_FLAG = 1 << 30;
+    /** Interpreted executions before a block is compiled. */
+    static final int THRESHOLD = 64;
+
+    private static final System.Logger LOG = System.getLogger(BlockCompiler.class.getName());
+    private static final String PKG = "org.hotvisor.vmx.cpu.x86.";
+    private static final ClassDesc CD_CORE = ClassDesc.of(PKG + "X86Core");
+    private static final ClassDesc CD_INSN = ClassDesc.of(PKG + "Insn");
+    private static final ClassDesc CD_HOT = ClassDesc.of(PKG + "Hot");
+    private static final ClassDesc CD_SELF = ClassDesc.of(PKG + "BlockCompiler");
+    private static final ClassDesc CD_COMPILED = ClassDesc.of(PKG + "CompiledBlock");
+    private static final MethodTypeDesc MT_HANDLER = MethodTypeDesc.of(CD_void, CD_CORE, CD_INSN);
+    private static final MethodTypeDesc MT_HANDLER_KIND = MethodTypeDesc.of(CD_void, CD_CORE, CD_INSN, CD_int);
+    private static final MethodTypeDesc MT_RARE = MethodTypeDesc.of(CD_int, CD_CORE, CD_INSN, CD_int);
+    private static final MethodTypeDesc MT_RUN = MethodTypeDesc.of(CD_int, CD_CORE);
+
+    private static final String[] HANDLER = new String[Op.COUNT];
+    /** Ops that neither fault nor read RIP nor touch memory. */
+    private static final boolean[] REGISTER_ONLY = new boolean[Op.COUNT];
+    /** Ops that may write guest memory (then a self-modification check follows). */
+    private static final boolean[] MAY_WRITE = new boolean[Op.COUNT];
+
+    static {
+        Object[][] generic = {
+            {Op.MOV_RR, "movRR"}, {Op.MOV_RM, "movRM"}, {Op.MOV_MR, "movMR"}, {Op.MOV_RI, "movRI"}, {Op.MOV_MI, "movMI"},
+            {Op.LEA, "lea"}, {Op.MOVZX_RR, "movzxRR"}, {Op.MOVZX_RM, "movzxRM"}, {Op.ALU_RR, "aluRR"},
+            {Op.ALU_RI, "aluRI"}, {Op.ALU_RM, "aluRM"}, {Op.ALU_MR, "aluMR"}, {Op.ALU_MI, "aluMI"}, {Op.INC_R, "incR"},
+            {Op.DEC_R, "decR"}, {Op.JMP_REL, "jmpRel"}, {Op.CALL_REL, "callRel"}, {Op.RET, "ret"}, {Op.PUSH_R, "pushR"},
+            {Op.POP_R, "popR"}, {Op.PUSH_I, "pushI"}, {Op.SHIFT_R, "shiftR"}, {Op.IMUL_RRI, "imulRRI"},
+            {Op.IMUL_RR, "imulRR"}, {Op.XCHG_RR, "xchgRR"}, {Op.MOV32_RR, "mov32RR"}, {Op.MOV32_RM, "mov32RM"},
+            {Op.MOV32_MR, "mov32MR"}, {Op.MOV32_RI, "mov32RI"}, {Op.MOV32_MI, "mov32MI"}, {Op.LEA32, "lea32"},
+            {Op.INC32_R, "inc32R"}, {Op.DEC32_R, "dec32R"}, {Op.PUSH32_R, "push32R"}, {Op.POP32_R, "pop32R"},
+        };
+        for (Object[] g : generic) {
+            HANDLER[(Integer) g[0]] = (String) g[1];
+        }
+        for (int k = 0; k < 9; k++) {
+            HANDLER[Op.ALU32_RR + k] = "alu32RR";
+            HANDLER[Op.ALU32_RI + k] = "alu32RI";
+            HANDLER[Op.ALU32_RM + k] = "alu32RM";
+            HANDLER[Op.ALU32_MR + k] = "alu32MR";
+            REGISTER_ONLY[Op.ALU32_RR + k] = true;
+            REGISTER_ONLY[Op.ALU32_RI + k] = true;
+            MAY_WRITE[Op.ALU32_MR + k] = k < Alu.CMP;
+        }
+        HANDLER[Op.SHIFT32_RI + Alu.ROL] = "rol32";
+        HANDLER[Op.SHIFT32_RI + Alu.ROR] = "ror32";
+        HANDLER[Op.SHIFT32_RI + Alu.SHL] = "shl32";
+        HANDLER[Op.SHIFT32_RI + Alu.SAL] = "shl32";
+        HANDLER[Op.SHIFT32_RI + Alu.SHR] = "shr32";
+        HANDLER[Op.SHIFT32_RI + Alu.SAR] = "sar32";
+        for (int k : new int[] {Alu.ROL, Alu.ROR, Alu.SHL, Alu.SAL, Alu.SHR, Alu.SAR}) {
+            REGISTER_ONLY[Op.SHIFT32_RI + k] = true;
+        }
+        for (int cc = 0; cc < 16; cc++) {
+            HANDLER[Op.JCC_CC + cc] = "jcc";
+        }
+        for (int op : new int[] {Op.MOV_RR, Op.MOV_RI, Op.MOVZX_RR, Op.ALU_RR, Op.ALU_RI, Op.INC_R, Op.DEC_R,
+            Op.SHIFT_R, Op.IMUL_RRI, Op.IMUL_RR, Op.XCHG_RR, Op.MOV32_RR, Op.MOV32_RI, Op.LEA, Op.LEA32, Op.INC32_R,
+            Op.DEC32_R, Op.NOP}) {
+            REGISTER_ONLY[op] = true;
+        }
+        for (int op : new int[] {Op.MOV_MR, Op.MOV_MI, Op.ALU_MR, Op.ALU_MI, Op.MOV32_MR, Op.MOV32_MI, Op.CALL_REL,
+            Op.PUSH_R, Op.PUSH_I, Op.PUSH32_R}) {
+            MAY_WRITE[op] = true;
+        }
+    }
+
+    long compiled, failed;
+
+    /** Compiles {@code b}; null if the class could not be generated (the block stays interpreted). */
+    CompiledBlock compile(Block b) {
+        Insn[] insns = b.insns;
+        try {
+            byte[] bytes = generate(insns);
+            MethodHandles.Lookup hidden = MethodHandles.lookup().defineHiddenClassWithClassData(bytes,
+                    List.of(insns), true);
+            CompiledBlock result = (CompiledBlock) hidden.findConstructor(hidden.lookupClass(),
+                    MethodType.methodType(void.class)).invoke();
+            compiled++;
+            return result;
+        } catch (Throwable t) {
+            failed++;
+            if (failed == 1) {
+                LOG.log(System.Logger.Level.WARNING, "block compilation failed; interpreting instead", t);
+            }
+            return null;
+        }
+    }
+
+    static boolean hasHandler(int op) {
+        return op >= 0 && op < Op.COUNT && HANDLER[op] != null;
+    }
+
+    /** Kind argument of the handlers that take one, or -1. */
+    private static int kindOf(int op) {
+        if (op >= Op.ALU32_RR && op < Op.MOV32_RR) {
+            return (op - Op.ALU32_RR) % 9;
+        }
+        if (op >= Op.JCC_CC && op < Op.COUNT) {
+            return op - Op.JCC_CC;
+        }
+        return -1;
+    }
+
+    private static byte[] generate(Insn[] insns) {
+        ClassDesc self = ClassDesc.of(PKG + "CompiledBlock$Gen");
+        return ClassFile.of().build(self, cb -> {
+            cb.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SYNTHETIC);
+            cb.withInterfaceSymbols(CD_COMPILED);
+            cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC, code -> {
+                code.aload(0);
+                code.invokespecial(CD_Object, INIT_NAME, MTD_void);
+                code.return_();
+            });
+            cb.withMethodBody("run", MT_RUN, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL, code -> emitRun(code, insns));
+        });
+    }
+
+    private static final int CORE = 1, RIP0 = 2;
+
+    private static void emitRun(CodeBuilder code, Insn[] insns) {
+        code.aload(CORE);
+        code.getfield(CD_CORE, "rip", CD_long);
+        code.lstore(RIP0);
+        long end = 0;
+        boolean ripSet = false;
+        for (int k = 0; k < insns.length; k++) {
+            Insn in = insns[k];
+            end += in.len();
+            int op = in.op();
+            boolean registerOnly = REGISTER_ONLY[op] && HANDLER[op] != null;
+            if (!registerOnly) {
+                setRip(code, end);
+            }
+            ripSet = !registerOnly;
+            DynamicConstantDesc<Insn> insnConst = DynamicConstantDesc.ofNamed(BSM_CLASS_DATA_AT, DEFAULT_NAME, CD_INSN, k);
+            code.aload(CORE);
+            code.ldc(insnConst);
+            if (HANDLER[op] != null) {
+                int kind = kindOf(op);
+                if (kind >= 0) {
+                    code.loadConstant(kind);
+                    code.invokestatic(CD_HOT, HANDLER[op], MT_HANDLER_KIND);
+                } else {
+                    code.invokestatic(CD_HOT, HANDLER[op], MT_HANDLER);
+                }
+                if (MAY_WRITE[op]) {
+                    emitSmcCheck(code, k + 1);
+                }
+            } else {
+                code.loadConstant(k);
+                code.invokestatic(CD_SELF, "rare", MT_RARE);
+                Label next = code.newLabel();
+                code.dup();
+                code.iflt(next);
+                code.ireturn();
+                code.labelBinding(next);
+                code.pop();
+                emitSmcCheck(code, k + 1);
+            }
+        }
+        if (!ripSet) {
+            setRip(code, end);
+        }
+        code.loadConstant(insns.length);
+        code.ireturn();
+    }
+
+    private static void setRip(CodeBuilder code, long end) {
+        code.aload(CORE);
+        code.lload(RIP0);
+        code.loadConstant(end);
+        code.ladd();
+        code.putfield(CD_CORE, "rip", CD_long);
+    }
+
+    /** Leaves the block (k instructions retired) if a write dropped decoded code. */
+    private static void emitSmcCheck(CodeBuilder code, int retired) {
+        Label go = code.newLabel();
+        code.aload(CORE);
+        code.getfield(CD_CORE, "smc", CD_boolean);
+        code.ifeq(go);
+        code.loadConstant(retired);
+        code.ireturn();
+        code.labelBinding(go);
+    }
+
+    /**
+     * The general path for instructions without a handler: runs the interpreter's executor.
+     *
+     * @return -1 to continue the block, else the value {@code run} returns
+     */
+    static int rare(X86Core c, Insn in, int k) {
+        c.blockPos = k;
+        int outcome = c.ops.execute(in);
+        if (outcome == Exec.NEXT) {
+            return -1;
+        }
+        if (outcome == Exec.EXIT) {
+            c.rip -= in.len();
+            return k | EXIT_FLAG;
+        }
+        return k + 1;
+    }
+}

@@ -1,0 +1,88 @@
+package org.hotvisor.vmx.cpu.x86;
+
+/**
+ * Decoded blocks by guest-physical address: a direct-mapped table for lookup and, per RAM page,
+ * a list of the blocks decoded from it plus a "holds code" marker that the write path checks.
+ */
+final class CodeCache {
+    private static final int TABLE_BITS = 14;
+    private static final int TABLE_MASK = (1 << TABLE_BITS) - 1;
+
+    private final Block[] table = new Block[1 << TABLE_BITS];
+    private final Block[] pageBlocks;
+    /** Nonzero for RAM pages that hold decoded code: writes there take the slow path. */
+    final byte[] codePage;
+    long blocksDecoded, pagesInvalidated;
+
+    CodeCache(int ramPages) {
+        pageBlocks = new Block[ramPages];
+        codePage = new byte[ramPages];
+    }
+
+    static int slot(long phys, int modeKey) {
+        long h = phys * 0x9E3779B97F4A7C15L + modeKey;
+        return (int) (h >>> (64 - TABLE_BITS)) & TABLE_MASK;
+    }
+
+    Block lookup(long phys, int modeKey) {
+        Block b = table[slot(phys, modeKey)];
+        if (b != null && b.phys == phys && b.modeKey == modeKey) {
+            return b;
+        }
+        return null;
+    }
+
+    /** Adds a block; returns true if its page was not marked as code before. */
+    boolean insert(Block b) {
+        int s = slot(b.phys, b.modeKey);
+        Block old = table[s];
+        if (old != null) {
+            old.invalidate();   // stays on its page list until that page is pruned
+        }
+        table[s] = b;
+        blocksDecoded++;
+        int page = (int) (b.phys >>> 12);
+        // unlink dead (evicted) blocks so the list stays as long as the live code on the page
+        Block live = null;
+        for (Block x = pageBlocks[page]; x != null; ) {
+            Block next = x.nextOnPage;
+            if (x.valid) {
+                x.nextOnPage = live;
+                live = x;
+            }
+            x = next;
+        }
+        b.nextOnPage = live;
+        pageBlocks[page] = b;
+        boolean fresh = codePage[page] == 0;
+        codePage[page] = 1;
+        return fresh;
+    }
+
+    /** Drops every block decoded from RAM page {@code page}. */
+    void invalidatePage(int page) {
+        if (page < 0 || page >= codePage.length || codePage[page] == 0) {
+            return;
+        }
+        for (Block b = pageBlocks[page]; b != null; b = b.nextOnPage) {
+            if (b.valid) {
+                int s = slot(b.phys, b.modeKey);
+                if (table[s] == b) {
+                    table[s] = null;
+                }
+                b.invalidate();
+            }
+        }
+        pageBlocks[page] = null;
+        codePage[page] = 0;
+        pagesInvalidated++;
+    }
+
+    void invalidateAll() {
+        for (int p = 0; p < codePage.length; p++) {
+            if (codePage[p] != 0) {
+                invalidatePage(p);
+            }
+        }
+    }
+}

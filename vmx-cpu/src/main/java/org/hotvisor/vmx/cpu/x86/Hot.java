@@ -1,0 +1,324 @@
+package org.hotvisor.vmx.cpu.x86;
+
+import static org.hotvisor.vmx.cpu.x86.Alu.*;
+import static org.hotvisor.vmx.cpu.x86.X86Core.*;
+
+/**
+ * The frequent instructions as small static handlers {@code (core, insn[, kind])}. The interpreter
+ * calls them from its switch; {@link BlockCompiler} emits calls to them with the {@link Insn} as a
+ * constant, so HotSpot folds the operand fields and the kind switches away. RIP already points
+ * past the instruction when a handler runs.
+ */
+final class Hot {
+    private Hot() {
+    }
+
+    // ---- generic sizes ----
+
+    static void movRR(X86Core c, Insn in) {
+        c.setReg(in.reg(), in.regShift(), in.mask(), c.getReg(in.rm(), in.rmShift(), in.mask()));
+    }
+
+    static void movRM(X86Core c, Insn in) {
+        c.setReg(in.reg(), in.regShift(), in.mask(), c.read(in.seg(), c.ea(in), in.size()));
+    }
+
+    static void movMR(X86Core c, Insn in) {
+        c.write(in.seg(), c.ea(in), in.size(), c.getReg(in.reg(), in.regShift(), in.mask()));
+    }
+
+    static void movRI(X86Core c, Insn in) {
+        c.setReg(in.reg(), in.regShift(), in.mask(), in.imm());
+    }
+
+    static void movMI(X86Core c, Insn in) {
+        c.write(in.seg(), c.ea(in), in.size(), in.imm());
+    }
+
+    static void lea(X86Core c, Insn in) {
+        c.setReg(in.reg(), 0, in.mask(), c.ea(in));
+    }
+
+    static void movzxRR(X86Core c, Insn in) {
+        c.setReg(in.reg(), 0, in.mask(), c.getReg(in.rm(), in.rmShift(), in.sub() == 1 ? 0xFF : 0xFFFF));
+    }
+
+    static void movzxRM(X86Core c, Insn in) {
+        c.setReg(in.reg(), 0, in.mask(), c.read(in.seg(), c.ea(in), in.sub()));
+    }
+
+    static void aluRR(X86Core c, Insn in) {
+        long v = c.alu(in.sub(), c.getReg(in.reg(), in.regShift(), in.mask()), c.getReg(in.rm(), in.rmShift(), in.mask()),
+                in);
+        if (in.sub() < CMP) {
+            c.setReg(in.reg(), in.regShift(), in.mask(), v);
+        }
+    }
+
+    static void aluRI(X86Core c, Insn in) {
+        long v = c.alu(in.sub(), c.getReg(in.reg(), in.regShift(), in.mask()), in.imm() & in.mask(), in);
+        if (in.sub() < CMP) {
+            c.setReg(in.reg(), in.regShift(), in.mask(), v);
+        }
+    }
+
+    static void aluRM(X86Core c, Insn in) {
+        long v = c.alu(in.sub(), c.getReg(in.reg(), in.regShift(), in.mask()), c.read(in.seg(), c.ea(in), in.size()), in);
+        if (in.sub() < CMP) {
+            c.setReg(in.reg(), in.regShift(), in.mask(), v);
+        }
+    }
+
+    static void aluMR(X86Core c, Insn in) {
+        aluMem(c, in, c.getReg(in.reg(), in.regShift(), in.mask()));
+    }
+
+    static void aluMI(X86Core c, Insn in) {
+        aluMem(c, in, in.imm() & in.mask());
+    }
+
+    private static void aluMem(X86Core c, Insn in, long src) {
+        int kind = in.sub();
+        long off = c.ea(in);
+        if (kind >= CMP) {
+            c.alu(kind, c.read(in.seg(), off, in.size()), src, in);
+            return;
+        }
+        // read-modify-write: check writability first so a read-only page faults as a write (SDM 3A 4.7)
+        c.checkWritable(in.seg(), off, in.size());
+        long v = c.alu(kind, c.read(in.seg(), off, in.size()), src, in);
+        c.write(in.seg(), off, in.size(), v);
+    }
+
+    static void incR(X86Core c, Insn in) {
+        long a = c.getReg(in.reg(), in.regShift(), in.mask());
+        long v = a + 1;
+        c.flagsIncDec(a, 1, v, in, false);
+        c.setReg(in.reg(), in.regShift(), in.mask(), v);
+    }
+
+    static void decR(X86Core c, Insn in) {
+        long a = c.getReg(in.reg(), in.regShift(), in.mask());
+        long v = a - 1;
+        c.flagsIncDec(a, 1, v, in, true);
+        c.setReg(in.reg(), in.regShift(), in.mask(), v);
+    }
+
+    static void jmpRel(X86Core c, Insn in) {
+        c.nearBranch(c.rip + in.imm(), in);
+    }
+
+    static void callRel(X86Core c, Insn in) {
+        long target = (c.rip + in.imm()) & ipMask(in);
+        if (target > (c.cs.limit & 0xFFFF_FFFFL)) {
+            throw c.gp(0);
+        }
+        c.push(c.rip, in.size());
+        c.rip = target;
+    }
+
+    static void ret(X86Core c, Insn in) {
+        long[] r = c.gpr;
+        long spMask = c.spMask;
+        long sp = r[ESP] & spMask;
+        c.nearBranch(c.read(SS, sp, in.size()), in);   // faults leave ESP untouched
+        r[ESP] = (r[ESP] & ~spMask) | ((sp + in.size() + in.imm()) & spMask);
+    }
+
+    static void pushR(X86Core c, Insn in) {
+        c.push(c.gpr[in.reg()] & in.mask(), in.size());
+    }
+
+    static void popR(X86Core c, Insn in) {
+        long v = c.pop(in.size());
+        c.setReg(in.reg(), 0, in.mask(), v);
+    }
+
+    static void pushI(X86Core c, Insn in) {
+        c.push(in.imm() & in.mask(), in.size());
+    }
+
+    static void shiftR(X86Core c, Insn in) {
+        int n = (in.flags() & Insn.F_IMM_FORM) != 0 ? (int) in.imm() : (int) c.gpr[ECX];
+        c.setReg(in.reg(), in.regShift(), in.mask(),
+                c.shift(in.sub(), c.getReg(in.reg(), in.regShift(), in.mask()), n, in));
+    }
+
+    static void imulRRI(X86Core c, Insn in) {
+        c.setReg(in.reg(), 0, in.mask(), c.imul(c.getReg(in.rm(), 0, in.mask()), in.imm(), in));
+    }
+
+    static void imulRR(X86Core c, Insn in) {
+        c.setReg(in.reg(), 0, in.mask(), c.imul(c.getReg(in.rm(), 0, in.mask()), c.getReg(in.reg(), 0, in.mask()), in));
+    }
+
+    static void xchgRR(X86Core c, Insn in) {
+        long a = c.getReg(in.reg(), in.regShift(), in.mask());
+        c.setReg(in.reg(), in.regShift(), in.mask(), c.getReg(in.rm(), in.rmShift(), in.mask()));
+        c.setReg(in.rm(), in.rmShift(), in.mask(), a);
+    }
+
+    // ---- 32-bit forms ----
+
+    static void mov32RR(X86Core c, Insn in) {
+        c.gpr[in.reg()] = c.gpr[in.rm()];
+    }
+
+    static void mov32RM(X86Core c, Insn in) {
+        c.gpr[in.reg()] = c.read(in.seg(), c.ea(in), 4);
+    }
+
+    static void mov32MR(X86Core c, Insn in) {
+        c.write(in.seg(), c.ea(in), 4, c.gpr[in.reg()]);
+    }
+
+    static void mov32RI(X86Core c, Insn in) {
+        c.gpr[in.reg()] = in.imm();
+    }
+
+    static void mov32MI(X86Core c, Insn in) {
+        c.write(in.seg(), c.ea(in), 4, in.imm());
+    }
+
+    static void lea32(X86Core c, Insn in) {
+        c.gpr[in.reg()] = c.ea(in);
+    }
+
+    static void inc32R(X86Core c, Insn in) {
+        long[] r = c.gpr;
+        long v = (r[in.reg()] + 1) & M32;
+        r[in.reg()] = v;
+        int cfBit = c.lfAux & AUX_CF;
+        int ofBit = v == 0x8000_0000L ? AUX_CF : 0;
+        c.lfAux = cfBit | ((cfBit ^ ofBit) >>> 1) | ((v & 0xF) == 0 ? AUX_AF : 0);
+        c.lfRes = (int) v;
+    }
+
+    static void dec32R(X86Core c, Insn in) {
+        long[] r = c.gpr;
+        long v = (r[in.reg()] - 1) & M32;
+        r[in.reg()] = v;
+        int cfBit = c.lfAux & AUX_CF;
+        int ofBit = v == 0x7FFF_FFFFL ? AUX_CF : 0;
+        c.lfAux = cfBit | ((cfBit ^ ofBit) >>> 1) | ((v & 0xF) == 0xF ? AUX_AF : 0);
+        c.lfRes = (int) v;
+    }
+
+    static void push32R(X86Core c, Insn in) {
+        c.push(c.gpr[in.reg()], 4);
+    }
+
+    static void pop32R(X86Core c, Insn in) {
+        long v = c.pop(4);
+        c.gpr[in.reg()] = v;
+    }
+
+    private static long alu32(X86Core c, int kind, long a, long b) {
+        return switch (kind) {
+            case ADD -> c.add32(a, b);
+            case OR -> c.logic32(a | b);
+            case ADC -> c.adc32(a, b);
+            case SBB -> c.sbb32(a, b);
+            case AND, TEST -> c.logic32(a & b);
+            case SUB, CMP -> c.sub32(a, b);
+            default -> c.logic32(a ^ b);
+        };
+    }
+
+    static void alu32RR(X86Core c, Insn in, int kind) {
+        long[] r = c.gpr;
+        long v = alu32(c, kind, r[in.reg()], r[in.rm()]);
+        if (kind < CMP) {
+            r[in.reg()] = v;
+        }
+    }
+
+    static void alu32RI(X86Core c, Insn in, int kind) {
+        long[] r = c.gpr;
+        long v = alu32(c, kind, r[in.reg()], in.imm());
+        if (kind < CMP) {
+            r[in.reg()] = v;
+        }
+    }
+
+    static void alu32RM(X86Core c, Insn in, int kind) {
+        long b = c.read(in.seg(), c.ea(in), 4);
+        long[] r = c.gpr;
+        long v = alu32(c, kind, r[in.reg()], b);
+        if (kind < CMP) {
+            r[in.reg()] = v;
+        }
+    }
+
+    static void alu32MR(X86Core c, Insn in, int kind) {
+        long off = c.ea(in);
+        if (kind >= CMP) {
+            alu32(c, kind, c.read(in.seg(), off, 4), c.gpr[in.reg()]);
+            return;
+        }
+        c.checkWritable(in.seg(), off, 4);
+        c.write(in.seg(), off, 4, alu32(c, kind, c.read(in.seg(), off, 4), c.gpr[in.reg()]));
+    }
+
+    // shifts/rotates of a 32-bit register by an immediate count 1-31 (one small handler per kind so
+    // each inlines; RCL/RCR stay generic)
+
+    static void rol32(X86Core c, Insn in) {
+        long[] r = c.gpr;
+        int v = Integer.rotateLeft((int) r[in.reg()], (int) in.imm());
+        r[in.reg()] = v & M32;
+        int cfBit = v << 31;                    // CF = bit 0 of the result
+        int ofBit = (v ^ cfBit) & AUX_CF;       // OF = MSB(result) XOR CF
+        c.lfAux = (c.lfAux & ~(AUX_CF | AUX_PO)) | cfBit | ((cfBit ^ ofBit) >>> 1);
+    }
+
+    static void ror32(X86Core c, Insn in) {
+        long[] r = c.gpr;
+        int v = Integer.rotateRight((int) r[in.reg()], (int) in.imm());
+        r[in.reg()] = v & M32;
+        int cfBit = v & AUX_CF;                 // CF = MSB of the result
+        int po = (v << 1) & AUX_CF;             // CF ^ OF = bit 30 (OF = bit 31 ^ bit 30)
+        c.lfAux = (c.lfAux & ~(AUX_CF | AUX_PO)) | cfBit | (po >>> 1);
+    }
+
+    static void shl32(X86Core c, Insn in) {
+        long[] r = c.gpr;
+        int n = (int) in.imm();
+        long a = r[in.reg()];
+        long v = (a << n) & M32;
+        r[in.reg()] = v;
+        int cfBit = (int) (a >>> (32 - n)) << 31;
+        int ofBit = ((int) v ^ cfBit) & AUX_CF;
+        c.lfAux = cfBit | ((cfBit ^ ofBit) >>> 1);
+        c.lfRes = (int) v;
+    }
+
+    static void shr32(X86Core c, Insn in) {
+        long[] r = c.gpr;
+        int n = (int) in.imm();
+        long a = r[in.reg()];
+        long v = a >>> n;
+        r[in.reg()] = v;
+        int cfBit = (int) (a >>> (n - 1)) << 31;
+        int ofBit = n == 1 ? (int) a & AUX_CF : 0;
+        c.lfAux = cfBit | ((cfBit ^ ofBit) >>> 1);
+        c.lfRes = (int) v;
+    }
+
+    static void sar32(X86Core c, Insn in) {
+        long[] r = c.gpr;
+        int n = (int) in.imm();
+        int a = (int) r[in.reg()];
+        int v = a >> n;
+        r[in.reg()] = v & M32;
+        int cfBit = (a >> (n - 1)) << 31;
+        c.lfAux = cfBit | (cfBit >>> 1);        // OF = 0 -> PO = CF
+        c.lfRes = v;
+    }
+
+    static void jcc(X86Core c, Insn in, int cc) {
+        if (c.cond(cc)) {
+            c.nearBranch(c.rip + in.imm(), in);
+        }
+    }
+}

@@ -1,0 +1,1062 @@
+package org.hotvisor.vmx.cpu.x86;
+
+import static org.hotvisor.vmx.cpu.x86.X86Core.*;
+
+/**
+ * System instructions and the VM exits they cause in VMX non-root operation (SDM 3C 26.1), with
+ * exit qualifications and instruction information per SDM 3C 28.2.1 and 28.2.5. Exceptions the
+ * SDM gives priority over an exit (#UD, CPL and IOPL checks, TSS I/O-permission bitmap) are raised
+ * first (SDM 3C 26.1.1).
+ */
+final class SystemOps {
+    // basic exit reasons (SDM 3C Appendix C)
+    static final int EXIT_INTERRUPT_WINDOW = 7, EXIT_NMI_WINDOW = 8, EXIT_CPUID = 10, EXIT_GETSEC = 11,
+            EXIT_HLT = 12, EXIT_INVD = 13, EXIT_INVLPG = 14, EXIT_RDPMC = 15, EXIT_RDTSC = 16, EXIT_VMCALL = 18,
+            EXIT_VMCLEAR = 19, EXIT_VMLAUNCH = 20, EXIT_VMPTRLD = 21, EXIT_VMPTRST = 22, EXIT_VMREAD = 23,
+            EXIT_VMRESUME = 24, EXIT_VMWRITE = 25, EXIT_VMXOFF = 26, EXIT_VMXON = 27, EXIT_CR_ACCESS = 28,
+            EXIT_MOV_DR = 29, EXIT_IO = 30, EXIT_RDMSR = 31, EXIT_WRMSR = 32, EXIT_MWAIT = 36,
+            EXIT_MONITOR_TRAP_FLAG = 37, EXIT_MONITOR = 39, EXIT_PAUSE = 40, EXIT_GDTR_IDTR = 46,
+            EXIT_LDTR_TR = 47, EXIT_INVEPT = 50, EXIT_RDTSCP = 51, EXIT_INVVPID = 53, EXIT_WBINVD = 54,
+            EXIT_XSETBV = 55, EXIT_RDRAND = 57, EXIT_INVPCID = 58, EXIT_VMFUNC = 59, EXIT_RDSEED = 61,
+            EXIT_XSAVES = 63, EXIT_XRSTORS = 64;
+
+    // primary processor-based controls (SDM 3C 25.6.2 Table 25-6)
+    static final int P_INTERRUPT_WINDOW = 1 << 2, P_TSC_OFFSETTING = 1 << 3, P_HLT = 1 << 7, P_INVLPG = 1 << 9,
+            P_MWAIT = 1 << 10, P_RDPMC = 1 << 11, P_RDTSC = 1 << 12, P_CR3_LOAD = 1 << 15, P_CR3_STORE = 1 << 16,
+            P_CR8_LOAD = 1 << 19, P_CR8_STORE = 1 << 20, P_NMI_WINDOW = 1 << 22, P_MOV_DR = 1 << 23,
+            P_UNCONDITIONAL_IO = 1 << 24, P_IO_BITMAPS = 1 << 25, P_MTF = 1 << 27, P_MSR_BITMAPS = 1 << 28,
+            P_MONITOR = 1 << 29, P_PAUSE = 1 << 30, P_SECONDARY = 1 << 31;
+    // secondary controls (SDM 3C 25.6.2 Table 25-7)
+    static final int S_DESCRIPTOR_TABLE = 1 << 2, S_RDTSCP = 1 << 3, S_WBINVD = 1 << 6, S_RDRAND = 1 << 11,
+            S_INVPCID = 1 << 12, S_VMFUNC = 1 << 13, S_VMCS_SHADOWING = 1 << 14, S_RDSEED = 1 << 16,
+            S_XSAVES = 1 << 20;
+
+    // CR-access exit qualification (SDM 3C 28.2.1 Table 28-3)
+    static final int CRQ_MOV_TO = 0, CRQ_MOV_FROM = 1, CRQ_CLTS = 2, CRQ_LMSW = 3;
+    static final int CRQ_ACCESS_SHIFT = 4, CRQ_LMSW_MEMORY = 1 << 6, CRQ_GPR_SHIFT = 8, CRQ_LMSW_DATA_SHIFT = 16;
+    // MOV-DR qualification (Table 28-4)
+    static final int DRQ_FROM = 1 << 4, DRQ_GPR_SHIFT = 8;
+    // I/O qualification (Table 28-5)
+    static final int IOQ_IN = 1 << 3, IOQ_STRING = 1 << 4, IOQ_REP = 1 << 5, IOQ_IMMEDIATE = 1 << 6,
+            IOQ_PORT_SHIFT = 16;
+    // instruction-information fields (SDM 3C 28.2.5)
+    static final int II_ADDR_SIZE_SHIFT = 7, II_REGISTER = 1 << 10, II_OPSIZE32 = 1 << 11, II_SEG_SHIFT = 15,
+            II_INDEX_SHIFT = 18, II_INDEX_INVALID = 1 << 22, II_BASE_SHIFT = 23, II_BASE_INVALID = 1 << 27,
+            II_IDENTITY_SHIFT = 28, II_REG1_SHIFT = 3, II_REG2_SHIFT = 28, II_RDRAND_OPSIZE_SHIFT = 11;
+
+    // DR6 / DR7 (SDM 3A 17.2)
+    static final long DR6_BD = 1 << 13, DR6_BS = 1 << 14, DR6_FIXED = 0xFFFF0FF0L, DR7_GD = 1 << 13;
+
+    // MSRs handled inside the core when no exit is selected
+    static final int MSR_TSC = 0x10, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176,
+            MSR_DEBUGCTL = 0x1D9, MSR_PAT = 0x277, MSR_XSS = 0xDA0, MSR_EFER = 0xC000_0080, MSR_TSC_AUX = 0xC000_0103;
+
+    private final X86Core c;
+    private boolean monitorArmed;
+    private long rngState = 0x9E37_79B9_7F4A_7C15L;
+    /** IA32_TSC_AUX and IA32_XSS: MSRs outside the VMCS guest state. */
+    long tscAux, xss;
+
+    SystemOps(X86Core c) {
+        this.c = c;
+    }
+
+    private int exitFor(Insn in, int reason, long qualification) {
+        ExitInfo e = c.exit;
+        e.reason = reason;
+        e.qualification = qualification;
+        e.instructionLength = in.len();
+        return Exec.EXIT;
+    }
+
+    private boolean secondary(int bit) {
+        return (c.controls.procBased & P_SECONDARY) != 0 && (c.controls.procBased2 & bit) != 0;
+    }
+
+    private boolean primary(int bit) {
+        return (c.controls.procBased & bit) != 0;
+    }
+
+    private void requireCpl0() {
+        if (c.cpl != 0) {
+            throw c.gp(0);
+        }
+    }
+
+    private void requireProtected() {
+        if (!c.protectedMode || c.v86) {
+            throw c.ud();
+        }
+    }
+
+    /** Instruction-information bits of a memory operand (SDM 3C 28.2.5). */
+    static int memoryInfo(Insn in) {
+        int info = in.scale() & 3;
+        info |= ((in.flags() & Insn.F_ADDR32) != 0 ? 1 : 0) << II_ADDR_SIZE_SHIFT;
+        info |= (in.seg() & 7) << II_SEG_SHIFT;
+        info |= in.index() >= 0 ? (in.index() & 15) << II_INDEX_SHIFT : II_INDEX_INVALID;
+        info |= in.base() >= 0 ? (in.base() & 15) << II_BASE_SHIFT : II_BASE_INVALID;
+        return info;
+    }
+
+    int execute(Insn in) {
+        switch (in.op()) {
+            case Op.HLT:
+                return hlt(in);
+            case Op.CPUID:
+                return exitFor(in, EXIT_CPUID, 0);   // SDM 3C 26.1.2: unconditional
+            case Op.RDTSC:
+                return rdtsc(in, false);
+            case Op.RDTSCP:
+                return rdtsc(in, true);
+            case Op.RDPMC:
+                return rdpmc(in);
+            case Op.RDMSR:
+                return msr(in, false);
+            case Op.WRMSR:
+                return msr(in, true);
+            case Op.MOV_TO_CR:
+                return movToCr(in);
+            case Op.MOV_FROM_CR:
+                return movFromCr(in);
+            case Op.MOV_TO_DR, Op.MOV_FROM_DR:
+                return movDr(in);
+            case Op.CLTS:
+                return clts(in);
+            case Op.LMSW:
+                return lmsw(in);
+            case Op.SMSW: {
+                long v = guestCr0();
+                if (in.isMem()) {
+                    c.write(in.seg(), c.ea(in), 2, v & 0xFFFF);
+                } else {
+                    c.setReg(in.reg(), 0, in.mask(), v);
+                }
+                return Exec.NEXT;
+            }
+            case Op.LGDT, Op.LIDT, Op.SGDT, Op.SIDT:
+                return descriptorTable(in);
+            case Op.LLDT, Op.SLDT, Op.LTR, Op.STR:
+                return ldtrTr(in);
+            case Op.LAR, Op.LSL, Op.VERR, Op.VERW, Op.ARPL:
+                Protection.execute(c, in);
+                return Exec.NEXT;
+            case Op.INVLPG: {
+                requireCpl0();
+                long lin = (c.segBase[in.seg()] + c.ea(in)) & 0xFFFF_FFFFL;
+                if (primary(P_INVLPG)) {
+                    return exitFor(in, EXIT_INVLPG, lin);   // qualification: the linear address (SDM 3C 28.2.1)
+                }
+                c.mmu.invalidatePage(lin);
+                return Exec.END_BLOCK;
+            }
+            case Op.INVD:
+                requireCpl0();
+                return exitFor(in, EXIT_INVD, 0);   // unconditional
+            case Op.WBINVD:
+                requireCpl0();
+                if (secondary(S_WBINVD)) {
+                    return exitFor(in, EXIT_WBINVD, 0);
+                }
+                return Exec.NEXT;
+            case Op.WAIT:
+                if ((c.cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
+                    throw c.fault(Events.NM, -1);
+                }
+                return Exec.NEXT;
+            case Op.FPU_ESC:
+                if ((c.cr0 & (CR0_EM | CR0_TS)) != 0) {
+                    throw c.fault(Events.NM, -1);   // SDM 3A 2.5: EM or TS -> #NM on x87 instructions
+                }
+                return Exec.NEXT;
+            case Op.PAUSE:
+                if (primary(P_PAUSE)) {
+                    return exitFor(in, EXIT_PAUSE, 0);
+                }
+                return Exec.NEXT;
+            case Op.MONITOR:
+                if (primary(P_MONITOR)) {
+                    return exitFor(in, EXIT_MONITOR, 0);
+                }
+                monitorArmed = true;
+                return Exec.NEXT;
+            case Op.MWAIT:
+                if (primary(P_MWAIT)) {
+                    return exitFor(in, EXIT_MWAIT, monitorArmed ? 1 : 0);
+                }
+                monitorArmed = false;
+                return Exec.NEXT;
+            case Op.XSETBV:
+                if ((c.cr4 & CR4_OSXSAVE) == 0) {
+                    throw c.ud();
+                }
+                requireCpl0();
+                return exitFor(in, EXIT_XSETBV, 0);   // unconditional (SDM 3C 26.1.2)
+            case Op.XGETBV:
+                if ((c.cr4 & CR4_OSXSAVE) == 0) {
+                    throw c.ud();
+                }
+                if ((c.gpr[ECX] & 0xFFFF_FFFFL) != 0) {
+                    throw c.gp(0);
+                }
+                c.gpr[EAX] = c.xcr0 & 0xFFFF_FFFFL;
+                c.gpr[EDX] = c.xcr0 >>> 32;
+                return Exec.NEXT;
+            case Op.RDRAND, Op.RDSEED:
+                return random(in);
+            case Op.INVPCID:
+                return invpcid(in);
+            case Op.GETSEC:
+                if ((c.cr4 & CR4_SMXE) == 0) {
+                    throw c.ud();
+                }
+                return exitFor(in, EXIT_GETSEC, 0);
+            case Op.VMCALL, Op.VMCLEAR, Op.VMLAUNCH, Op.VMPTRLD, Op.VMPTRST, Op.VMREAD, Op.VMRESUME, Op.VMWRITE,
+                    Op.VMXOFF, Op.VMXON, Op.INVEPT, Op.INVVPID, Op.VMFUNC:
+                return vmxInstruction(in);
+            case Op.XSAVES, Op.XRSTORS:
+                return xsaves(in);
+            case Op.SYSENTER:
+                return sysenter();
+            case Op.SYSEXIT:
+                return sysexit(in);
+            case Op.RSM:
+                throw c.ud();   // never in SMM
+            case Op.CLFLUSH: {
+                // no caches: only the address checks of a 1-byte read remain (SDM 2 CLFLUSH)
+                long lin = c.mmu.segCheck(in.seg(), c.ea(in), 1, false);
+                c.mmu.translate(lin, Mmu.READ, c.cpl == 3);
+                return Exec.NEXT;
+            }
+            default:
+                throw c.ud();
+        }
+    }
+
+    // ---- HLT, interrupt flag, shadows, single-step bookkeeping ----
+
+    private int hlt(Insn in) {
+        requireCpl0();
+        if (primary(P_HLT)) {
+            return exitFor(in, EXIT_HLT, 0);
+        }
+        c.activityState = ACTIVITY_HLT;   // resumed by injection, a window exit, the timer or a host kick
+        return Exec.END_BLOCK;
+    }
+
+    /** CLI/STI/PUSHF/POPF privilege (no VME/PVI in this core): SDM 2 CLI "Operation". */
+    private void checkIopl() {
+        if (c.protectedMode && (c.v86 ? Control.iopl(c) < 3 : Control.iopl(c) < c.cpl)) {
+            throw c.gp(0);
+        }
+    }
+
+    int cli() {
+        checkIopl();
+        c.flagsOther &= ~Alu.IF;
+        return Exec.NEXT;
+    }
+
+    int sti() {
+        checkIopl();
+        if ((c.flagsOther & Alu.IF) == 0) {
+            c.flagsOther |= Alu.IF;
+            // SDM 3A 6.8.3: interrupts stay blocked until after the next instruction
+            c.interruptibility |= BLOCKING_BY_STI;
+            c.singleStep = true;
+        }
+        return Exec.END_BLOCK;
+    }
+
+    void movSsShadow() {
+        c.interruptibility |= BLOCKING_BY_MOV_SS;
+        c.singleStep = true;
+    }
+
+    int pushf(Insn in) {
+        if (c.v86 && Control.iopl(c) < 3) {
+            throw c.gp(0);
+        }
+        long image = c.rflags() & ~(Alu.VM | Alu.RF);
+        c.push(image & in.mask(), in.size());
+        return Exec.NEXT;
+    }
+
+    int popf(Insn in) {
+        if (c.v86 && Control.iopl(c) < 3) {
+            throw c.gp(0);
+        }
+        long popped = c.pop(in.size());
+        long cur = c.rflags();
+        long changeable = Alu.ARITH | Alu.TF | Alu.DF | Alu.NT | Alu.AC | Alu.ID;
+        if (!c.protectedMode || c.cpl == 0) {
+            changeable |= Alu.IOPL | Alu.IF;
+        } else if (c.v86 || c.cpl <= Control.iopl(c)) {
+            changeable |= Alu.IF;
+        }
+        if (in.size() == 2) {
+            changeable &= 0xFFFF;
+        }
+        long v = (cur & ~changeable) | (popped & changeable);
+        c.setRflags(v & ~Alu.RF);
+        c.updateMode();
+        return Exec.END_BLOCK;
+    }
+
+    /**
+     * After one instruction in single-step mode: interrupt shadows end, TF traps, the MTF exit.
+     *
+     * @return true if a VM exit is recorded
+     */
+    boolean afterInstruction(int startInterruptibility, long startFlags, boolean completed) {
+        c.mmu.instructionDone();
+        if (completed) {
+            c.interruptibility &= ~(startInterruptibility & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
+            if ((startFlags & Alu.TF) != 0) {
+                if ((startInterruptibility & BLOCKING_BY_MOV_SS) != 0) {
+                    c.pendingDebugExceptions |= DR6_BS;   // delayed by the MOV SS shadow (SDM 3A 6.8.3)
+                } else {
+                    c.dr6 = (c.dr6 | DR6_BS | DR6_FIXED) & 0xFFFF_FFFFL;
+                    c.events.debugBits = DR6_BS;
+                    c.events.raise(Events.DB, Events.TYPE_HW_EXCEPTION, -1, 0, c.rip);
+                }
+            }
+        }
+        c.singleStep = c.computeSingleStep();
+        if (primary(P_MTF)) {
+            c.exit.reason = EXIT_MONITOR_TRAP_FLAG;   // SDM 3C 26.5.2: after the instruction
+            return true;
+        }
+        return false;
+    }
+
+    /** Interrupt-window (SDM 3C 26.7.5) and NMI-window (26.7.6) exits at an instruction boundary. */
+    boolean windowExit(int proc) {
+        int intr = c.interruptibility;
+        if ((proc & P_NMI_WINDOW) != 0 && (intr & (BLOCKING_BY_NMI | BLOCKING_BY_MOV_SS)) == 0) {
+            c.exit.reason = EXIT_NMI_WINDOW;
+            return true;
+        }
+        if ((proc & P_INTERRUPT_WINDOW) != 0 && (c.flagsOther & Alu.IF) != 0
+                && (intr & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) == 0) {
+            c.exit.reason = EXIT_INTERRUPT_WINDOW;
+            return true;
+        }
+        return false;
+    }
+
+    // ---- time stamp counter, performance counters, MSRs ----
+
+    private int rdtsc(Insn in, boolean withAux) {
+        if (withAux && !secondary(S_RDTSCP)) {
+            throw c.ud();   // SDM 3C 26.3: RDTSCP is #UD unless "enable RDTSCP" is 1
+        }
+        if ((c.cr4 & CR4_TSD) != 0 && c.cpl != 0 && c.protectedMode) {
+            throw c.gp(0);
+        }
+        if (primary(P_RDTSC)) {
+            return exitFor(in, withAux ? EXIT_RDTSCP : EXIT_RDTSC, 0);
+        }
+        long t = guestTsc();
+        c.gpr[EAX] = t & 0xFFFF_FFFFL;
+        c.gpr[EDX] = t >>> 32;
+        if (withAux) {
+            c.gpr[ECX] = tscAux & 0xFFFF_FFFFL;
+        }
+        return Exec.NEXT;
+    }
+
+    long guestTsc() {
+        long t = c.tsc + c.blockPos;
+        if (primary(P_TSC_OFFSETTING)) {
+            t += c.controls.tscOffset;
+        }
+        return t;
+    }
+
+    private int rdpmc(Insn in) {
+        if ((c.cpl != 0 && c.protectedMode && (c.cr4 & CR4_PCE) == 0) || (c.gpr[ECX] & 0xFFFF_FFFFL) > 3) {
+            throw c.gp(0);
+        }
+        if (primary(P_RDPMC)) {
+            return exitFor(in, EXIT_RDPMC, 0);
+        }
+        c.gpr[EAX] = 0;   // no performance counters: they read as 0
+        c.gpr[EDX] = 0;
+        return Exec.NEXT;
+    }
+
+    private int msr(Insn in, boolean write) {
+        requireCpl0();
+        long msr = c.gpr[ECX] & 0xFFFF_FFFFL;
+        if (msrExits(msr, write)) {
+            return exitFor(in, write ? EXIT_WRMSR : EXIT_RDMSR, 0);
+        }
+        if (write) {
+            long v = (c.gpr[EDX] & 0xFFFF_FFFFL) << 32 | (c.gpr[EAX] & 0xFFFF_FFFFL);
+            writeMsr((int) msr, v);
+            c.mmu.stateLoaded();
+            c.updateMode();
+            return Exec.END_BLOCK;
+        }
+        long v = readMsr((int) msr);
+        c.gpr[EAX] = v & 0xFFFF_FFFFL;
+        c.gpr[EDX] = v >>> 32;
+        return Exec.NEXT;
+    }
+
+    /** SDM 3C 26.1.3 RDMSR/WRMSR with the MSR bitmaps of SDM 3C 25.6.9. */
+    private boolean msrExits(long msr, boolean write) {
+        if (!primary(P_MSR_BITMAPS)) {
+            return true;
+        }
+        int offset;
+        if (msr <= 0x1FFF) {
+            offset = write ? 2048 : 0;
+        } else if (msr >= 0xC000_0000L && msr <= 0xC000_1FFFL) {
+            offset = write ? 3072 : 1024;
+        } else {
+            return true;
+        }
+        int bit = (int) (msr & 0x1FFF);
+        long addr = c.controls.msrBitmap + offset + (bit >>> 3);
+        byte[] host = c.hostMemory;
+        if (addr < 0 || addr >= host.length) {
+            return true;
+        }
+        return (host[(int) addr] & (1 << (bit & 7))) != 0;
+    }
+
+    private long readMsr(int msr) {
+        return switch (msr) {
+            case MSR_TSC -> guestTsc();
+            case MSR_SYSENTER_CS -> c.sysenterCs;
+            case MSR_SYSENTER_ESP -> c.sysenterEsp;
+            case MSR_SYSENTER_EIP -> c.sysenterEip;
+            case MSR_DEBUGCTL -> c.debugCtl;
+            case MSR_PAT -> c.pat;
+            case MSR_EFER -> c.efer;
+            case MSR_TSC_AUX -> tscAux;
+            case MSR_XSS -> xss;
+            default -> throw c.gp(0);
+        };
+    }
+
+    private void writeMsr(int msr, long v) {
+        switch (msr) {
+            case MSR_TSC -> c.tsc = v - c.blockPos - (primary(P_TSC_OFFSETTING) ? c.controls.tscOffset : 0);
+            case MSR_SYSENTER_CS -> c.sysenterCs = v & 0xFFFF_FFFFL;
+            case MSR_SYSENTER_ESP -> c.sysenterEsp = v;
+            case MSR_SYSENTER_EIP -> c.sysenterEip = v;
+            case MSR_DEBUGCTL -> c.debugCtl = v;
+            case MSR_PAT -> c.pat = v;
+            case MSR_EFER -> {
+                // SCE and NXE only: this core has no long mode (LME would be a #GP)
+                if ((v & ~(EFER_SCE | EFER_NXE)) != 0) {
+                    throw c.gp(0);
+                }
+                c.efer = v;
+            }
+            case MSR_TSC_AUX -> tscAux = v & 0xFFFF_FFFFL;
+            case MSR_XSS -> xss = v;
+            default -> throw c.gp(0);
+        }
+    }
+
+    // ---- control registers (SDM 3C 26.1.3, 28.2.1 Table 28-3) ----
+
+    long guestCr0() {
+        long m = c.controls.cr0GuestHostMask;
+        return (c.cr0 & ~m) | (c.controls.cr0ReadShadow & m);
+    }
+
+    long guestCr4() {
+        long m = c.controls.cr4GuestHostMask;
+        return (c.cr4 & ~m) | (c.controls.cr4ReadShadow & m);
+    }
+
+    private static long crQual(int cr, int access, int gpr) {
+        return cr | (long) access << CRQ_ACCESS_SHIFT | (long) gpr << CRQ_GPR_SHIFT;
+    }
+
+    private int movFromCr(Insn in) {
+        int cr = in.sub();
+        if (cr == 1 || cr > 4) {
+            throw c.ud();   // CR8 exists only in 64-bit mode
+        }
+        requireCpl0();
+        long v;
+        switch (cr) {
+            case 0 -> v = guestCr0();
+            case 2 -> v = c.cr2;
+            case 3 -> {
+                if (primary(P_CR3_STORE)) {
+                    return exitFor(in, EXIT_CR_ACCESS, crQual(3, CRQ_MOV_FROM, in.rm()));
+                }
+                v = c.cr3;
+            }
+            default -> v = guestCr4();
+        }
+        c.gpr[in.rm()] = v & 0xFFFF_FFFFL;
+        return Exec.NEXT;
+    }
+
+    private int movToCr(Insn in) {
+        int cr = in.sub();
+        if (cr == 1 || cr > 4) {
+            throw c.ud();
+        }
+        requireCpl0();
+        long v = c.gpr[in.rm()] & 0xFFFF_FFFFL;
+        VmxControls k = c.controls;
+        switch (cr) {
+            case 0: {
+                if (((v ^ k.cr0ReadShadow) & k.cr0GuestHostMask) != 0) {
+                    return exitFor(in, EXIT_CR_ACCESS, crQual(0, CRQ_MOV_TO, in.rm()));
+                }
+                // bits owned by the host keep their value (SDM 3C 26.3)
+                writeCr0((v & ~k.cr0GuestHostMask) | (c.cr0 & k.cr0GuestHostMask));
+                return Exec.END_BLOCK;
+            }
+            case 2:
+                c.cr2 = v;
+                return Exec.NEXT;
+            case 3: {
+                if (primary(P_CR3_LOAD) && !cr3Target(v)) {
+                    return exitFor(in, EXIT_CR_ACCESS, crQual(3, CRQ_MOV_TO, in.rm()));
+                }
+                if (paePaging(c.cr0, c.cr4)) {
+                    loadPdptes(v);
+                }
+                c.cr3 = v;
+                c.mmu.flushTlb();   // SDM 3A 4.10.4.1: MOV to CR3 invalidates (non-global) TLB entries
+                c.mmu.stateLoaded();
+                return Exec.END_BLOCK;
+            }
+            default: {
+                if (((v ^ k.cr4ReadShadow) & k.cr4GuestHostMask) != 0) {
+                    return exitFor(in, EXIT_CR_ACCESS, crQual(4, CRQ_MOV_TO, in.rm()));
+                }
+                writeCr4((v & ~k.cr4GuestHostMask) | (c.cr4 & k.cr4GuestHostMask));
+                return Exec.END_BLOCK;
+            }
+        }
+    }
+
+    private boolean cr3Target(long v) {
+        VmxControls k = c.controls;
+        int n = Math.min(k.cr3TargetCount, k.cr3TargetValues.length);
+        for (int i = 0; i < n; i++) {
+            if (k.cr3TargetValues[i] == v) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static boolean paePaging(long cr0, long cr4) {
+        return (cr0 & CR0_PG) != 0 && (cr4 & CR4_PAE) != 0;
+    }
+
+    /** Reserved CR4 bits for this core (no PCIDE/FSGSBASE without long mode, SDM 3A 2.5). */
+    static final long CR4_VALID = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE
+            | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP | CR4_VMXE | CR4_SMXE | CR4_OSXSAVE | CR4_SMEP
+            | CR4_SMAP;
+
+    void writeCr0(long v) {
+        v &= 0xFFFF_FFFFL;
+        // SDM 2 MOV CR: #GP for PG without PE, NW without CD
+        if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0 || (v & CR0_NW) != 0 && (v & CR0_CD) == 0) {
+            throw c.gp(0);
+        }
+        if (paePaging(v, c.cr4) && !paePaging(c.cr0, c.cr4)) {
+            loadPdptes(c.cr3);
+        }
+        c.cr0 = v | CR0_ET;
+        c.updateMode();
+        for (int s = 0; s < 6; s++) {
+            c.refreshSegment(s);
+        }
+        c.mmu.stateLoaded();
+    }
+
+    void writeCr4(long v) {
+        if ((v & ~CR4_VALID) != 0) {
+            throw c.gp(0);
+        }
+        if (paePaging(c.cr0, v) && ((v ^ c.cr4) & (CR4_PAE | CR4_PSE | CR4_PGE | CR4_SMEP)) != 0) {
+            loadPdptes(c.cr3);
+        }
+        c.cr4 = v;
+        c.mmu.stateLoaded();
+    }
+
+    /** PAE: MOV to CR3/CR0/CR4 loads the four PDPTEs; reserved bits set -> #GP(0) (SDM 3A 4.4.1). */
+    void loadPdptes(long cr3) {
+        long base = (cr3 & 0xFFFF_FFE0L) & c.a20Mask;
+        long[] tmp = new long[4];
+        for (int i = 0; i < 4; i++) {
+            long a = base + 8L * i;
+            if (a + 8 > c.ramSize) {
+                throw c.gp(0);
+            }
+            long e = (long) VH64.get(c.ram, (int) a);
+            if ((e & Mmu.PTE_P) != 0 && (e & (Mmu.PAE_RSVD | Mmu.PTE_XD | 0x1E6)) != 0) {
+                throw c.gp(0);
+            }
+            tmp[i] = e;
+        }
+        System.arraycopy(tmp, 0, c.pdpte, 0, 4);
+    }
+
+    private int clts(Insn in) {
+        requireCpl0();
+        VmxControls k = c.controls;
+        // SDM 3C 26.1.3: exits if CR0.TS is host-owned and set in the read shadow
+        if ((k.cr0GuestHostMask & CR0_TS) != 0 && (k.cr0ReadShadow & CR0_TS) != 0) {
+            return exitFor(in, EXIT_CR_ACCESS, crQual(0, CRQ_CLTS, 0));
+        }
+        if ((k.cr0GuestHostMask & CR0_TS) == 0) {
+            c.cr0 &= ~CR0_TS;
+        }
+        return Exec.NEXT;
+    }
+
+    private int lmsw(Insn in) {
+        requireCpl0();
+        long src;
+        long lin = 0;
+        if (in.isMem()) {
+            long off = c.ea(in);
+            lin = (c.segBase[in.seg()] + off) & 0xFFFF_FFFFL;
+            src = c.read(in.seg(), off, 2);
+        } else {
+            src = c.gpr[in.reg()] & 0xFFFF;
+        }
+        VmxControls k = c.controls;
+        long mask = k.cr0GuestHostMask & 0xF, shadow = k.cr0ReadShadow & 0xF;
+        // SDM 3C 26.1.3 LMSW: PE can only be set; bits 3:1 exit when they would differ from the shadow
+        boolean exits = ((mask & CR0_PE) != 0 && (shadow & CR0_PE) == 0 && (src & CR0_PE) != 0)
+                || (((src ^ shadow) & mask & 0xE) != 0);
+        if (exits) {
+            ExitInfo e = c.exit;
+            e.guestLinearAddress = lin;
+            return exitFor(in, EXIT_CR_ACCESS, crQual(0, CRQ_LMSW, 0) | (in.isMem() ? CRQ_LMSW_MEMORY : 0)
+                    | (src & 0xFFFF) << CRQ_LMSW_DATA_SHIFT);
+        }
+        long own = 0xF & ~k.cr0GuestHostMask;
+        long nv = (c.cr0 & ~own) | (src & own);
+        nv |= c.cr0 & CR0_PE;   // LMSW cannot clear PE
+        writeCr0(nv);
+        return Exec.END_BLOCK;
+    }
+
+    // ---- debug registers (SDM 3A 17.2, SDM 3C 26.1.3) ----
+
+    private int movDr(Insn in) {
+        int dr = in.sub();
+        boolean to = in.op() == Op.MOV_TO_DR;
+        if ((dr == 4 || dr == 5) && (c.cr4 & CR4_DE) != 0) {
+            throw c.ud();
+        }
+        requireCpl0();
+        if ((c.dr7 & DR7_GD) != 0) {
+            // general detect: #DB fault before the access (SDM 3A 17.2.4)
+            c.dr6 = (c.dr6 | DR6_BD | DR6_FIXED) & 0xFFFF_FFFFL;
+            c.dr7 &= ~DR7_GD;
+            c.events.debugBits = DR6_BD;
+            throw c.fault(Events.DB, -1);
+        }
+        if (primary(P_MOV_DR)) {
+            return exitFor(in, EXIT_MOV_DR, dr | (to ? 0 : DRQ_FROM) | (long) in.rm() << DRQ_GPR_SHIFT);
+        }
+        int n = dr == 4 ? 6 : dr == 5 ? 7 : dr;
+        if (to) {
+            long v = c.gpr[in.rm()] & 0xFFFF_FFFFL;
+            switch (n) {
+                case 6 -> c.dr6 = (v | DR6_FIXED) & ~0x1000L;
+                case 7 -> c.dr7 = (v | 0x400) & ~0xD800L & 0xFFFF_FFFFL;
+                default -> c.dr[n] = v;
+            }
+            c.singleStep = c.computeSingleStep();
+            return Exec.END_BLOCK;
+        }
+        long v = switch (n) {
+            case 6 -> c.dr6;
+            case 7 -> c.dr7;
+            default -> c.dr[n];
+        };
+        c.gpr[in.rm()] = v & 0xFFFF_FFFFL;
+        return Exec.NEXT;
+    }
+
+    // ---- descriptor tables (SDM 3C 26.1.3, instruction info Tables 28-10/28-11) ----
+
+    private int descriptorTable(Insn in) {
+        boolean load = in.op() == Op.LGDT || in.op() == Op.LIDT;
+        if (load) {
+            requireCpl0();
+        } else if ((c.cr4 & CR4_UMIP) != 0 && c.cpl > 0 && c.protectedMode) {
+            throw c.gp(0);
+        }
+        if (secondary(S_DESCRIPTOR_TABLE)) {
+            int identity = switch (in.op()) {
+                case Op.SGDT -> 0;
+                case Op.SIDT -> 1;
+                case Op.LGDT -> 2;
+                default -> 3;
+            };
+            c.exit.instructionInfo = memoryInfo(in) | ((in.flags() & Insn.F_OP32) != 0 ? II_OPSIZE32 : 0)
+                    | identity << II_IDENTITY_SHIFT;
+            return exitFor(in, EXIT_GDTR_IDTR, in.disp());
+        }
+        long off = c.ea(in);
+        if (load) {
+            int limit = (int) c.read(in.seg(), off, 2);
+            long base = c.read(in.seg(), (off + 2) & in.addrMask(), 4);
+            if ((in.flags() & Insn.F_OP32) == 0) {
+                base &= 0xFF_FFFF;   // 16-bit operand size loads 24 bits of base
+            }
+            if (in.op() == Op.LGDT) {
+                c.gdtrBase = base;
+                c.gdtrLimit = limit;
+            } else {
+                c.idtrBase = base;
+                c.idtrLimit = limit;
+            }
+        } else {
+            boolean gdt = in.op() == Op.SGDT;
+            long base = gdt ? c.gdtrBase : c.idtrBase;
+            int limit = gdt ? c.gdtrLimit : c.idtrLimit;
+            c.mmu.checkWritableSlow(in.seg(), off, 6);
+            c.write(in.seg(), off, 2, limit & 0xFFFF);
+            c.write(in.seg(), (off + 2) & in.addrMask(), 4,
+                    (in.flags() & Insn.F_OP32) != 0 ? base & 0xFFFF_FFFFL : base & 0xFF_FFFF);
+        }
+        return Exec.NEXT;
+    }
+
+    private int ldtrTr(Insn in) {
+        requireProtected();
+        boolean load = in.op() == Op.LLDT || in.op() == Op.LTR;
+        if (load) {
+            requireCpl0();
+        } else if ((c.cr4 & CR4_UMIP) != 0 && c.cpl > 0) {
+            throw c.gp(0);
+        }
+        if (secondary(S_DESCRIPTOR_TABLE)) {
+            int identity = switch (in.op()) {
+                case Op.SLDT -> 0;
+                case Op.STR -> 1;
+                case Op.LLDT -> 2;
+                default -> 3;
+            };
+            int info = identity << II_IDENTITY_SHIFT;
+            if (in.isMem()) {
+                info |= memoryInfo(in);
+            } else {
+                info |= II_REGISTER | (in.rm() & 15) << II_REG1_SHIFT;
+            }
+            c.exit.instructionInfo = info;
+            return exitFor(in, EXIT_LDTR_TR, in.isMem() ? in.disp() : 0);
+        }
+        if (!load) {
+            int sel = (in.op() == Op.SLDT ? c.ldtr.selector : c.tr.selector) & 0xFFFF;
+            if (in.isMem()) {
+                c.write(in.seg(), c.ea(in), 2, sel);
+            } else {
+                c.setReg(in.rm(), 0, in.mask(), sel);
+            }
+            return Exec.NEXT;
+        }
+        int sel = (int) (in.isMem() ? c.read(in.seg(), c.ea(in), 2) : c.gpr[in.rm()] & 0xFFFF);
+        if (in.op() == Op.LLDT) {
+            lldt(sel);
+        } else {
+            ltr(sel);
+        }
+        return Exec.NEXT;
+    }
+
+    private void lldt(int sel) {
+        if ((sel & 0xFFFC) == 0) {
+            c.ldtr.load(sel, 0, 0, Segment.AR_UNUSABLE);
+            return;
+        }
+        if ((sel & Segments.SEL_TI) != 0) {
+            throw c.gp(sel & 0xFFFC);
+        }
+        long d = c.segs.readDescriptor(sel);
+        if (Segments.codeOrData(d) || Segments.type(d) != Segments.SYS_LDT) {
+            throw c.gp(sel & 0xFFFC);
+        }
+        if (!Segments.present(d)) {
+            throw c.fault(Events.NP, sel & 0xFFFC);
+        }
+        c.ldtr.load(sel, Segments.base(d), Segments.limit(d), Segments.accessRights(d));
+    }
+
+    private void ltr(int sel) {
+        if ((sel & 0xFFFC) == 0) {
+            throw c.gp(0);
+        }
+        if ((sel & Segments.SEL_TI) != 0) {
+            throw c.gp(sel & 0xFFFC);
+        }
+        long d = c.segs.readDescriptor(sel);
+        int type = Segments.type(d);
+        if (Segments.codeOrData(d) || (type != Segments.SYS_TSS16_AVAIL && type != Segments.SYS_TSS32_AVAIL)) {
+            throw c.gp(sel & 0xFFFC);
+        }
+        if (!Segments.present(d)) {
+            throw c.fault(Events.NP, sel & 0xFFFC);
+        }
+        d |= 2L << 40;   // mark busy (SDM 2 LTR)
+        c.segs.writeDescriptorHigh(sel, d);
+        c.tr.load(sel, Segments.base(d), Segments.limit(d), Segments.accessRights(d));
+    }
+
+    // ---- I/O (SDM 3A 19.5 permission; SDM 3C 26.1.3 exits; Table 28-5) ----
+
+    int io(Insn in) {
+        boolean string = in.op() == Op.INS || in.op() == Op.OUTS;
+        boolean input = in.op() == Op.IN || in.op() == Op.INS;
+        boolean immediate = (in.flags() & Insn.F_IMM_FORM) != 0;
+        int size = in.size();
+        int port = immediate ? (int) in.imm() & 0xFF : (int) c.gpr[EDX] & 0xFFFF;
+        if (c.protectedMode && (c.v86 || c.cpl > Control.iopl(c))) {
+            checkIoPermission(port, size);
+        }
+        boolean rep = string && (in.flags() & (Insn.F_REP | Insn.F_REPNE)) != 0;
+        if (ioExits(port, size)) {
+            ExitInfo e = c.exit;
+            long q = (size - 1) | (input ? IOQ_IN : 0) | (string ? IOQ_STRING : 0) | (rep ? IOQ_REP : 0)
+                    | (immediate ? IOQ_IMMEDIATE : 0) | (long) port << IOQ_PORT_SHIFT;
+            if (string) {
+                long am = in.addrMask();
+                int seg = input ? ES : in.seg();
+                long off = input ? c.gpr[EDI] & am : c.gpr[ESI] & am;
+                e.guestLinearAddress = (c.segBase[seg] + off) & 0xFFFF_FFFFL;
+                e.instructionInfo = ((in.flags() & Insn.F_ADDR32) != 0 ? 1 : 0) << II_ADDR_SIZE_SHIFT
+                        | seg << II_SEG_SHIFT;
+            }
+            return exitFor(in, EXIT_IO, q);
+        }
+        // no device behind an unexited port: reads float high, writes vanish
+        long ones = in.mask();
+        if (!string) {
+            if (input) {
+                c.setReg(EAX, 0, in.mask(), ones);
+            }
+            return Exec.NEXT;
+        }
+        long am = in.addrMask();
+        long step = (c.flagsOther & Alu.DF) != 0 ? -size : size;
+        int n = 0;
+        do {
+            if (rep && (c.gpr[ECX] & am) == 0) {
+                break;
+            }
+            if (input) {
+                c.write(ES, c.gpr[EDI] & am, size, ones);
+                Strings.advance(c, EDI, am, step);
+            } else {
+                c.read(in.seg(), c.gpr[ESI] & am, size);
+                Strings.advance(c, ESI, am, step);
+            }
+            if (rep) {
+                c.gpr[ECX] = (c.gpr[ECX] & ~am) | ((c.gpr[ECX] - 1) & am);
+                if (++n == Exec.REP_CHUNK && (c.gpr[ECX] & am) != 0) {
+                    c.rip -= in.len();
+                    return Exec.END_BLOCK;
+                }
+            }
+        } while (rep);
+        return Exec.NEXT;
+    }
+
+    /** The TSS I/O-permission bitmap (SDM 3A 19.5.2): every bit for the accessed ports must be 0. */
+    private void checkIoPermission(int port, int size) {
+        Segment tss = c.tr;
+        int type = tss.accessRights & 0xF;
+        long limit = tss.limit & 0xFFFF_FFFFL;
+        if ((type != Segments.SYS_TSS32_AVAIL && type != Segments.SYS_TSS32_BUSY) || limit < 103) {
+            throw c.gp(0);
+        }
+        long mapBase = c.mmu.readLinear((tss.base + 102) & 0xFFFF_FFFFL, 2, false);
+        long byteOff = mapBase + (port >>> 3);
+        if (byteOff + 1 > limit) {
+            throw c.gp(0);
+        }
+        long bits = c.mmu.readLinear((tss.base + byteOff) & 0xFFFF_FFFFL, 2, false);
+        int mask = ((1 << size) - 1) << (port & 7);
+        if ((bits & mask) != 0) {
+            throw c.gp(0);
+        }
+    }
+
+    private boolean ioExits(int port, int size) {
+        int proc = c.controls.procBased;
+        if ((proc & P_IO_BITMAPS) == 0) {
+            return (proc & P_UNCONDITIONAL_IO) != 0;
+        }
+        if (port + size - 1 > 0xFFFF) {
+            return true;   // wraps around the I/O space
+        }
+        byte[] host = c.hostMemory;
+        for (int p = port; p < port + size; p++) {
+            long bitmap = p < 0x8000 ? c.controls.ioBitmapA : c.controls.ioBitmapB;
+            long addr = bitmap + ((p & 0x7FFF) >>> 3);
+            if (addr < 0 || addr >= host.length || (host[(int) addr] & (1 << (p & 7))) != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ---- RDRAND/RDSEED, INVPCID, VMX instructions, XSAVES/XRSTORS ----
+
+    private int random(Insn in) {
+        boolean seed = in.op() == Op.RDSEED;
+        if (secondary(seed ? S_RDSEED : S_RDRAND)) {
+            c.exit.instructionInfo = (in.reg() & 15) << II_REG1_SHIFT
+                    | (in.size() == 4 ? 1 : 0) << II_RDRAND_OPSIZE_SHIFT;
+            return exitFor(in, seed ? EXIT_RDSEED : EXIT_RDRAND, 0);
+        }
+        // xorshift64*: deterministic across runs, as Hotvisor's virtual platform is by default
+        long x = rngState;
+        x ^= x >>> 12;
+        x ^= x << 25;
+        x ^= x >>> 27;
+        rngState = x;
+        c.setReg(in.reg(), 0, in.mask(), x * 0x2545_F491_4F6C_DD1DL);
+        c.setArithFlags(Alu.CF);   // CF=1: valid value; OF SF ZF AF PF cleared
+        return Exec.NEXT;
+    }
+
+    private int invpcid(Insn in) {
+        if (!secondary(S_INVPCID)) {
+            throw c.ud();   // SDM 3C 26.3: #UD when "enable INVPCID" is 0
+        }
+        if (!c.protectedMode || c.v86) {
+            throw c.ud();
+        }
+        requireCpl0();
+        if (primary(P_INVLPG)) {
+            c.exit.instructionInfo = memoryInfo(in) | (in.reg() & 15) << II_REG2_SHIFT;
+            return exitFor(in, EXIT_INVPCID, in.disp());
+        }
+        long type = c.gpr[in.reg()] & 0xFFFF_FFFFL;
+        if (type > 3) {
+            throw c.gp(0);
+        }
+        c.mmu.flushTlb();
+        return Exec.END_BLOCK;
+    }
+
+    private int vmxInstruction(Insn in) {
+        if (in.op() == Op.VMCALL) {
+            return exitFor(in, EXIT_VMCALL, 0);   // exits in every mode (SDM 2 VMCALL)
+        }
+        if (in.op() == Op.VMFUNC) {
+            if (!secondary(S_VMFUNC)) {
+                throw c.ud();
+            }
+            return exitFor(in, EXIT_VMFUNC, 0);   // no VM functions are enabled in this processor
+        }
+        // SDM 3C 31.3: #UD in real and virtual-8086 mode (and VMXON with CR4.VMXE = 0), else a VM exit
+        if (!c.protectedMode || c.v86 || (in.op() == Op.VMXON && (c.cr4 & CR4_VMXE) == 0)) {
+            throw c.ud();
+        }
+        int reason;
+        switch (in.op()) {
+            case Op.VMCLEAR -> reason = EXIT_VMCLEAR;
+            case Op.VMLAUNCH -> reason = EXIT_VMLAUNCH;
+            case Op.VMPTRLD -> reason = EXIT_VMPTRLD;
+            case Op.VMPTRST -> reason = EXIT_VMPTRST;
+            case Op.VMREAD -> reason = EXIT_VMREAD;
+            case Op.VMRESUME -> reason = EXIT_VMRESUME;
+            case Op.VMWRITE -> reason = EXIT_VMWRITE;
+            case Op.VMXOFF -> reason = EXIT_VMXOFF;
+            case Op.VMXON -> reason = EXIT_VMXON;
+            case Op.INVEPT -> reason = EXIT_INVEPT;
+            default -> reason = EXIT_INVVPID;
+        }
+        long qual = 0;
+        int info = 0;
+        switch (in.op()) {
+            case Op.VMCLEAR, Op.VMPTRLD, Op.VMPTRST, Op.VMXON -> {
+                info = memoryInfo(in);   // Table 28-14
+                qual = in.disp();
+            }
+            case Op.VMREAD, Op.VMWRITE -> {
+                // Table 28-15: reg2 = the field-encoding register; reg1/memory = the value operand
+                info = (in.reg() & 15) << II_REG2_SHIFT;
+                if (in.isMem()) {
+                    info |= memoryInfo(in);
+                    qual = in.disp();
+                } else {
+                    info |= II_REGISTER | (in.rm() & 15) << II_REG1_SHIFT;
+                }
+            }
+            case Op.INVEPT, Op.INVVPID -> {
+                info = memoryInfo(in) | (in.reg() & 15) << II_REG2_SHIFT;   // Table 28-13
+                qual = in.disp();
+            }
+            default -> {
+            }
+        }
+        c.exit.instructionInfo = info;
+        return exitFor(in, reason, qual);
+    }
+
+    private int xsaves(Insn in) {
+        if (!secondary(S_XSAVES) || (c.cr4 & CR4_OSXSAVE) == 0) {
+            throw c.ud();
+        }
+        requireCpl0();
+        long edxEax = (c.gpr[EDX] & 0xFFFF_FFFFL) << 32 | (c.gpr[EAX] & 0xFFFF_FFFFL);
+        // SDM 3C 26.1.3: exit if EDX:EAX & IA32_XSS & XSS-exiting bitmap != 0
+        if ((edxEax & xss & c.controls.xssExitingBitmap) != 0) {
+            c.exit.instructionInfo = memoryInfo(in);
+            return exitFor(in, in.op() == Op.XSAVES ? EXIT_XSAVES : EXIT_XRSTORS, in.disp());
+        }
+        throw c.ud();   // no extended state components in this core
+    }
+
+    // ---- SYSENTER / SYSEXIT (SDM 2) ----
+
+    private int sysenter() {
+        if (!c.protectedMode || (c.sysenterCs & 0xFFFC) == 0) {
+            throw c.gp(0);
+        }
+        int cs = (int) c.sysenterCs & 0xFFFC;
+        c.flagsOther &= ~(Alu.VM | Alu.IF | Alu.RF);
+        c.updateMode();
+        c.cs.load(cs, 0, 0xFFFF_FFFF, 0xC09B);    // flat 32-bit code, DPL 0, accessed
+        c.ss.load(cs + 8, 0, 0xFFFF_FFFF, 0xC093);
+        c.refreshSegment(CS);
+        c.refreshSegment(SS);
+        c.gpr[ESP] = c.sysenterEsp & 0xFFFF_FFFFL;
+        c.rip = c.sysenterEip & 0xFFFF_FFFFL;
+        c.updateMode();
+        c.mmu.cplChanged();
+        return Exec.END_BLOCK;
+    }
+
+    private int sysexit(Insn in) {
+        if (!c.protectedMode || c.v86 || c.cpl != 0 || (c.sysenterCs & 0xFFFC) == 0) {
+            throw c.gp(0);
+        }
+        int cs = (int) c.sysenterCs & 0xFFFC;
+        c.cs.load((cs + 16) | 3, 0, 0xFFFF_FFFF, 0xC0FB);
+        c.ss.load((cs + 24) | 3, 0, 0xFFFF_FFFF, 0xC0F3);
+        c.refreshSegment(CS);
+        c.refreshSegment(SS);
+        c.gpr[ESP] = c.gpr[ECX] & 0xFFFF_FFFFL;
+        c.rip = c.gpr[EDX] & 0xFFFF_FFFFL;
+        c.updateMode();
+        c.mmu.cplChanged();
+        return Exec.END_BLOCK;
+    }
+}

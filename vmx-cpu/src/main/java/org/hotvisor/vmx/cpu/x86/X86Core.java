@@ -1,0 +1,1485 @@
+package org.hotvisor.vmx.cpu.x86;
+
+import static org.hotvisor.vmx.cpu.x86.Alu.*;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * An IA-32 processor core in VMX non-root operation: real mode, 16/32-bit protected mode and
+ * virtual-8086 mode, 32-bit and PAE paging, and every VM-exit condition the VM-execution controls
+ * select. The VMX layer loads guest state into the public fields, calls {@link #stateLoaded()},
+ * optionally {@link #injectEvent}, then {@link #run()} until a VM exit described in {@link #exit}.
+ *
+ * <h2>How it runs fast</h2>
+ * <ul>
+ *   <li>Code is decoded once into {@link Block}s of immutable {@link Insn} records, keyed by
+ *       guest-physical address and decode mode ({@link CodeCache}). Writes to a page holding decoded
+ *       code go through the slow path, which drops that page's blocks (self-modifying code).</li>
+ *   <li>Status flags are lazy: an instruction stores its sign-extended result and a carry vector
+ *       ({@link #lfRes}, {@link #lfAux}); a flag is computed only when read.</li>
+ *   <li>Data accesses check a per-segment limit cache and a small software TLB that maps linear
+ *       pages straight to offsets in guest RAM, then use a little-endian VarHandle.</li>
+ *   <li>The {@code requestExit} flag, the preemption timer and window exits are checked once per
+ *       block; anything that needs instruction granularity (MTF, TF, interrupt shadows, pending MMIO
+ *       completions) runs blocks one instruction at a time.</li>
+ * </ul>
+ *
+ * <h2>Documented deviations from hardware (undefined flags and timing)</h2>
+ * <ul>
+ *   <li>AF after logic ops, shifts and multiplies is 0; SF/ZF/PF after MUL/IMUL follow the low half
+ *       of the product; after DIV/IDIV the status flags are unchanged.</li>
+ *   <li>OF after a multi-bit shift or rotate uses the single-bit formula on the final step.</li>
+ *   <li>The TSC advances one per retired instruction; while halted, time only passes through the
+ *       VMM ({@code advanceTsc}) or jumps to the next preemption-timer expiry.</li>
+ *   <li>There is no x87 FPU: escape opcodes raise #NM when CR0.EM or CR0.TS is set and otherwise do
+ *       nothing (like a CPU without a coprocessor, FNSTSW leaves its destination unchanged).</li>
+ * </ul>
+ */
+public final class X86Core {
+    private static final System.Logger LOG = System.getLogger(X86Core.class.getName());
+
+    static final VarHandle VH16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    static final VarHandle VH32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    static final VarHandle VH64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    // segment register numbers (VMX order)
+    static final int ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5, LDTR = 6, TR = 7;
+    // GPR numbers
+    static final int EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7;
+
+    // CR0 / CR4 / EFER bits (SDM 3A 2.5, 2.2.1)
+    static final long CR0_PE = 1, CR0_MP = 1 << 1, CR0_EM = 1 << 2, CR0_TS = 1 << 3, CR0_ET = 1 << 4,
+            CR0_NE = 1 << 5, CR0_WP = 1 << 16, CR0_AM = 1 << 18, CR0_NW = 1 << 29, CR0_CD = 1 << 30,
+            CR0_PG = 1L << 31;
+    static final long CR4_VME = 1, CR4_PVI = 1 << 1, CR4_TSD = 1 << 2, CR4_DE = 1 << 3, CR4_PSE = 1 << 4,
+            CR4_PAE = 1 << 5, CR4_MCE = 1 << 6, CR4_PGE = 1 << 7, CR4_PCE = 1 << 8, CR4_OSFXSR = 1 << 9,
+            CR4_OSXMMEXCPT = 1 << 10, CR4_UMIP = 1 << 11, CR4_VMXE = 1 << 13, CR4_SMXE = 1 << 14,
+            CR4_FSGSBASE = 1 << 16, CR4_PCIDE = 1 << 17, CR4_OSXSAVE = 1 << 18, CR4_SMEP = 1 << 20,
+            CR4_SMAP = 1 << 21, CR4_PKE = 1 << 22;
+    static final long EFER_SCE = 1, EFER_LME = 1 << 8, EFER_LMA = 1 << 10, EFER_NXE = 1 << 11;
+
+    // interruptibility state (SDM 3C 25.4.2, Table 25-3)
+    public static final int BLOCKING_BY_STI = 1, BLOCKING_BY_MOV_SS = 1 << 1, BLOCKING_BY_SMI = 1 << 2,
+            BLOCKING_BY_NMI = 1 << 3;
+    // activity states (SDM 3C 25.4.2)
+    public static final int ACTIVITY_ACTIVE = 0, ACTIVITY_HLT = 1, ACTIVITY_SHUTDOWN = 2, ACTIVITY_WAIT_SIPI = 3;
+
+    /** Interruption-information vector of the host kick that {@link #requestExit()} delivers. */
+    public static final int HOST_KICK_VECTOR = 0xEF;
+
+    // software TLB (per linear page): tags are linear page numbers, -1 = empty
+    static final int TLB_BITS = 10, TLB_SIZE = 1 << TLB_BITS, TLB_MASK = TLB_SIZE - 1;
+
+    // ---- architectural state (public: the VMX layer moves it to and from the VMCS) ----
+    public final byte[] guestRam;
+    public final byte[] hostMemory;
+    public final long[] gpr = new long[16];
+    public long rip;
+    public final Segment es = new Segment(), cs = new Segment(), ss = new Segment(), ds = new Segment(),
+            fs = new Segment(), gs = new Segment(), ldtr = new Segment(), tr = new Segment();
+    public final Segment[] segments = {es, cs, ss, ds, fs, gs, ldtr, tr};
+    public long cr0, cr2, cr3, cr4, efer, dr6, dr7;
+    public final long[] dr = new long[4];
+    public long gdtrBase, idtrBase;
+    public int gdtrLimit, idtrLimit;
+    public long sysenterCs, sysenterEsp, sysenterEip, pat, debugCtl;
+    public final long[] pdpte = new long[4];
+    public int interruptibility;
+    public int activityState;
+    public long pendingDebugExceptions;
+    public final VmxControls controls = new VmxControls();
+    public final ExitInfo exit = new ExitInfo();
+    public long tsc;
+    /** XCR0 (XSETBV exits always, but XGETBV reads it). */
+    public long xcr0 = 1;
+
+    // ---- derived state ----
+    final byte[] ram;
+    final int ramSize;
+    final long[] segBase = new long[6];
+    /** Highest offset readable/writable on the fast path; -1 forces the slow path (which faults properly). */
+    final long[] segRdMax = new long[6], segWrMax = new long[6];
+    /** The software TLB of the current privilege (user or supervisor set, chosen by {@link Mmu}). */
+    long[] tlbRd, tlbWr, tlbEx, tlbAdd;
+    int cpl;
+    boolean protectedMode, v86, code32;
+    long spMask = 0xFFFF;
+    int modeKey;
+    long a20Mask = -1L;
+
+    // lazy flags: lfRes is the sign-extended result; lfAux holds bit 31 CF, bit 30 CF^OF, bit 4 SF delta,
+    // bit 3 AF, bits 15:8 parity delta (Bochs-style)
+    long lfRes;
+    int lfAux;
+    /** RFLAGS bits other than the six status flags. */
+    long flagsOther = FIXED1;
+    static final int AUX_CF = 1 << 31, AUX_PO = 1 << 30, AUX_SFD = 1 << 4, AUX_AF = 1 << 3, AUX_PDB_SHIFT = 8;
+
+    final CodeCache code;
+    final Decoder decoder = new Decoder();
+    final Mmu mmu;
+    final Exec ops;
+    final SystemOps sys;
+    final Events events;
+    final Segments segs;
+    final BlockCompiler compiler = new BlockCompiler();
+    /** Bumped whenever linear-to-physical code mapping or decode mode may have changed (successor caches). */
+    long mapEpoch;
+    private long csBaseSeen = -1;
+    private int csArSeen = -1, csLimitSeen = -1;
+    /** Set when a write dropped decoded code; compiled blocks return early when they see it. */
+    boolean smc;
+    /** Compile hot blocks to JVM bytecode (off: interpret only, for tests and comparisons). */
+    public boolean compileBlocks = true;
+    /** Whole-block interpreted runs before a block is compiled. */
+    public int compileThreshold = BlockCompiler.THRESHOLD;
+
+    private volatile boolean exitRequested;
+    private volatile Thread runner;
+    private long retired;
+    /** Instructions retired inside the current block before the one executing (for RDTSC and exits). */
+    int blockPos;
+    /** Instruction budget until the VMX-preemption timer expires (Long.MAX_VALUE if inactive). */
+    private long timerDeadline = Long.MAX_VALUE;
+    /** Reasons the interpreter must run one instruction at a time. */
+    boolean singleStep;
+    long faultsDelivered, exitsTaken;
+
+    public X86Core(byte[] guestRam, byte[] hostMemory) {
+        this.guestRam = guestRam;
+        this.hostMemory = hostMemory;
+        this.ram = guestRam;
+        this.ramSize = guestRam.length;
+        this.code = new CodeCache((int) ((guestRam.length + 0xFFFL) >>> 12));
+        this.mmu = new Mmu(this);
+        this.ops = new Exec(this);
+        this.sys = new SystemOps(this);
+        this.events = new Events(this);
+        this.segs = new Segments(this);
+        for (Segment s : segments) {
+            s.limit = 0xFFFF;
+            s.accessRights = Segment.AR_P | Segment.AR_S | 3;
+        }
+        cs.accessRights = Segment.AR_P | Segment.AR_S | Segment.AR_CODE | 0xB;
+        ldtr.accessRights = Segment.AR_UNUSABLE;
+        tr.accessRights = Segment.AR_P | 0xB;
+        cr0 = CR0_ET;
+        stateLoaded();
+    }
+
+    // ====================================================================================
+    // Public API
+    // ====================================================================================
+
+    /** RFLAGS with the lazy status flags materialised. */
+    public long rflags() {
+        return flagsOther | arithFlags();
+    }
+
+    public void setRflags(long v) {
+        flagsOther = (v & DEFINED & ~ARITH) | FIXED1;
+        setArithFlags(v);
+    }
+
+    /** Called by the VMX layer after it loaded guest state at VM entry. */
+    public void stateLoaded() {
+        // no 64-bit mode: the interpreter keeps every GPR a zero-extended 32-bit value
+        for (int i = 0; i < 8; i++) {
+            gpr[i] &= 0xFFFF_FFFFL;
+        }
+        updateMode();
+        for (int s = 0; s < 6; s++) {
+            refreshSegment(s);
+        }
+        mmu.stateLoaded();
+    }
+
+    /** VM-entry event injection (SDM 3C 27.6). */
+    public void injectEvent(int interruptionInfo, int errorCode, int instructionLength) {
+        try {
+            events.inject(interruptionInfo, errorCode, instructionLength);
+        } catch (VmExitSignal e) {
+            // the exit is recorded; run() reports it at once
+            injectedExitPending = true;
+        } catch (RuntimeException | StackOverflowError e) {
+            internalError(e);
+            injectedExitPending = true;
+        }
+    }
+
+    private boolean injectedExitPending;
+
+    /** Runs guest code until a VM exit; on return {@link #exit} describes it. Never throws. */
+    public void run() {
+        try {
+            if (injectedExitPending) {
+                injectedExitPending = false;
+                return;
+            }
+            exit.clear();
+            runLoop();
+        } catch (Throwable t) {
+            internalError(t);
+        } finally {
+            exitsTaken++;
+        }
+    }
+
+    /** Thread-safe: the next instruction boundary exits with reason 1 (a host kick). */
+    public void requestExit() {
+        exitRequested = true;
+        Thread t = runner;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    public long instructionsRetired() {
+        return retired;
+    }
+
+    public void setA20(boolean enabled) {
+        long m = enabled ? -1L : ~(1L << 20);
+        if (m != a20Mask) {
+            a20Mask = m;
+            mmu.flushTlb();
+        }
+    }
+
+    public void invalidateCode(long guestPhysical, int length) {
+        if (length <= 0) {
+            return;
+        }
+        long first = guestPhysical >>> 12, last = (guestPhysical + length - 1) >>> 12;
+        for (long p = first; p <= last && p < code.codePage.length; p++) {
+            if (p >= 0) {
+                code.invalidatePage((int) p);
+            }
+        }
+    }
+
+    public void completeMmioRead(long value) {
+        mmu.completeRead(value);
+    }
+
+    public void completeMmioWrite() {
+        mmu.completeWrite();
+    }
+
+    /** Guest-linear to guest-physical with the current paging state; -1 if not present/writable. */
+    public long translateLinear(long linear, boolean write) {
+        return mmu.probe(linear & 0xFFFF_FFFFL, write);
+    }
+
+    /**
+     * Drops every cached linear translation. {@link #stateLoaded()} flushes only when the paging
+     * state changed; a VMM that edits guest paging structures behind the guest's back, or wants
+     * the flush VM entries do without VPIDs (SDM 3C 29.4.3), calls this.
+     */
+    public void flushTlb() {
+        mmu.flushTlb();
+    }
+
+    /** Lets time pass while the VMM idles the vCPU. */
+    public void advanceTsc(long cycles) {
+        if (cycles > 0) {
+            tsc += cycles;
+        }
+    }
+
+    /** Decoded blocks so far (statistics). */
+    public long blocksDecoded() {
+        return code.blocksDecoded;
+    }
+
+    // ====================================================================================
+    // Mode and segment caches
+    // ====================================================================================
+
+    void updateMode() {
+        protectedMode = (cr0 & CR0_PE) != 0;
+        v86 = protectedMode && (flagsOther & VM) != 0;
+        if (!protectedMode) {
+            cpl = 0;
+        } else if (v86) {
+            cpl = 3;
+        } else {
+            cpl = ss.dpl();   // SDM 3C 27.3.1: in VMX the CPL is SS.DPL
+        }
+        code32 = !v86 && (cs.accessRights & Segment.AR_DB) != 0;
+        spMask = !v86 && (ss.accessRights & Segment.AR_DB) != 0 ? 0xFFFF_FFFFL : 0xFFFF;
+        int key = (code32 ? 1 : 0) | (protectedMode ? 2 : 0) | (v86 ? 4 : 0);
+        if (key != modeKey) {
+            modeKey = key;
+            mapEpoch++;
+        }
+        singleStep = computeSingleStep();
+    }
+
+    /** Recomputes the fast-path limits of segment register {@code s} (0-5). */
+    void refreshSegment(int s) {
+        Segment sg = segments[s];
+        if (s == CS && (sg.base != csBaseSeen || sg.accessRights != csArSeen || sg.limit != csLimitSeen)) {
+            csBaseSeen = sg.base;
+            csArSeen = sg.accessRights;
+            csLimitSeen = sg.limit;
+            mapEpoch++;   // RIP now maps to other code
+        }
+        segBase[s] = sg.base & 0xFFFF_FFFFL;
+        long limit = sg.limit & 0xFFFF_FFFFL;
+        int ar = sg.accessRights;
+        if (!protectedMode || v86) {
+            // real and virtual-8086 mode: no type checks; the cached limit still applies (big real mode)
+            segRdMax[s] = limit;
+            segWrMax[s] = limit;
+            return;
+        }
+        if ((ar & Segment.AR_UNUSABLE) != 0 || (ar & Segment.AR_P) == 0) {
+            segRdMax[s] = -1;
+            segWrMax[s] = -1;
+        } else if ((ar & Segment.AR_CODE) != 0) {
+            segRdMax[s] = (ar & Segment.AR_WRITABLE_OR_READABLE) != 0 ? limit : -1;
+            segWrMax[s] = -1;
+        } else if ((ar & Segment.AR_EXPAND_DOWN_OR_CONFORMING) != 0) {
+            segRdMax[s] = -1;   // expand-down: the slow path checks the range
+            segWrMax[s] = -1;
+        } else {
+            segRdMax[s] = limit;
+            segWrMax[s] = (ar & Segment.AR_WRITABLE_OR_READABLE) != 0 ? limit : -1;
+        }
+    }
+
+    boolean computeSingleStep() {
+        return (flagsOther & TF) != 0
+                || (interruptibility & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) != 0
+                || (controls.procBased & PROC_MONITOR_TRAP_FLAG) != 0
+                || mmu.completionPending();
+    }
+
+    // processor-based control bits the hot path tests (SDM 3C 25.6.2, Table 25-6)
+    static final int PROC_INTERRUPT_WINDOW = 1 << 2, PROC_TSC_OFFSETTING = 1 << 3, PROC_HLT_EXITING = 1 << 7,
+            PROC_NMI_WINDOW = 1 << 22, PROC_UNCONDITIONAL_IO = 1 << 24, PROC_USE_IO_BITMAPS = 1 << 25,
+            PROC_MONITOR_TRAP_FLAG = 1 << 27;
+    static final int PIN_PREEMPTION_TIMER = 1 << 6;
+
+    // ====================================================================================
+    // Run loop
+    // ====================================================================================
+
+    private void runLoop() {
+        armPreemptionTimer();
+        singleStep = computeSingleStep();
+        while (true) {
+            if (tsc >= timerDeadline) {
+                preemptionTimerExit();
+                return;
+            }
+            if (windowExit()) {
+                exitTaken();
+                return;
+            }
+            if (exitRequested) {
+                exitRequested = false;
+                hostKickExit();
+                return;
+            }
+            if (activityState != ACTIVITY_ACTIVE) {
+                waitWhileInactive();
+                continue;
+            }
+            boolean single = singleStep;
+            int startInterruptibility = interruptibility;
+            long startFlags = flagsOther;
+            long startRetired = retired;
+            try {
+                long budget = timerDeadline - tsc;
+                int count = single ? 1 : budget < Block.MAX_INSNS ? (int) budget : Block.MAX_INSNS;
+                Block b = lookupBlock();
+                boolean exited;
+                if (count >= b.insns.length && (b.compiled != null || compileWhenHot(b))) {
+                    exited = runChain(b);
+                } else {
+                    exited = execBlock(b, count);
+                }
+                if (exited) {
+                    exitTaken();
+                    return;
+                }
+            } catch (VmExitSignal e) {
+                exitTaken();
+                return;
+            } catch (GuestFault f) {
+                // a fault during block lookup (instruction fetch) at the current RIP
+                try {
+                    events.deliverFault();
+                } catch (VmExitSignal e) {
+                    exitTaken();
+                    return;
+                }
+            }
+            if (single) {
+                try {
+                    if (sys.afterInstruction(startInterruptibility, startFlags, retired != startRetired)) {
+                        exitTaken();
+                        return;
+                    }
+                } catch (VmExitSignal e) {
+                    exitTaken();
+                    return;
+                }
+            }
+        }
+    }
+
+    private void exitTaken() {
+        savePreemptionTimer();
+    }
+
+    /**
+     * Runs compiled blocks back to back while nothing needs the outer loop's per-block checks
+     * (single-stepping, window exits, a host kick, the timer, a halt).
+     */
+    private boolean runChain(Block b) {
+        while (true) {
+            if (runCompiled(b)) {
+                return true;
+            }
+            if (singleStep || exitRequested || activityState != ACTIVITY_ACTIVE
+                    || (controls.procBased & (PROC_INTERRUPT_WINDOW | PROC_NMI_WINDOW)) != 0) {
+                return false;
+            }
+            Block next = successor(b);
+            if (next.compiled == null || timerDeadline - tsc < next.insns.length) {
+                return false;
+            }
+            b = next;
+        }
+    }
+
+    /** The block at RIP after {@code prev}, from prev's two-entry successor cache when still valid. */
+    private Block successor(Block prev) {
+        long r = rip & (code32 ? 0xFFFF_FFFFL : 0xFFFF);
+        long epoch = mapEpoch;
+        Block s = prev.succ0;
+        if (s != null && prev.succ0Rip == r && prev.succ0Epoch == epoch && s.valid) {
+            return s;
+        }
+        s = prev.succ1;
+        if (s != null && prev.succ1Rip == r && prev.succ1Epoch == epoch && s.valid) {
+            return s;
+        }
+        Block b = lookupBlock();
+        if (prev.succ0 == null || !prev.succ0.valid || prev.succ0Epoch != epoch) {
+            prev.succ0 = b;
+            prev.succ0Rip = rip;
+            prev.succ0Epoch = epoch;
+        } else {
+            prev.succ1 = b;
+            prev.succ1Rip = rip;
+            prev.succ1Epoch = epoch;
+        }
+        return b;
+    }
+
+    /** Counts an interpreted run of a whole block; compiles it once it is hot. */
+    private boolean compileWhenHot(Block b) {
+        if (!compileBlocks || b.executions < 0 || ++b.executions < compileThreshold || !b.valid) {
+            return false;
+        }
+        b.executions = -1;   // never again, whatever happens
+        b.compiled = compiler.compile(b);
+        return b.compiled != null;
+    }
+
+    /** Runs a compiled block; the same outcomes as {@link #execBlock}. */
+    private boolean runCompiled(Block b) {
+        long rip0 = rip;
+        smc = false;
+        int r;
+        try {
+            r = b.compiled.run(this);
+        } catch (GuestFault f) {
+            int k = faultingIndex(b, rip0);
+            rip -= b.insns[k].len();
+            retire(k);
+            blockPos = 0;
+            events.deliverFault();
+            return false;
+        } catch (VmExitSignal e) {
+            int k = faultingIndex(b, rip0);
+            rip -= b.insns[k].len();
+            retire(k);
+            blockPos = 0;
+            return true;
+        }
+        blockPos = 0;
+        if ((r & BlockCompiler.EXIT_FLAG) != 0) {
+            retire(r & ~BlockCompiler.EXIT_FLAG);
+            return true;
+        }
+        retire(r);
+        return false;
+    }
+
+    /** The instruction a compiled block was executing: the one RIP was last set to the end of. */
+    private int faultingIndex(Block b, long rip0) {
+        int k = b.indexEndingAt((rip - rip0) & 0xFFFF_FFFFL);
+        if (k < 0) {
+            throw new IllegalStateException("compiled block lost track of RIP");
+        }
+        return k;
+    }
+
+    private Block lookupBlock() {
+        long ipMask = code32 ? 0xFFFF_FFFFL : 0xFFFF;
+        rip &= ipMask;
+        long lin = (segBase[CS] + rip) & 0xFFFF_FFFFL;
+        int i = (int) (lin >>> 12) & TLB_MASK;
+        long phys;
+        if (tlbEx[i] == lin >>> 12) {
+            phys = lin + tlbAdd[i];
+        } else {
+            phys = mmu.translateFetch(lin);
+        }
+        Block b = code.lookup(phys, modeKey);
+        if (b == null || !b.valid) {
+            b = buildBlock(phys, lin);
+        }
+        long csLimit = cs.limit & 0xFFFF_FFFFL;
+        if (rip + b.bytes - 1 > csLimit) {
+            b = buildLimitedBlock(phys, lin, csLimit);
+        }
+        return b;
+    }
+
+    private Block buildBlock(long phys, long lin) {
+        if (phys >= ramSize) {
+            throw mmu.eptViolationFetch(phys, lin);
+        }
+        int start = (int) phys;
+        int pageEnd = (int) ((phys | 0xFFF) + 1);
+        Block b = decodeBlock(start, Math.min(pageEnd, ramSize), lin, true);
+        if (b == null) {
+            return crossPageBlock(phys, lin, Long.MAX_VALUE);
+        }
+        if (code.insert(b)) {
+            mmu.codePageMarked((int) (phys >>> 12));
+        }
+        return b;
+    }
+
+    private Block decodeBlock(int start, int end, long lin, boolean cacheable) {
+        Insn[] tmp = new Insn[Block.MAX_INSNS];
+        int n = 0;
+        int pos = start;
+        while (n < Block.MAX_INSNS) {
+            Insn in = decoder.decode(ram, pos, end, code32);
+            if (in == null) {
+                break;
+            }
+            tmp[n++] = in;
+            pos += in.len();
+            if ((in.flags() & Insn.F_ENDS_BLOCK) != 0 || in.op() == Op.UD || in.op() == Op.GP0 || pos >= end) {
+                break;
+            }
+        }
+        if (n == 0) {
+            return null;
+        }
+        Insn[] insns = java.util.Arrays.copyOf(tmp, n);
+        return new Block(start, modeKey, insns, pos - start);
+    }
+
+    /** CS limit cuts the block: decode (uncached) only the bytes below the limit. */
+    private Block buildLimitedBlock(long phys, long lin, long csLimit) {
+        long avail = csLimit - rip + 1;
+        if (avail <= 0) {
+            throw gp(0);
+        }
+        int start = (int) phys;
+        int pageEnd = (int) Math.min((phys | 0xFFF) + 1, ramSize);
+        int end = (int) Math.min(pageEnd, start + avail);
+        Block b = phys < ramSize ? decodeBlock(start, end, lin, false) : null;
+        if (b == null) {
+            if (end < pageEnd || avail < 16 && start + avail <= pageEnd) {
+                throw gp(0);   // the first instruction runs past the CS limit (SDM 3A 5.3)
+            }
+            return crossPageBlock(phys, lin, avail);
+        }
+        return b;
+    }
+
+    /** The first instruction straddles a page boundary: fetch both pages into a scratch buffer. */
+    private Block crossPageBlock(long phys, long lin, long avail) {
+        byte[] buf = new byte[Decoder.MAX_LENGTH + 1];
+        int first = (int) (0x1000 - (lin & 0xFFF));
+        for (int k = 0; k < first; k++) {
+            buf[k] = (byte) mmu.fetchPhysByte(phys + k, lin + k);
+        }
+        int limit = (int) Math.min(buf.length, avail);
+        Insn in = decoder.decode(buf, 0, Math.min(first, limit), code32);
+        if (in == null && limit > first) {
+            long nextLin = (lin + first) & 0xFFFF_FFFFL;
+            long nextPhys = mmu.translateFetch(nextLin);
+            for (int k = first; k < limit; k++) {
+                buf[k] = (byte) mmu.fetchPhysByte(nextPhys + k - first, nextLin + k - first);
+            }
+            in = decoder.decode(buf, 0, limit, code32);
+        }
+        if (in == null) {
+            throw gp(0);
+        }
+        return new Block(phys, modeKey, new Insn[] {in}, in.len());
+    }
+
+    // ====================================================================================
+    // The interpreter
+    // ====================================================================================
+
+    /**
+     * Runs {@code count} instructions of block {@code b} (fewer if it ends early).
+     *
+     * @return true if a VM exit happened (exit fields filled, RIP at the exiting instruction)
+     */
+    private boolean execBlock(Block b, int count) {
+        final Insn[] code = b.insns;
+        final long[] r = gpr;
+        int i = 0;
+        Insn in = null;
+        try {
+            for (; i < count && i < code.length; i++) {
+                in = code[i];
+                if (in == Block.STOP) {
+                    break;
+                }
+                rip += in.len();
+                switch (in.op()) {
+                    case Op.MOV_RR:
+                        Hot.movRR(this, in);
+                        break;
+                    case Op.MOV_RM:
+                        Hot.movRM(this, in);
+                        break;
+                    case Op.MOV_MR:
+                        Hot.movMR(this, in);
+                        break;
+                    case Op.MOV_RI:
+                        Hot.movRI(this, in);
+                        break;
+                    case Op.MOV_MI:
+                        Hot.movMI(this, in);
+                        break;
+                    case Op.LEA:
+                        Hot.lea(this, in);
+                        break;
+                    case Op.MOVZX_RR:
+                        Hot.movzxRR(this, in);
+                        break;
+                    case Op.MOVZX_RM:
+                        Hot.movzxRM(this, in);
+                        break;
+                    case Op.ALU_RR:
+                        Hot.aluRR(this, in);
+                        break;
+                    case Op.ALU_RI:
+                        Hot.aluRI(this, in);
+                        break;
+                    case Op.ALU_RM:
+                        Hot.aluRM(this, in);
+                        break;
+                    case Op.ALU_MR:
+                        Hot.aluMR(this, in);
+                        break;
+                    case Op.ALU_MI:
+                        Hot.aluMI(this, in);
+                        break;
+                    case Op.INC_R:
+                        Hot.incR(this, in);
+                        break;
+                    case Op.DEC_R:
+                        Hot.decR(this, in);
+                        break;
+                    case Op.JMP_REL:
+                        Hot.jmpRel(this, in);
+                        break;
+                    case Op.CALL_REL:
+                        Hot.callRel(this, in);
+                        break;
+                    case Op.RET:
+                        Hot.ret(this, in);
+                        break;
+                    case Op.PUSH_R:
+                        Hot.pushR(this, in);
+                        break;
+                    case Op.POP_R:
+                        Hot.popR(this, in);
+                        break;
+                    case Op.PUSH_I:
+                        Hot.pushI(this, in);
+                        break;
+                    case Op.SHIFT_R:
+                        Hot.shiftR(this, in);
+                        break;
+                    case Op.IMUL_RRI:
+                        Hot.imulRRI(this, in);
+                        break;
+                    case Op.IMUL_RR:
+                        Hot.imulRR(this, in);
+                        break;
+                    case Op.XCHG_RR:
+                        Hot.xchgRR(this, in);
+                        break;
+                    case Op.MOV32_RR:
+                        Hot.mov32RR(this, in);
+                        break;
+                    case Op.MOV32_RM:
+                        Hot.mov32RM(this, in);
+                        break;
+                    case Op.MOV32_MR:
+                        Hot.mov32MR(this, in);
+                        break;
+                    case Op.MOV32_RI:
+                        Hot.mov32RI(this, in);
+                        break;
+                    case Op.MOV32_MI:
+                        Hot.mov32MI(this, in);
+                        break;
+                    case Op.LEA32:
+                        Hot.lea32(this, in);
+                        break;
+                    case Op.INC32_R:
+                        Hot.inc32R(this, in);
+                        break;
+                    case Op.DEC32_R:
+                        Hot.dec32R(this, in);
+                        break;
+                    case Op.PUSH32_R:
+                        Hot.push32R(this, in);
+                        break;
+                    case Op.POP32_R:
+                        Hot.pop32R(this, in);
+                        break;
+                    case Op.JCC:
+                        Hot.jcc(this, in, in.sub());
+                        break;
+                    case Op.ALU32_RR + ADD:
+                        Hot.alu32RR(this, in, ADD);
+                        break;
+                    case Op.ALU32_RR + OR:
+                        Hot.alu32RR(this, in, OR);
+                        break;
+                    case Op.ALU32_RR + ADC:
+                        Hot.alu32RR(this, in, ADC);
+                        break;
+                    case Op.ALU32_RR + SBB:
+                        Hot.alu32RR(this, in, SBB);
+                        break;
+                    case Op.ALU32_RR + AND:
+                        Hot.alu32RR(this, in, AND);
+                        break;
+                    case Op.ALU32_RR + SUB:
+                        Hot.alu32RR(this, in, SUB);
+                        break;
+                    case Op.ALU32_RR + XOR:
+                        Hot.alu32RR(this, in, XOR);
+                        break;
+                    case Op.ALU32_RR + CMP:
+                        Hot.alu32RR(this, in, CMP);
+                        break;
+                    case Op.ALU32_RR + TEST:
+                        Hot.alu32RR(this, in, TEST);
+                        break;
+                    case Op.ALU32_RI + ADD:
+                        Hot.alu32RI(this, in, ADD);
+                        break;
+                    case Op.ALU32_RI + OR:
+                        Hot.alu32RI(this, in, OR);
+                        break;
+                    case Op.ALU32_RI + ADC:
+                        Hot.alu32RI(this, in, ADC);
+                        break;
+                    case Op.ALU32_RI + SBB:
+                        Hot.alu32RI(this, in, SBB);
+                        break;
+                    case Op.ALU32_RI + AND:
+                        Hot.alu32RI(this, in, AND);
+                        break;
+                    case Op.ALU32_RI + SUB:
+                        Hot.alu32RI(this, in, SUB);
+                        break;
+                    case Op.ALU32_RI + XOR:
+                        Hot.alu32RI(this, in, XOR);
+                        break;
+                    case Op.ALU32_RI + CMP:
+                        Hot.alu32RI(this, in, CMP);
+                        break;
+                    case Op.ALU32_RI + TEST:
+                        Hot.alu32RI(this, in, TEST);
+                        break;
+                    case Op.ALU32_RM + ADD:
+                        Hot.alu32RM(this, in, ADD);
+                        break;
+                    case Op.ALU32_RM + OR:
+                        Hot.alu32RM(this, in, OR);
+                        break;
+                    case Op.ALU32_RM + ADC:
+                        Hot.alu32RM(this, in, ADC);
+                        break;
+                    case Op.ALU32_RM + SBB:
+                        Hot.alu32RM(this, in, SBB);
+                        break;
+                    case Op.ALU32_RM + AND:
+                        Hot.alu32RM(this, in, AND);
+                        break;
+                    case Op.ALU32_RM + SUB:
+                        Hot.alu32RM(this, in, SUB);
+                        break;
+                    case Op.ALU32_RM + XOR:
+                        Hot.alu32RM(this, in, XOR);
+                        break;
+                    case Op.ALU32_RM + CMP:
+                        Hot.alu32RM(this, in, CMP);
+                        break;
+                    case Op.ALU32_RM + TEST:
+                        Hot.alu32RM(this, in, TEST);
+                        break;
+                    case Op.ALU32_MR + ADD:
+                        Hot.alu32MR(this, in, ADD);
+                        break;
+                    case Op.ALU32_MR + OR:
+                        Hot.alu32MR(this, in, OR);
+                        break;
+                    case Op.ALU32_MR + ADC:
+                        Hot.alu32MR(this, in, ADC);
+                        break;
+                    case Op.ALU32_MR + SBB:
+                        Hot.alu32MR(this, in, SBB);
+                        break;
+                    case Op.ALU32_MR + AND:
+                        Hot.alu32MR(this, in, AND);
+                        break;
+                    case Op.ALU32_MR + SUB:
+                        Hot.alu32MR(this, in, SUB);
+                        break;
+                    case Op.ALU32_MR + XOR:
+                        Hot.alu32MR(this, in, XOR);
+                        break;
+                    case Op.ALU32_MR + CMP:
+                        Hot.alu32MR(this, in, CMP);
+                        break;
+                    case Op.ALU32_MR + TEST:
+                        Hot.alu32MR(this, in, TEST);
+                        break;
+                    case Op.SHIFT32_RI + ROL:
+                        Hot.rol32(this, in);
+                        break;
+                    case Op.SHIFT32_RI + ROR:
+                        Hot.ror32(this, in);
+                        break;
+                    case Op.SHIFT32_RI + SHL:
+                        Hot.shl32(this, in);
+                        break;
+                    case Op.SHIFT32_RI + SAL:
+                        Hot.shl32(this, in);
+                        break;
+                    case Op.SHIFT32_RI + SHR:
+                        Hot.shr32(this, in);
+                        break;
+                    case Op.SHIFT32_RI + SAR:
+                        Hot.sar32(this, in);
+                        break;
+                    case Op.JCC_CC + 0:
+                        Hot.jcc(this, in, 0);
+                        break;
+                    case Op.JCC_CC + 1:
+                        Hot.jcc(this, in, 1);
+                        break;
+                    case Op.JCC_CC + 2:
+                        Hot.jcc(this, in, 2);
+                        break;
+                    case Op.JCC_CC + 3:
+                        Hot.jcc(this, in, 3);
+                        break;
+                    case Op.JCC_CC + 4:
+                        Hot.jcc(this, in, 4);
+                        break;
+                    case Op.JCC_CC + 5:
+                        Hot.jcc(this, in, 5);
+                        break;
+                    case Op.JCC_CC + 6:
+                        Hot.jcc(this, in, 6);
+                        break;
+                    case Op.JCC_CC + 7:
+                        Hot.jcc(this, in, 7);
+                        break;
+                    case Op.JCC_CC + 8:
+                        Hot.jcc(this, in, 8);
+                        break;
+                    case Op.JCC_CC + 9:
+                        Hot.jcc(this, in, 9);
+                        break;
+                    case Op.JCC_CC + 10:
+                        Hot.jcc(this, in, 10);
+                        break;
+                    case Op.JCC_CC + 11:
+                        Hot.jcc(this, in, 11);
+                        break;
+                    case Op.JCC_CC + 12:
+                        Hot.jcc(this, in, 12);
+                        break;
+                    case Op.JCC_CC + 13:
+                        Hot.jcc(this, in, 13);
+                        break;
+                    case Op.JCC_CC + 14:
+                        Hot.jcc(this, in, 14);
+                        break;
+                    case Op.JCC_CC + 15:
+                        Hot.jcc(this, in, 15);
+                        break;
+                    case Op.NOP:
+                        break;
+                    default:
+                        blockPos = i;
+                        int outcome = ops.execute(in);
+                        if (outcome != Exec.NEXT) {
+                            if (outcome == Exec.EXIT) {
+                                rip -= in.len();   // instruction exits are fault-like: RIP stays at the instruction
+                                retire(i);
+                                return true;
+                            }
+                            i++;
+                            retire(i);
+                            blockPos = 0;
+                            return false;
+                        }
+                        break;
+                }
+            }
+        } catch (GuestFault f) {
+            rip -= in.len();
+            retire(i);
+            blockPos = 0;
+            events.deliverFault();
+            return false;
+        } catch (VmExitSignal e) {
+            rip -= in.len();
+            retire(i);
+            return true;
+        }
+        retire(i);
+        blockPos = 0;
+        return false;
+    }
+
+    private void retire(int n) {
+        retired += n;
+        tsc += n;
+    }
+
+    static long ipMask(Insn in) {
+        return (in.flags() & Insn.F_OP32) != 0 ? 0xFFFF_FFFFL : 0xFFFF;
+    }
+
+    /** Near branch to an absolute target: #GP(0) if beyond the CS limit (SDM 2 JMP). */
+    void nearBranch(long target, Insn in) {
+        target &= ipMask(in);
+        if (target > (cs.limit & 0xFFFF_FFFFL)) {
+            throw gp(0);
+        }
+        rip = target;
+    }
+
+    // ====================================================================================
+    // Registers and effective addresses
+    // ====================================================================================
+
+    long getReg(int r, int shift, long mask) {
+        return (gpr[r] >>> shift) & mask;
+    }
+
+    void setReg(int r, int shift, long mask, long v) {
+        gpr[r] = (gpr[r] & ~(mask << shift)) | ((v & mask) << shift);
+    }
+
+    long ea(Insn in) {
+        long a = in.disp();
+        int b = in.base();
+        if (b >= 0) {
+            a += gpr[b];
+        }
+        int x = in.index();
+        if (x >= 0) {
+            a += gpr[x] << in.scale();
+        }
+        return a & in.addrMask();
+    }
+
+    // ====================================================================================
+    // Memory: segmented fast paths (the slow paths live in Mmu)
+    // ====================================================================================
+
+    long read(int seg, long off, int size) {
+        if (off + size - 1 > segRdMax[seg]) {
+            return mmu.readSlow(seg, off, size);
+        }
+        long lin = (segBase[seg] + off) & 0xFFFF_FFFFL;
+        int i = (int) (lin >>> 12) & TLB_MASK;
+        if (tlbRd[i] != lin >>> 12 || (lin & 0xFFF) > 0x1000 - size) {
+            return mmu.readLinear(lin, size, seg);
+        }
+        int p = (int) (lin + tlbAdd[i]);
+        return switch (size) {
+            case 4 -> (int) VH32.get(ram, p) & 0xFFFF_FFFFL;
+            case 1 -> ram[p] & 0xFFL;
+            case 2 -> (short) VH16.get(ram, p) & 0xFFFFL;
+            default -> (long) VH64.get(ram, p);
+        };
+    }
+
+    void write(int seg, long off, int size, long v) {
+        if (off + size - 1 > segWrMax[seg]) {
+            mmu.writeSlow(seg, off, size, v);
+            return;
+        }
+        long lin = (segBase[seg] + off) & 0xFFFF_FFFFL;
+        int i = (int) (lin >>> 12) & TLB_MASK;
+        if (tlbWr[i] != lin >>> 12 || (lin & 0xFFF) > 0x1000 - size) {
+            mmu.writeLinear(lin, size, v, seg);
+            return;
+        }
+        int p = (int) (lin + tlbAdd[i]);
+        switch (size) {
+            case 4 -> VH32.set(ram, p, (int) v);
+            case 1 -> ram[p] = (byte) v;
+            case 2 -> VH16.set(ram, p, (short) v);
+            default -> VH64.set(ram, p, v);
+        }
+    }
+
+    /** Faults now if a write of {@code size} bytes at seg:off would fault (read-modify-write operands). */
+    void checkWritable(int seg, long off, int size) {
+        if (off + size - 1 <= segWrMax[seg]) {
+            long lin = (segBase[seg] + off) & 0xFFFF_FFFFL;
+            int i = (int) (lin >>> 12) & TLB_MASK;
+            if (tlbWr[i] == lin >>> 12 && (lin & 0xFFF) <= 0x1000 - size) {
+                return;
+            }
+        }
+        mmu.checkWritableSlow(seg, off, size);
+    }
+
+    void push(long v, int size) {
+        long sp = (gpr[ESP] - size) & spMask;
+        write(SS, sp, size, v);
+        gpr[ESP] = (gpr[ESP] & ~spMask) | sp;
+    }
+
+    long pop(int size) {
+        long sp = gpr[ESP] & spMask;
+        long v = read(SS, sp, size);
+        gpr[ESP] = (gpr[ESP] & ~spMask) | ((sp + size) & spMask);
+        return v;
+    }
+
+    void adjustSp(long delta) {
+        gpr[ESP] = (gpr[ESP] & ~spMask) | ((gpr[ESP] + delta) & spMask);
+    }
+
+
+    // ---- 32-bit fast forms (operands are zero-extended 32-bit values) ----
+
+    static final long M32 = 0xFFFF_FFFFL;
+    private static final int AUX_CARRY_BITS = AUX_CF | AUX_PO | AUX_AF;
+
+    long add32(long a, long b) {
+        long v = a + b;
+        lfAux = (int) ((a & b) | ((a | b) & ~v)) & AUX_CARRY_BITS;
+        lfRes = (int) v;
+        return v & M32;
+    }
+
+    long adc32(long a, long b) {
+        long v = a + b + (lfAux >>> 31);
+        lfAux = (int) ((a & b) | ((a | b) & ~v)) & AUX_CARRY_BITS;
+        lfRes = (int) v;
+        return v & M32;
+    }
+
+    long sub32(long a, long b) {
+        long v = a - b;
+        lfAux = (int) ((~a & b) | (~(a ^ b) & v)) & AUX_CARRY_BITS;
+        lfRes = (int) v;
+        return v & M32;
+    }
+
+    long sbb32(long a, long b) {
+        long v = a - b - (lfAux >>> 31);
+        lfAux = (int) ((~a & b) | (~(a ^ b) & v)) & AUX_CARRY_BITS;
+        lfRes = (int) v;
+        return v & M32;
+    }
+
+    long logic32(long v) {
+        lfRes = (int) v;
+        lfAux = 0;
+        return v;
+    }
+
+    // ====================================================================================
+    // Lazy flags
+    // ====================================================================================
+
+    boolean cf() {
+        return lfAux < 0;
+    }
+
+    boolean of() {
+        return (lfAux ^ (lfAux << 1)) < 0;
+    }
+
+    boolean zf() {
+        return lfRes == 0;
+    }
+
+    boolean sf() {
+        return (lfRes < 0) ^ ((lfAux & AUX_SFD) != 0);
+    }
+
+    boolean pf() {
+        return (Integer.bitCount(((int) lfRes ^ (lfAux >>> AUX_PDB_SHIFT)) & 0xFF) & 1) == 0;
+    }
+
+    boolean af() {
+        return (lfAux & AUX_AF) != 0;
+    }
+
+    boolean cond(int cc) {
+        boolean t = switch (cc >>> 1) {
+            case 0 -> of();
+            case 1 -> cf();
+            case 2 -> lfRes == 0;
+            case 3 -> cf() || lfRes == 0;
+            case 4 -> sf();
+            case 5 -> pf();
+            case 6 -> sf() != of();
+            default -> lfRes == 0 || sf() != of();
+        };
+        return t ^ ((cc & 1) != 0);
+    }
+
+    long arithFlags() {
+        long f = 0;
+        if (cf()) {
+            f |= CF;
+        }
+        if (pf()) {
+            f |= PF;
+        }
+        if (af()) {
+            f |= AF;
+        }
+        if (zf()) {
+            f |= ZF;
+        }
+        if (sf()) {
+            f |= SF;
+        }
+        if (of()) {
+            f |= OF;
+        }
+        return f;
+    }
+
+    /** Sets all six status flags from an RFLAGS image. */
+    void setArithFlags(long f) {
+        boolean z = (f & ZF) != 0;
+        lfRes = z ? 0 : 1;
+        int low = z ? 0 : 1;
+        int pdb = (f & PF) != 0 ? low : low ^ 1;
+        int c = (f & CF) != 0 ? 1 : 0;
+        int o = (f & OF) != 0 ? 1 : 0;
+        lfAux = c << 31 | (c ^ o) << 30 | ((f & SF) != 0 ? AUX_SFD : 0) | ((f & AF) != 0 ? AUX_AF : 0)
+                | pdb << AUX_PDB_SHIFT;
+    }
+
+    /** Sets CF and OF, leaving SF/ZF/PF/AF. */
+    void setCfOf(boolean c, boolean o) {
+        lfAux = (lfAux & ~(AUX_CF | AUX_PO)) | (c ? AUX_CF : 0) | (c != o ? AUX_PO : 0);
+    }
+
+    void setCf(boolean c) {
+        setCfOf(c, of());
+    }
+
+    /** Sets ZF alone (CMPXCHG8B, LAR, LSL, VERR, VERW, BSF, BSR). */
+    void setZf(boolean z) {
+        if (z == zf()) {
+            return;
+        }
+        long f = arithFlags();
+        setArithFlags(z ? f | ZF : f & ~ZF);
+    }
+
+    /** Flags of a logic result: CF = OF = AF = 0. */
+    void flagsLogic(long v, Insn in) {
+        lfRes = (v << in.signShift()) >> in.signShift();
+        lfAux = 0;
+    }
+
+    void flagsAdd(long a, long b, long v, Insn in) {
+        int c = (int) ((a & b) | ((a | b) & ~v));
+        lfAux = ((c << (in.signShift() - 32)) & (AUX_CF | AUX_PO)) | (c & AUX_AF);
+        lfRes = (v << in.signShift()) >> in.signShift();
+    }
+
+    void flagsSub(long a, long b, long v, Insn in) {
+        int c = (int) ((~a & b) | (~(a ^ b) & v));
+        lfAux = ((c << (in.signShift() - 32)) & (AUX_CF | AUX_PO)) | (c & AUX_AF);
+        lfRes = (v << in.signShift()) >> in.signShift();
+    }
+
+    /** INC/DEC: like ADD/SUB of 1 but CF is preserved. */
+    void flagsIncDec(long a, long b, long v, Insn in, boolean dec) {
+        int c = dec ? (int) ((~a & b) | (~(a ^ b) & v)) : (int) ((a & b) | ((a | b) & ~v));
+        int sh = c << (in.signShift() - 32);
+        int ofBit = (sh ^ (sh << 1)) & AUX_CF;   // OF of the add/sub in bit 31
+        int cfBit = lfAux & AUX_CF;
+        lfAux = cfBit | ((cfBit ^ ofBit) >>> 1) | (c & AUX_AF);
+        lfRes = (v << in.signShift()) >> in.signShift();
+    }
+
+    /** The eight classic ALU operations plus TEST; returns the (unmasked) result. */
+    long alu(int kind, long a, long b, Insn in) {
+        long v;
+        switch (kind) {
+            case ADD -> {
+                v = a + b;
+                flagsAdd(a, b, v, in);
+            }
+            case OR -> {
+                v = a | b;
+                flagsLogic(v, in);
+            }
+            case ADC -> {
+                v = a + b + (cf() ? 1 : 0);
+                flagsAdd(a, b, v, in);
+            }
+            case SBB -> {
+                v = a - b - (cf() ? 1 : 0);
+                flagsSub(a, b, v, in);
+            }
+            case AND, TEST -> {
+                v = a & b;
+                flagsLogic(v, in);
+            }
+            case SUB, CMP -> {
+                v = a - b;
+                flagsSub(a, b, v, in);
+            }
+            default -> {
+                v = a ^ b;
+                flagsLogic(v, in);
+            }
+        }
+        return v;
+    }
+
+    /** Two- and three-operand IMUL: CF = OF = the product does not fit the destination. */
+    long imul(long a, long b, Insn in) {
+        int sx = in.signShift();
+        long sa = (a << sx) >> sx, sb = (b << sx) >> sx;
+        long p = sa * sb;
+        long trunc = (p << sx) >> sx;
+        lfRes = trunc;
+        boolean overflow = trunc != p;
+        lfAux = overflow ? AUX_CF : 0;   // CF=1, PO=0 -> OF=1
+        return p;
+    }
+
+    /** Shifts and rotates (SDM 2 SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR). */
+    long shift(int kind, long a, int count, Insn in) {
+        int bits = in.size() * 8;
+        count &= 0x1F;
+        if (count == 0) {
+            return a;
+        }
+        long mask = in.mask();
+        int sx = in.signShift();
+        switch (kind) {
+            case ROL -> {
+                int c = count % bits;
+                long v = c == 0 ? a : ((a << c) | (a >>> (bits - c))) & mask;
+                boolean cfb = (v & 1) != 0;
+                setCfOf(cfb, ((v >>> (bits - 1)) & 1) != 0 ^ cfb);
+                return v;
+            }
+            case ROR -> {
+                int c = count % bits;
+                long v = c == 0 ? a : ((a >>> c) | (a << (bits - c))) & mask;
+                boolean msb = ((v >>> (bits - 1)) & 1) != 0;
+                boolean msb1 = ((v >>> (bits - 2)) & 1) != 0;
+                setCfOf(msb, msb ^ msb1);
+                return v;
+            }
+            case RCL -> {
+                int c = count % (bits + 1);
+                long v = a;
+                boolean carry = cf();
+                for (int k = 0; k < c; k++) {
+                    boolean out = ((v >>> (bits - 1)) & 1) != 0;
+                    v = ((v << 1) | (carry ? 1 : 0)) & mask;
+                    carry = out;
+                }
+                if (c != 0) {
+                    setCfOf(carry, (((v >>> (bits - 1)) & 1) != 0) ^ carry);
+                }
+                return v;
+            }
+            case RCR -> {
+                int c = count % (bits + 1);
+                long v = a;
+                boolean carry = cf();
+                boolean of0 = ((a >>> (bits - 1)) & 1) != 0 ^ carry;
+                for (int k = 0; k < c; k++) {
+                    boolean out = (v & 1) != 0;
+                    v = (v >>> 1) | ((carry ? 1L : 0) << (bits - 1));
+                    carry = out;
+                }
+                if (c != 0) {
+                    setCfOf(carry, of0);
+                }
+                return v;
+            }
+            case SHL, SAL -> {
+                long v = (a << count) & mask;
+                boolean cfb = count <= bits && ((a >>> (bits - count)) & 1) != 0;
+                lfRes = (v << sx) >> sx;
+                boolean o = ((v >>> (bits - 1)) & 1) != 0 ^ cfb;
+                lfAux = (cfb ? AUX_CF : 0) | (cfb != o ? AUX_PO : 0);
+                return v;
+            }
+            case SHR -> {
+                long v = count >= 64 ? 0 : a >>> count;
+                boolean cfb = count <= bits && ((a >>> (count - 1)) & 1) != 0;
+                lfRes = (v << sx) >> sx;
+                boolean o = count == 1 ? ((a >>> (bits - 1)) & 1) != 0 : false;
+                lfAux = (cfb ? AUX_CF : 0) | (cfb != o ? AUX_PO : 0);
+                return v;
+            }
+            default -> {   // SAR
+                long s = (a << sx) >> sx;
+                long v = (s >> Math.min(count, 63)) & mask;
+                boolean cfb = ((s >> Math.min(count - 1, 63)) & 1) != 0;
+                lfRes = (v << sx) >> sx;
+                lfAux = cfb ? AUX_CF | AUX_PO : 0;   // OF = 0
+                return v;
+            }
+        }
+    }
+
+    // ====================================================================================
+    // Faults and exits
+    // ====================================================================================
+
+    /** A guest exception to raise: vector and error code (-1 = none) are in {@link Events}. */
+    GuestFault fault(int vector, int errorCode) {
+        events.pendingVector = vector;
+        events.pendingError = errorCode;
+        return GuestFault.INSTANCE;
+    }
+
+    GuestFault gp(int errorCode) {
+        return fault(Events.GP, errorCode);
+    }
+
+    GuestFault ud() {
+        return fault(Events.UD, -1);
+    }
+
+    /** Fills the exit-reason field and returns the signal that unwinds to run(). */
+    VmExitSignal vmExit(int reason) {
+        exit.reason = reason;
+        return VmExitSignal.INSTANCE;
+    }
+
+    private void hostKickExit() {
+        exit.reason = 1;   // external interrupt (SDM 3C Appendix C)
+        exit.interruptionInfo = Events.INFO_VALID | Events.TYPE_EXTERNAL << 8 | HOST_KICK_VECTOR;
+        exitTaken();
+    }
+
+    private void armPreemptionTimer() {
+        VmxControls c = controls;
+        if ((c.pinBased & PIN_PREEMPTION_TIMER) != 0) {
+            // SDM 3C 26.5.1: the timer counts down each time TSC bit X (X = rate) changes
+            int x = c.preemptionTimerRateShift & 31;
+            long v = c.preemptionTimerValue & 0xFFFF_FFFFL;
+            timerDeadline = v == 0 ? tsc : (((tsc >>> x) + v) << x);
+            timerArmedAt = tsc;
+        } else {
+            timerDeadline = Long.MAX_VALUE;
+        }
+    }
+
+    private long timerArmedAt;
+
+    private void savePreemptionTimer() {
+        VmxControls c = controls;
+        if (timerDeadline != Long.MAX_VALUE) {
+            int x = c.preemptionTimerRateShift & 31;
+            long remaining = tsc >= timerDeadline ? 0 : (timerDeadline >>> x) - (tsc >>> x);
+            c.preemptionTimerValue = remaining;
+        }
+    }
+
+    private void preemptionTimerExit() {
+        exit.reason = 52;   // VMX-preemption timer expired (SDM 3C 26.5.1)
+        exitTaken();
+    }
+
+    /**
+     * Activity state HLT (or shutdown / wait-for-SIPI): nothing but a host kick or the preemption
+     * timer can end it. Virtual time jumps to the timer's expiry instead of stalling the host.
+     */
+    private void waitWhileInactive() {
+        if (timerDeadline != Long.MAX_VALUE) {
+            if (tsc < timerDeadline) {
+                tsc = timerDeadline;
+            }
+            return;
+        }
+        // publish the thread before re-checking the flag, so requestExit() cannot miss us
+        runner = Thread.currentThread();
+        try {
+            while (!exitRequested) {
+                LockSupport.parkNanos(this, 50_000_000L);
+            }
+        } finally {
+            runner = null;
+        }
+    }
+
+    /** Interrupt-window and NMI-window exits at an instruction boundary (SDM 3C 26.7.5, 26.7.6). */
+    private boolean windowExit() {
+        int proc = controls.procBased;
+        if ((proc & (PROC_INTERRUPT_WINDOW | PROC_NMI_WINDOW)) == 0) {
+            return false;
+        }
+        return sys.windowExit(proc);
+    }
+
+    /** Internal errors turned into triple-fault exits (should stay 0; the fuzz test checks it). */
+    public long internalErrors;
+
+    void internalError(Throwable t) {
+        internalErrors++;
+        LOG.log(System.Logger.Level.ERROR, "x86 core internal error at rip=0x" + Long.toHexString(rip)
+                + "; reporting a triple fault", t);
+        exit.clear();
+        exit.reason = 2;
+        activityState = ACTIVITY_SHUTDOWN;
+    }
+}
