@@ -45,6 +45,10 @@ import org.hotvisor.kernel.vm.Machine;
  * and port 0xE9 collect {@link #output()}, isa-debug-exit (0xF4) stops with status (V<<1)|1 and
  * "Shutdown" on 0x8900 stops with 0. Your own I/O handlers rank above it.
  */
+// On the module path, ServiceLoader needs "uses VmxProcessor" in the kernel's module-info; in OSGi the
+// kernel gets the processor as a DS service, so the requirement is optional.
+@aQute.bnd.annotation.spi.ServiceConsumer(value = VmxProcessor.class, resolution = aQute.bnd.annotation.Resolution.OPTIONAL,
+        cardinality = aQute.bnd.annotation.Cardinality.MULTIPLE)
 public final class HandlerTestBench implements AutoCloseable {
     private final Path image;
     private final LoadOptions options;
@@ -86,6 +90,24 @@ public final class HandlerTestBench implements AutoCloseable {
             return p;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Runs an image on the bench from the command line, e.g. on the plain module path:
+     * {@code java -p kernel.jar:vmx-cpu.jar:... -m org.hotvisor.kernel/org.hotvisor.harness.HandlerTestBench IMAGE}.
+     * Prints the guest's output, then one line with the outcome; exits with the run's status.
+     */
+    public static void main(String[] args) {
+        if (args.length != 1) {
+            System.err.println("usage: HandlerTestBench IMAGE");
+            System.exit(2);
+        }
+        try (HandlerTestBench bench = image(Path.of(args[0]))) {
+            Result r = bench.run(Duration.ofSeconds(60));
+            System.out.print(bench.output());
+            System.out.println("[bench] " + r + ", " + r.instructions() + " instructions");
+            System.exit(r.status());
         }
     }
 
