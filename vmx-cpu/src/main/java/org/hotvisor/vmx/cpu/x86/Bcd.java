@@ -55,7 +55,8 @@ final class Bcd {
                 boolean adjust = (al & 0xF) > 9 || c.af();
                 int ax = al | ah << 8;
                 if (adjust) {
-                    ax = in.op() == Op.AAA ? ax + 0x106 : ((ax - 6) & 0xFF) | (((ah - 1) & 0xFF) << 8);
+                    // SDM 2A AAS: AX := AX - 6 (the borrow reaches AH), then AH := AH - 1.
+                    ax = (in.op() == Op.AAA ? ax + 0x106 : ax - 0x106) & 0xFFFF;
                 }
                 ax = (ax & 0xFF00) | (ax & 0x0F);
                 c.setReg(EAX, 0, 0xFFFF, ax);

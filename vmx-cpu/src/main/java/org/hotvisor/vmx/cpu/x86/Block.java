@@ -19,6 +19,8 @@ final class Block {
     /** Bytes covered, from phys. */
     final int bytes;
     boolean valid = true;
+    /** In the code cache (blocks cut by a page or CS limit are built per use and never compiled). */
+    boolean cached;
     /** Interpreted executions so far (compilation trigger). */
     int executions;
     /** The translation, once hot; null until then or if it failed. */

@@ -139,7 +139,9 @@ final class Control {
         if (!Segments.present(d)) {
             throw c.fault(Events.NP, sel & 0xFFFC);
         }
-        return c.events.taskSwitchExit(sel, source, length);
+        // SDM 3C 28.2.1 (task switch): the selector of the TSS, which a task gate holds
+        int tss = Segments.type(d) == Segments.SYS_TASK_GATE ? (int) (d >>> 16) & 0xFFFF : sel;
+        return c.events.taskSwitchExit(tss, source, length);
     }
 
     static long gateOffset(long gate, boolean gate32) {
@@ -381,7 +383,7 @@ final class Control {
         return Exec.END_BLOCK;
     }
 
-    private static void iretBody(X86Core c, Insn in, int size) {   // in: for the exit's instruction length
+    private static void iretBody(X86Core c, Insn in, int size) {
         long m = c.spMask;
         long sp = c.gpr[ESP] & m;
         if (!c.protectedMode) {

@@ -120,10 +120,10 @@ final class Mmu {
             flushTlb();
             return;
         }
-        long page = (lin & 0xFFFF_FFFFL) >>> 12;
-        int i = (int) page & TLB_MASK;
+        long tag = lin & 0xFFFF_F000L;
+        int i = (int) (tag >>> 12) & TLB_MASK;
         for (long[] t : new long[][] {supRd, supWr, supEx, usrRd, usrWr, usrEx}) {
-            if (t[i] == page) {
+            if (t[i] == tag) {
                 t[i] = -1;
             }
         }
@@ -138,7 +138,7 @@ final class Mmu {
     private static void dropWriteEntries(long[] tags, long[] add, int physPage) {
         for (int i = 0; i < TLB_SIZE; i++) {
             long t = tags[i];
-            if (t != -1 && ((t << 12) + add[i]) >>> 12 == physPage) {
+            if (t != -1 && (t + add[i]) >>> 12 == physPage) {
                 tags[i] = -1;
             }
         }
@@ -148,8 +148,8 @@ final class Mmu {
         if (phys >= c.ramSize || (phys | 0xFFF) >= c.ramSize) {
             return;   // MMIO is never on the fast path
         }
-        long page = lin >>> 12;
-        int i = (int) page & TLB_MASK;
+        long page = lin & 0xFFFF_F000L;   // tags are page base addresses (see X86Core.read)
+        int i = (int) (page >>> 12) & TLB_MASK;
         boolean user = userTlb;
         long[] rd = user ? usrRd : supRd, wr = user ? usrWr : supWr, ex = user ? usrEx : supEx;
         long[] add = user ? usrAdd : supAdd;
@@ -426,12 +426,24 @@ final class Mmu {
 
     long readSlow(int seg, long off, int size) {
         long lin = segCheck(seg, off, size, false);
+        watch(lin, size, false);
         return readLinear(lin, size, seg);
     }
 
     void writeSlow(int seg, long off, int size, long v) {
         long lin = segCheck(seg, off, size, true);
+        watch(lin, size, true);
         writeLinear(lin, size, v, seg);
+    }
+
+    /** #AC for misaligned accesses when alignment checking is on; data breakpoints. */
+    private void watch(long lin, int size, boolean write) {
+        if (c.alignmentCheck && size > 1 && (lin & (size - 1)) != 0) {
+            throw c.fault(Events.AC, 0);
+        }
+        if (c.slowDataPath) {
+            c.debug.dataAccess(lin, size, write);
+        }
     }
 
     /** For read-modify-write: fault now if the later write would fault. */

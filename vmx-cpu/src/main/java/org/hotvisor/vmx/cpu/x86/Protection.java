@@ -69,7 +69,8 @@ final class Protection {
     private static void arpl(X86Core c, Insn in) {
         long off = in.isMem() ? c.ea(in) : 0;
         int dest = (int) (in.isMem() ? c.read(in.seg(), off, 2) : c.getReg(in.reg(), 0, 0xFFFF));
-        int src = (int) c.getReg(in.rm(), 0, 0xFFFF);
+        // ARPL r/m16, r16: the source is ModRM.reg, which the decoder keeps in rm for the register form only.
+        int src = (int) c.getReg(in.isMem() ? in.reg() : in.rm(), 0, 0xFFFF);
         if ((dest & 3) < (src & 3)) {
             dest = (dest & ~3) | (src & 3);
             if (in.isMem()) {

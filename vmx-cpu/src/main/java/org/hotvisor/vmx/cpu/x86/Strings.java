@@ -24,11 +24,20 @@ final class Strings {
         boolean repe = (in.flags() & Insn.F_REP) != 0;
         int limit = c.mmu.completionPending() ? 1 : Exec.REP_CHUNK;
         int n = 0;
+        boolean canBulk = step > 0 && limit > 1 && (in.op() == Op.MOVS || in.op() == Op.STOS);
         while ((c.gpr[ECX] & am) != 0) {
-            if (n == limit) {
+            if (n >= limit) {
                 c.rip -= in.len();   // not finished: execute it again after looking at events
                 return Exec.END_BLOCK;
             }
+            if (canBulk) {
+                int k = bulk(c, in, size, am, limit - n);
+                if (k > 0) {
+                    n += k;
+                    continue;
+                }
+            }
+            // one iteration on the general path (which also fills the TLB for the next bulk run)
             once(c, in, size, am, step);
             c.gpr[ECX] = (c.gpr[ECX] & ~am) | ((c.gpr[ECX] - 1) & am);
             n++;
@@ -37,6 +46,70 @@ final class Strings {
             }
         }
         return Exec.NEXT;
+    }
+
+    /**
+     * Forward REP MOVS/STOS between RAM pages the TLB already maps for writing: whole runs per page
+     * with array copies. Stops (leaving the rest to the per-iteration loop) at anything unusual:
+     * a TLB miss, a segment limit, the end of a page, overlap that MOVS must replicate.
+     *
+     * @return iterations done
+     */
+    private static int bulk(X86Core c, Insn in, int size, long am, int limit) {
+        int done = 0;
+        byte[] ram = c.ram;
+        while (done < limit) {
+            long count = c.gpr[ECX] & am;
+            if (count == 0) {
+                return done;
+            }
+            long di = c.gpr[EDI] & am;
+            long dLin = (c.segBase[ES] + di) & 0xFFFF_FFFFL;
+            int dSlot = (int) (dLin >>> 12) & TLB_MASK;
+            if (c.tlbWr[dSlot] != (dLin & 0xFFFF_F000L)) {
+                return done;
+            }
+            long n = Math.min(count, limit - done);
+            n = Math.min(n, (0x1000 - (dLin & 0xFFF)) / size);       // within the destination page
+            n = Math.min(n, (am - di + 1) / size);                    // no address-size wrap
+            if (n <= 0 || di + n * size - 1 > c.segWrMax[ES]) {
+                return done;
+            }
+            int dst = (int) (dLin + c.tlbAdd[dSlot]);
+            if (in.op() == Op.STOS) {
+                long v = c.gpr[EAX];
+                for (int k = 0; k < n; k++) {
+                    int p = dst + k * size;
+                    switch (size) {
+                        case 1 -> ram[p] = (byte) v;
+                        case 2 -> VH16.set(ram, p, (short) v);
+                        default -> VH32.set(ram, p, (int) v);
+                    }
+                }
+            } else {
+                long si = c.gpr[ESI] & am;
+                long sLin = (c.segBase[in.seg()] + si) & 0xFFFF_FFFFL;
+                int sSlot = (int) (sLin >>> 12) & TLB_MASK;
+                if (c.tlbRd[sSlot] != (sLin & 0xFFFF_F000L)) {
+                    return done;
+                }
+                n = Math.min(n, (0x1000 - (sLin & 0xFFF)) / size);
+                n = Math.min(n, (am - si + 1) / size);
+                if (n <= 0 || si + n * size - 1 > c.segRdMax[in.seg()]) {
+                    return done;
+                }
+                int src = (int) (sLin + c.tlbAdd[sSlot]);
+                if (dst > src && dst < src + n * size) {
+                    return done;   // forward overlap: MOVS replicates, a block copy would not
+                }
+                System.arraycopy(ram, src, ram, dst, (int) (n * size));
+                c.gpr[ESI] = (c.gpr[ESI] & ~am) | ((si + n * size) & am);
+            }
+            c.gpr[EDI] = (c.gpr[EDI] & ~am) | ((di + n * size) & am);
+            c.gpr[ECX] = (c.gpr[ECX] & ~am) | ((count - n) & am);
+            done += (int) n;
+        }
+        return done;
     }
 
     private static void once(X86Core c, Insn in, int size, long am, long step) {

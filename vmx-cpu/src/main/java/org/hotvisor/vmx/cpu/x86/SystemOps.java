@@ -310,14 +310,21 @@ final class SystemOps {
      */
     boolean afterInstruction(int startInterruptibility, long startFlags, boolean completed) {
         c.mmu.instructionDone();
+        long dataHits = c.debug.pendingDataHits;
+        c.debug.pendingDataHits = 0;
         if (completed) {
             c.interruptibility &= ~(startInterruptibility & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
-            if ((startFlags & Alu.TF) != 0) {
+            if ((startFlags & Alu.RF) != 0) {
+                c.flagsOther &= ~Alu.RF;   // RF lasts one instruction (SDM 3A 17.3.1.1)
+            }
+            boolean step = (startFlags & Alu.TF) != 0;
+            if (step || dataHits != 0) {
                 if ((startInterruptibility & BLOCKING_BY_MOV_SS) != 0) {
-                    c.pendingDebugExceptions |= DR6_BS;   // delayed by the MOV SS shadow (SDM 3A 6.8.3)
+                    // delayed by the MOV SS shadow (SDM 3A 6.8.3)
+                    c.pendingDebugExceptions |= dataHits | (step ? DR6_BS : 0);
                 } else {
-                    c.dr6 = (c.dr6 | DR6_BS | DR6_FIXED) & 0xFFFF_FFFFL;
-                    c.events.debugBits = DR6_BS;
+                    // data breakpoints and single step are traps after the instruction (SDM 3A 17.3.1.2)
+                    c.debug.reportInDr6(dataHits, step);
                     c.events.raise(Events.DB, Events.TYPE_HW_EXCEPTION, -1, 0, c.rip);
                 }
             }
@@ -427,7 +434,7 @@ final class SystemOps {
         return (host[(int) addr] & (1 << (bit & 7))) != 0;
     }
 
-    private long readMsr(int msr) {
+    long readMsr(int msr) {
         return switch (msr) {
             case MSR_TSC -> guestTsc();
             case MSR_SYSENTER_CS -> c.sysenterCs;
@@ -442,7 +449,7 @@ final class SystemOps {
         };
     }
 
-    private void writeMsr(int msr, long v) {
+    void writeMsr(int msr, long v) {
         switch (msr) {
             case MSR_TSC -> c.tsc = v - c.blockPos - (primary(P_TSC_OFFSETTING) ? c.controls.tscOffset : 0);
             case MSR_SYSENTER_CS -> c.sysenterCs = v & 0xFFFF_FFFFL;
@@ -678,7 +685,7 @@ final class SystemOps {
                 case 7 -> c.dr7 = (v | 0x400) & ~0xD800L & 0xFFFF_FFFFL;
                 default -> c.dr[n] = v;
             }
-            c.singleStep = c.computeSingleStep();
+            c.updateMode();   // breakpoints switch single-stepping and the slow data path
             return Exec.END_BLOCK;
         }
         long v = switch (n) {

@@ -102,7 +102,12 @@ public final class X86Core {
     final long[] segBase = new long[6];
     /** Highest offset readable/writable on the fast path; -1 forces the slow path (which faults properly). */
     final long[] segRdMax = new long[6], segWrMax = new long[6];
-    /** The software TLB of the current privilege (user or supervisor set, chosen by {@link Mmu}). */
+    /**
+     * The software TLB of the current privilege (user or supervisor set, chosen by {@link Mmu}):
+     * tags are linear page base addresses (-1 = empty), {@code tlbAdd} turns a linear address into
+     * a RAM index. Comparing {@code lin & (~0xFFF | size-1)} with a tag checks page and natural
+     * alignment at once; misaligned accesses take a second, out-of-line check.
+     */
     long[] tlbRd, tlbWr, tlbEx, tlbAdd;
     int cpl;
     boolean protectedMode, v86, code32;
@@ -126,6 +131,11 @@ public final class X86Core {
     final Events events;
     final Segments segs;
     final BlockCompiler compiler = new BlockCompiler();
+    final Debug debug;
+    /** Every data access takes the slow path: alignment checking or data breakpoints are on. */
+    boolean slowDataPath;
+    /** CR0.AM, EFLAGS.AC and CPL 3: misaligned data accesses raise #AC (SDM 3A 6.15, vector 17). */
+    boolean alignmentCheck;
     /** Bumped whenever linear-to-physical code mapping or decode mode may have changed (successor caches). */
     long mapEpoch;
     private long csBaseSeen = -1;
@@ -146,7 +156,7 @@ public final class X86Core {
     private long timerDeadline = Long.MAX_VALUE;
     /** Reasons the interpreter must run one instruction at a time. */
     boolean singleStep;
-    long faultsDelivered, exitsTaken;
+    long exitsTaken;
 
     public X86Core(byte[] guestRam, byte[] hostMemory) {
         this.guestRam = guestRam;
@@ -159,6 +169,7 @@ public final class X86Core {
         this.sys = new SystemOps(this);
         this.events = new Events(this);
         this.segs = new Segments(this);
+        this.debug = new Debug(this);
         for (Segment s : segments) {
             s.limit = 0xFFFF;
             s.accessRights = Segment.AR_P | Segment.AR_S | 3;
@@ -283,6 +294,36 @@ public final class X86Core {
         mmu.flushTlb();
     }
 
+    /**
+     * Reads a guest MSR the core implements (also IA32_TSC_AUX and IA32_XSS, which live only
+     * here), as RDMSR without exiting would; for the VMX layer's MSR-store lists (SDM 3C 28.4).
+     *
+     * @return the value, or {@code unsupported} if RDMSR would #GP
+     */
+    public long readMsr(int index, long unsupported) {
+        try {
+            return sys.readMsr(index);
+        } catch (GuestFault f) {
+            return unsupported;
+        }
+    }
+
+    /**
+     * Writes a guest MSR as WRMSR without exiting would (SDM 3C 27.4 MSR-load lists).
+     *
+     * @return false if WRMSR would #GP (unknown MSR or reserved bits)
+     */
+    public boolean writeMsr(int index, long value) {
+        try {
+            sys.writeMsr(index, value);
+            mmu.stateLoaded();
+            updateMode();
+            return true;
+        } catch (GuestFault f) {
+            return false;
+        }
+    }
+
     /** Lets time pass while the VMM idles the vCPU. */
     public void advanceTsc(long cycles) {
         if (cycles > 0) {
@@ -311,6 +352,14 @@ public final class X86Core {
         }
         code32 = !v86 && (cs.accessRights & Segment.AR_DB) != 0;
         spMask = !v86 && (ss.accessRights & Segment.AR_DB) != 0 ? 0xFFFF_FFFFL : 0xFFFF;
+        alignmentCheck = (cr0 & CR0_AM) != 0 && (flagsOther & AC) != 0 && cpl == 3;
+        boolean slow = alignmentCheck || debug.dataBreakpointsEnabled();
+        if (slow != slowDataPath) {
+            slowDataPath = slow;
+            for (int s = 0; s < 6; s++) {
+                refreshSegment(s);
+            }
+        }
         int key = (code32 ? 1 : 0) | (protectedMode ? 2 : 0) | (v86 ? 4 : 0);
         if (key != modeKey) {
             modeKey = key;
@@ -331,6 +380,11 @@ public final class X86Core {
         segBase[s] = sg.base & 0xFFFF_FFFFL;
         long limit = sg.limit & 0xFFFF_FFFFL;
         int ar = sg.accessRights;
+        if (slowDataPath) {
+            segRdMax[s] = -1;   // alignment checks / data breakpoints live in the slow path
+            segWrMax[s] = -1;
+            return;
+        }
         if (!protectedMode || v86) {
             // real and virtual-8086 mode: no type checks; the cached limit still applies (big real mode)
             segRdMax[s] = limit;
@@ -356,6 +410,7 @@ public final class X86Core {
         return (flagsOther & TF) != 0
                 || (interruptibility & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) != 0
                 || (controls.procBased & PROC_MONITOR_TRAP_FLAG) != 0
+                || debug.anyEnabled()
                 || mmu.completionPending();
     }
 
@@ -372,6 +427,9 @@ public final class X86Core {
     private void runLoop() {
         armPreemptionTimer();
         singleStep = computeSingleStep();
+        if (deliverPendingDebugExceptions()) {
+            return;
+        }
         while (true) {
             if (tsc >= timerDeadline) {
                 preemptionTimerExit();
@@ -395,6 +453,9 @@ public final class X86Core {
             long startFlags = flagsOther;
             long startRetired = retired;
             try {
+                if (single && debug.anyEnabled() && instructionBreakpoint()) {
+                    continue;
+                }
                 long budget = timerDeadline - tsc;
                 int count = single ? 1 : budget < Block.MAX_INSNS ? (int) budget : Block.MAX_INSNS;
                 Block b = lookupBlock();
@@ -436,6 +497,39 @@ public final class X86Core {
 
     private void exitTaken() {
         savePreemptionTimer();
+    }
+
+    /** An execute breakpoint at RIP: #DB fault before the instruction (SDM 3A 17.3.1.1). */
+    private boolean instructionBreakpoint() {
+        long hits = debug.instructionBreakpoints((segBase[CS] + (rip & (code32 ? 0xFFFF_FFFFL : 0xFFFF))) & 0xFFFF_FFFFL);
+        if (hits == 0) {
+            return false;
+        }
+        debug.reportInDr6(hits, false);
+        events.raise(Events.DB, Events.TYPE_HW_EXCEPTION, -1, 0, rip);
+        return true;
+    }
+
+    /**
+     * Debug exceptions pending at VM entry (the VMCS pending-debug-exceptions field, SDM 3C 25.4.2)
+     * are delivered before the first instruction unless MOV SS blocking defers them.
+     *
+     * @return true if the delivery caused a VM exit
+     */
+    private boolean deliverPendingDebugExceptions() {
+        long pending = pendingDebugExceptions & (Debug.DR6_B_MASK | Debug.DR6_BS);
+        if (pending == 0 || (interruptibility & BLOCKING_BY_MOV_SS) != 0 || activityState != ACTIVITY_ACTIVE) {
+            return false;
+        }
+        pendingDebugExceptions = 0;
+        debug.reportInDr6(pending & Debug.DR6_B_MASK, (pending & Debug.DR6_BS) != 0);
+        try {
+            events.raise(Events.DB, Events.TYPE_HW_EXCEPTION, -1, 0, rip);
+        } catch (VmExitSignal e) {
+            exitTaken();
+            return true;
+        }
+        return false;
     }
 
     /**
@@ -486,7 +580,7 @@ public final class X86Core {
 
     /** Counts an interpreted run of a whole block; compiles it once it is hot. */
     private boolean compileWhenHot(Block b) {
-        if (!compileBlocks || b.executions < 0 || ++b.executions < compileThreshold || !b.valid) {
+        if (!compileBlocks || b.executions < 0 || !b.cached || ++b.executions < compileThreshold || !b.valid) {
             return false;
         }
         b.executions = -1;   // never again, whatever happens
@@ -539,7 +633,7 @@ public final class X86Core {
         long lin = (segBase[CS] + rip) & 0xFFFF_FFFFL;
         int i = (int) (lin >>> 12) & TLB_MASK;
         long phys;
-        if (tlbEx[i] == lin >>> 12) {
+        if (tlbEx[i] == (lin & 0xFFFF_F000L)) {
             phys = lin + tlbAdd[i];
         } else {
             phys = mmu.translateFetch(lin);
@@ -561,17 +655,18 @@ public final class X86Core {
         }
         int start = (int) phys;
         int pageEnd = (int) ((phys | 0xFFF) + 1);
-        Block b = decodeBlock(start, Math.min(pageEnd, ramSize), lin, true);
+        Block b = decodeBlock(start, Math.min(pageEnd, ramSize));
         if (b == null) {
             return crossPageBlock(phys, lin, Long.MAX_VALUE);
         }
+        b.cached = true;
         if (code.insert(b)) {
             mmu.codePageMarked((int) (phys >>> 12));
         }
         return b;
     }
 
-    private Block decodeBlock(int start, int end, long lin, boolean cacheable) {
+    private Block decodeBlock(int start, int end) {
         Insn[] tmp = new Insn[Block.MAX_INSNS];
         int n = 0;
         int pos = start;
@@ -602,7 +697,7 @@ public final class X86Core {
         int start = (int) phys;
         int pageEnd = (int) Math.min((phys | 0xFFF) + 1, ramSize);
         int end = (int) Math.min(pageEnd, start + avail);
-        Block b = phys < ramSize ? decodeBlock(start, end, lin, false) : null;
+        Block b = phys < ramSize ? decodeBlock(start, end) : null;
         if (b == null) {
             if (end < pageEnd || avail < 16 && start + avail <= pageEnd) {
                 throw gp(0);   // the first instruction runs past the CS limit (SDM 3A 5.3)
@@ -646,7 +741,6 @@ public final class X86Core {
      */
     private boolean execBlock(Block b, int count) {
         final Insn[] code = b.insns;
-        final long[] r = gpr;
         int i = 0;
         Insn in = null;
         try {
@@ -1027,8 +1121,8 @@ public final class X86Core {
         }
         long lin = (segBase[seg] + off) & 0xFFFF_FFFFL;
         int i = (int) (lin >>> 12) & TLB_MASK;
-        if (tlbRd[i] != lin >>> 12 || (lin & 0xFFF) > 0x1000 - size) {
-            return mmu.readLinear(lin, size, seg);
+        if (tlbRd[i] != (lin & (0xFFFF_F000L | (size - 1)))) {
+            return readMiss(lin, size, seg);
         }
         int p = (int) (lin + tlbAdd[i]);
         return switch (size) {
@@ -1039,6 +1133,34 @@ public final class X86Core {
         };
     }
 
+    /** TLB miss or misaligned access: a misaligned access within a mapped page is still direct. */
+    private long readMiss(long lin, int size, int seg) {
+        int i = (int) (lin >>> 12) & TLB_MASK;
+        if (tlbRd[i] == (lin & 0xFFFF_F000L) && (lin & 0xFFF) <= 0x1000 - size) {
+            int p = (int) (lin + tlbAdd[i]);
+            return switch (size) {
+                case 2 -> (short) VH16.get(ram, p) & 0xFFFFL;
+                case 4 -> (int) VH32.get(ram, p) & 0xFFFF_FFFFL;
+                default -> (long) VH64.get(ram, p);
+            };
+        }
+        return mmu.readLinear(lin, size, seg);
+    }
+
+    private void writeMiss(long lin, int size, long v, int seg) {
+        int i = (int) (lin >>> 12) & TLB_MASK;
+        if (tlbWr[i] == (lin & 0xFFFF_F000L) && (lin & 0xFFF) <= 0x1000 - size) {
+            int p = (int) (lin + tlbAdd[i]);
+            switch (size) {
+                case 2 -> VH16.set(ram, p, (short) v);
+                case 4 -> VH32.set(ram, p, (int) v);
+                default -> VH64.set(ram, p, v);
+            }
+            return;
+        }
+        mmu.writeLinear(lin, size, v, seg);
+    }
+
     void write(int seg, long off, int size, long v) {
         if (off + size - 1 > segWrMax[seg]) {
             mmu.writeSlow(seg, off, size, v);
@@ -1046,8 +1168,8 @@ public final class X86Core {
         }
         long lin = (segBase[seg] + off) & 0xFFFF_FFFFL;
         int i = (int) (lin >>> 12) & TLB_MASK;
-        if (tlbWr[i] != lin >>> 12 || (lin & 0xFFF) > 0x1000 - size) {
-            mmu.writeLinear(lin, size, v, seg);
+        if (tlbWr[i] != (lin & (0xFFFF_F000L | (size - 1)))) {
+            writeMiss(lin, size, v, seg);
             return;
         }
         int p = (int) (lin + tlbAdd[i]);
@@ -1064,7 +1186,7 @@ public final class X86Core {
         if (off + size - 1 <= segWrMax[seg]) {
             long lin = (segBase[seg] + off) & 0xFFFF_FFFFL;
             int i = (int) (lin >>> 12) & TLB_MASK;
-            if (tlbWr[i] == lin >>> 12 && (lin & 0xFFF) <= 0x1000 - size) {
+            if (tlbWr[i] == (lin & 0xFFFF_F000L) && (lin & 0xFFF) <= 0x1000 - size) {
                 return;
             }
         }
@@ -1418,13 +1540,10 @@ public final class X86Core {
             int x = c.preemptionTimerRateShift & 31;
             long v = c.preemptionTimerValue & 0xFFFF_FFFFL;
             timerDeadline = v == 0 ? tsc : (((tsc >>> x) + v) << x);
-            timerArmedAt = tsc;
         } else {
             timerDeadline = Long.MAX_VALUE;
         }
     }
-
-    private long timerArmedAt;
 
     private void savePreemptionTimer() {
         VmxControls c = controls;

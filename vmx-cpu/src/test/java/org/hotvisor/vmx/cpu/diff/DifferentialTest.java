@@ -40,7 +40,7 @@ import org.junit.jupiter.api.Test;
 class DifferentialTest {
 
     /** Flip to true once the CPU passes: mismatches then fail the build. */
-    static final boolean REQUIRED_BY_DEFAULT = false;
+    static final boolean REQUIRED_BY_DEFAULT = true;
     static final String REQUIRED_PROPERTY = "hotvisor.diff.required";
     private static final int DETAILED_IN_REPORT = 200;
     private static final int DETAILED_IN_MESSAGE = 5;

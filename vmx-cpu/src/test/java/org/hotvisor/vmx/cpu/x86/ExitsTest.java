@@ -45,6 +45,13 @@ class ExitsTest {
     // VMCALL_REAL (16-bit): vmcall / vmptrld [0x10] / hlt
     static final byte[] VMCALL_REAL = hex("0f01c10fc7361000f4");
 
+    // INTO_BOUND: mov eax, 0x7FFFFFFF / add eax, 1 / into / mov dword [0x2000], 10 / mov dword [0x2004], 20
+    //   / mov ecx, 21 / bound ecx, [0x2000] / hlt
+    static final byte[] INTO_BOUND = hex("b8ffffff7f83c001cec705002000000a000000c70504200000140000"
+            + "00b915000000620d00200000f4");
+    // RDPMC_XSAVES: xor ecx, ecx / rdpmc / xsaves [0x3000] / vmfunc / hlt
+    static final byte[] RDPMC_XSAVES = hex("31c90f330fc72d003000000f01d4f4");
+
     private static Guest flat(byte[] code, int proc, int proc2) {
         Guest g = new Guest(2 << 20).flat32(0x100000).load(0x100000, code);
         g.core.controls.procBased = proc | P_HLT | (proc2 != 0 ? P_SECONDARY : 0);
@@ -257,5 +264,43 @@ class ExitsTest {
         assertEquals(0x8000_0B0D, g.core.exit.interruptionInfo);
         g.ram[Guest.TSS + 0x68 + 0x10] = (byte) 0xFE;   // allow port 80h
         assertEquals(30, g.run(), "permitted by the TSS: now the I/O exit");
+    }
+
+    @Test
+    void intoAndBoundRaiseTheirExceptionsThroughTheBitmap() {
+        Guest g = flat(INTO_BOUND, 0, 0);
+        g.core.controls.exceptionBitmap = 1 << 4 | 1 << 5;
+        assertEquals(0, g.run());
+        assertEquals(0x8000_0604, g.core.exit.interruptionInfo, "INTO: software exception #OF");
+        assertEquals(1, g.core.exit.instructionLength);
+        assertEquals(0x100008, g.core.rip);
+        g.core.rip += 1;
+        assertEquals(0, g.run());
+        assertEquals(0x8000_0305, g.core.exit.interruptionInfo, "BOUND: hardware exception #BR");
+        assertEquals(0, g.core.exit.instructionLength);
+        assertEquals(0x100022, g.core.rip);
+    }
+
+    @Test
+    void rdpmcExitsWhenSelectedAndXsavesVmfuncAreUndefinedUnlessEnabled() {
+        Guest g = flat(RDPMC_XSAVES, 1 << 11, 0);
+        g.core.controls.exceptionBitmap = UD_BITMAP;
+        expect(g, 15, 0, 2);
+        assertEquals(0, g.run(), "XSAVES without the secondary control: #UD");
+        assertEquals(0x8000_0306, g.core.exit.interruptionInfo);
+    }
+
+    @Test
+    void xsavesExitsPerTheXssExitingBitmapAndVmfuncExits() {
+        Guest g = flat(RDPMC_XSAVES, 0, 1 << 20 | 1 << 13);   // enable XSAVES/XRSTORS, enable VM functions
+        g.core.cr4 = X86Core.CR4_OSXSAVE;
+        g.core.writeMsr(0xDA0, 1);                            // IA32_XSS
+        g.core.controls.xssExitingBitmap = 1;
+        g.core.gpr[X86Core.EAX] = 1;   // requested-feature bitmap EDX:EAX = 1
+        g.core.rip = 0x100004;         // start at XSAVES (RDPMC would clear EAX)
+        g.core.stateLoaded();
+        ExitInfo e = expect(g, 63, 0x3000, 7);
+        assertEquals(0x0841_8080, e.instructionInfo, "XSAVES [3000h]: 32-bit address, DS, no base, no index");
+        expect(g, 59, 0, 3);
     }
 }

@@ -9,6 +9,7 @@ import java.util.Random;
 
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * Robustness: seeded random byte streams executed in real mode, 16/32-bit protected mode and
@@ -18,7 +19,8 @@ import org.junit.jupiter.api.Test;
  */
 class FuzzTest {
     static final int TIMER_BUDGET = 3000;
-    static boolean DEBUG = Boolean.getBoolean("fuzz.debug");
+    /** Prints the first runs of each seed ({@code -Dfuzz.debug=true}). */
+    static final boolean DEBUG = Boolean.getBoolean("fuzz.debug");
 
     @Test
     void randomCodeNeverEscapesOrStalls() {
@@ -32,8 +34,12 @@ class FuzzTest {
         assertTrue(total >= 2_000_000, "instructions executed: " + total);
     }
 
-    /** The long run: 10+ million random instructions. Run with {@code -Dgroups=slow}. */
+    /**
+     * The long run: 10+ million random instructions (about 10 s). Enabled with
+     * {@code -Dhotvisor.slowTests=true} (and tagged {@code slow} for surefire's groups).
+     */
     @Tag("slow")
+    @EnabledIfSystemProperty(named = "hotvisor.slowTests", matches = "true")
     @Test
     void tenMillionRandomInstructions() {
         long total = assertTimeoutPreemptively(Duration.ofMinutes(10), () -> {

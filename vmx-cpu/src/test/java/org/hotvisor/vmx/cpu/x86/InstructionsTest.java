@@ -343,6 +343,12 @@ class InstructionsTest {
     static final byte[] REAL_PREFIXES = hex("66b8785634126605111111116689c364c7061000efbe8b0e1000648b16100066be1000000064678b3ef4");
 
 
+    // REP_BULK (32-bit, org 0x100000): cld / mov esi, 0x10000 / mov edi, 0x20000 / mov ecx, 0x1801 / rep movsd
+    //   / mov edi, 0x30000 / mov eax, 0x5A / mov ecx, 5000 / rep stosb / mov esi, 0x40000 / mov edi, 0x40003
+    //   / mov ecx, 30 / rep movsb / hlt
+    static final byte[] REP_BULK = hex("fcbe00000100bf00000200b901180000f3a5bf00000300b85a000000b988130000f3aa"
+            + "be00000400bf03000400b91e000000f3a4f4");
+
     private static Guest flat(byte[] code, boolean compiled) {
         Guest g = new Guest(2 << 20).flat32(0x100000).load(0x100000, code);
         g.core.controls.procBased |= Guest.PROC_HLT_EXITING;
@@ -543,5 +549,37 @@ class InstructionsTest {
         assertEquals(0xBEEF, r(g, EDX) & 0xFFFF, "FS:10h");
         assertEquals(0xBEEF, r(g, EDI) & 0xFFFF, "FS:[ESI] with 67h");
         assertEquals(0xBEEF, g.getShort(0x10010));
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void longRepMovsAndStosAcrossPagesAndOverlappingCopies(boolean compiled) {
+        Guest pre = new Guest(2 << 20);
+        for (int i = 0; i < 0x6100; i++) {
+            pre.ram[0x10000 + i] = (byte) (i * 7 + 1);
+        }
+        pre.ram[0x40000] = 1;
+        pre.ram[0x40001] = 2;
+        pre.ram[0x40002] = 3;
+        Guest g = pre.flat32(0x100000).load(0x100000, REP_BULK);
+        g.core.controls.procBased |= Guest.PROC_HLT_EXITING;
+        g.core.compileBlocks = compiled;
+        g.core.compileThreshold = 1;
+        assertEquals(EXIT_HLT, g.run());
+        int bytes = 0x1801 * 4;
+        for (int i = 0; i < bytes; i++) {
+            assertEquals(g.ram[0x10000 + i], g.ram[0x20000 + i], "MOVSD byte " + i);
+        }
+        assertEquals(0, g.ram[0x20000 + bytes]);
+        for (int i = 0; i < 5000; i++) {
+            assertEquals(0x5A, g.ram[0x30000 + i]);
+        }
+        assertEquals(0, g.ram[0x30000 + 5000]);
+        for (int i = 0; i < 33; i++) {
+            assertEquals(i % 3 + 1, g.ram[0x40000 + i], "forward overlap replicates the pattern at " + i);
+        }
+        assertEquals(0, r(g, ECX));
+        assertEquals(0x4001E, r(g, ESI));
+        assertEquals(0x40021, r(g, EDI));
     }
 }

@@ -30,6 +30,11 @@ class MemoryTest {
     // STRING_OVER_CODE: mov edi, t / mov al, 0x90 / mov ecx, 5 / rep stosb / t: mov eax, 0x11111111 / hlt
     static final byte[] STRING_OVER_CODE = hex("bf0e001000b090b905000000f3aab811111111f4");
 
+    // MISALIGNED: mov eax, [0x2001] / mov [0x2ffe], eax / mov ebx, [0x2ffe] / mov cx, [0x2fff]
+    //   / mov dword [0x4003], 0x11223344 / mov edx, [0x4003] / hlt
+    static final byte[] MISALIGNED = hex("a101200000a3fe2f00008b1dfe2f0000668b0dff2f0000c705034000004433221"
+            + "18b1503400000f4");
+
     private static Guest flat(byte[] code, boolean compiled) {
         Guest g = new Guest(1 << 21).flat32(0x100000).load(0x100000, code);
         g.core.controls.procBased |= Guest.PROC_HLT_EXITING;
@@ -124,5 +129,20 @@ class MemoryTest {
         g.core.rip = 0x1000;
         assertEquals(EXIT_HLT, g.run());
         assertEquals(0x2222, g.reg(EAX) & 0xFFFF, "A20 masked: it wraps to 0");
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void misalignedAccessesWithinAndAcrossPages(boolean compiled) {
+        Guest g = flat(MISALIGNED, compiled);
+        g.putInt(0x2000, 0x4433_2211L);
+        g.putInt(0x2004, 0x8877_6655L);
+        g.putInt(0x4000, 0);   // touch the page so the TLB maps it before the misaligned store
+        assertEquals(EXIT_HLT, g.run());
+        assertEquals(0x5544_3322L, g.reg(EAX));
+        assertEquals(0x5544_3322L, g.reg(EBX), "across the page boundary and back");
+        assertEquals(0x4433, g.reg(ECX) & 0xFFFF, "word straddling 2FFFh/3000h");
+        assertEquals(0x1122_3344L, g.reg(EDX));
+        assertEquals(0x44, g.ram[0x4003]);
     }
 }
