@@ -124,6 +124,13 @@ class HeadlessRunIT {
         assertTrue(s1.contains("\"HLT\": "), s1);
     }
 
+    @Test
+    void i8042ResetRestartsTheGuestAndCmosNvramSurvivesIt() throws Exception {
+        Hotvisor.Result r = Hotvisor.run("run", Hotvisor.guest("reset").toString());
+        assertEquals((7 << 1) | 1, r.status(), r.toString());
+        assertEquals("first boot\nafter reset\n", r.stdout(), r.toString());
+    }
+
     // ---- bad input: one line, status 2, never a stack trace
 
     private static void assertUserError(Hotvisor.Result r, String fragment) {

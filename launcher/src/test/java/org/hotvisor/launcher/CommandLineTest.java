@@ -56,6 +56,7 @@ class CommandLineTest {
         assertEquals(List.of(), options.settings());
         assertEquals("deterministic", options.effectiveClock());
         assertEquals(1, options.cpus());
+        assertEquals(LaunchOptions.NO_GDB, options.gdbPort());
     }
 
     @Test
@@ -64,7 +65,7 @@ class CommandLineTest {
                 "--append", "--not-an-option console=ttyS0", "--module", "extra.mod=role=a b", "--initrd", "initrd.cpio",
                 "--mem", "256M", "--stats", "--stats-json", "stats.json", "--trace", "trace.txt", "--timeout", "30",
                 "--deploy", "hot", "--set", "cpuid.vendor=HotvisorHV", "--set=uart.fifo=true", "--clock", "host",
-                "--cpus", "2");
+                "--cpus", "2", "--gdb", "1234");
         assertEquals("flat", options.format());
         assertEquals(0x10000, options.loadAddress());
         assertEquals(65552, options.entry());
@@ -80,6 +81,7 @@ class CommandLineTest {
         assertEquals(List.of("cpuid.vendor=HotvisorHV", "uart.fifo=true"), options.settings());
         assertEquals("host", options.effectiveClock());
         assertEquals(2, options.cpus());
+        assertEquals(1234, options.gdbPort());
     }
 
     @Test
@@ -162,6 +164,10 @@ class CommandLineTest {
         "run guest.img --timeout 0|--timeout: must be between 1 and 2147483647 seconds, not 0",
         "run guest.img --cpus 0|--cpus: must be between 1 and 255 vCPUs, not 0",
         "run guest.img --cpus many|--cpus: 'many' is not a whole number of vCPUs",
+        "run guest.img --gdb|--gdb needs a value",
+        "run guest.img --gdb tcp|--gdb: 'tcp' is not a TCP port number",
+        "run guest.img --gdb 0|--gdb: a TCP port is 1 to 65535, not 0",
+        "run guest.img --gdb 65536|--gdb: a TCP port is 1 to 65535, not 65536",
         "run guest.img --set novalue|--set: expected NAME=VALUE, got 'novalue'",
         "run guest.img --set =x|--set: expected NAME=VALUE, got '=x'",
         "run guest.img --set a/b=c|--set: 'a/b' is not a property name (letters, digits, '.', '_', '-')",

@@ -22,9 +22,16 @@ class RunRequestTest {
                 Map.entry("hotvisor.format", "auto"), Map.entry("hotvisor.loadAddr", "-1"), Map.entry("hotvisor.entry", "-1"),
                 Map.entry("hotvisor.append", ""), Map.entry("hotvisor.modules", ""), Map.entry("hotvisor.mem", "134217728"),
                 Map.entry("hotvisor.stats", "false"), Map.entry("hotvisor.statsJson", ""), Map.entry("hotvisor.trace", ""),
-                Map.entry("hotvisor.set", ""), Map.entry("hotvisor.clock", "deterministic"), Map.entry("hotvisor.cpus", "1"),
+                Map.entry("hotvisor.set", ""), Map.entry("hotvisor.clock", "deterministic"), Map.entry("hotvisor.cpus", "1"), Map.entry("hotvisor.gdb", ""),
                 Map.entry("hotvisor.root", directory.toString()), Map.entry("hotvisor.deploy", directory + "/deploy")),
                 properties);
+    }
+
+    @Test
+    void gdbPortReachesTheKernel() throws Exception {
+        Files.write(directory.resolve("g.img"), new byte[1]);
+        LaunchOptions options = CommandLine.parse(List.of("run", "g.img", "--gdb", "1234"), directory);
+        assertEquals("1234", RunRequest.properties(options, options.image(), directory).get("hotvisor.gdb"));
     }
 
     @Test

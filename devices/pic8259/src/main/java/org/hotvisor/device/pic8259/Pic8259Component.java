@@ -4,6 +4,7 @@ import org.hotvisor.api.device.InterruptController;
 import org.hotvisor.api.device.InterruptLines;
 import org.hotvisor.api.device.InterruptSink;
 import org.hotvisor.api.device.PortIoDevice;
+import org.hotvisor.api.device.ResetListener;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -20,10 +21,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * interrupt lines, and the kernel's interrupt controller (pid {@value #PID}).
  */
 @Component(name = Pic8259Component.PID, configurationPid = Pic8259Component.PID,
-        service = {PortIoDevice.class, InterruptLines.class, InterruptController.class},
+        service = {PortIoDevice.class, InterruptLines.class, InterruptController.class, ResetListener.class},
         property = PortIoDevice.PORTS + "=" + CascadedPic.PORTS)
 @Designate(ocd = Pic8259Component.Config.class)
-public final class Pic8259Component implements PortIoDevice, InterruptLines, InterruptController {
+public final class Pic8259Component implements PortIoDevice, InterruptLines, InterruptController, ResetListener {
     static final String PID = "org.hotvisor.device.pic8259";
     private static final System.Logger LOG = System.getLogger(Pic8259Component.class.getName());
 
@@ -89,5 +90,11 @@ public final class Pic8259Component implements PortIoDevice, InterruptLines, Int
     @Override
     public String toString() {
         return String.valueOf(pic);
+    }
+
+    /** A platform reset: both 8259s return to their power-on state. */
+    @Override
+    public void machineReset() {
+        pic.reset();
     }
 }

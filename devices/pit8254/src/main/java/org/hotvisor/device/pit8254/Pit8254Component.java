@@ -2,6 +2,7 @@ package org.hotvisor.device.pit8254;
 
 import org.hotvisor.api.device.InterruptLines;
 import org.hotvisor.api.device.PortIoDevice;
+import org.hotvisor.api.device.ResetListener;
 import org.hotvisor.api.device.VirtualClock;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -18,10 +19,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * The 8254 PIT and port 0x61 as a port-I/O service (pid {@value #PID}). The PIC is bound
  * dynamically, so replacing it does not restart the timer.
  */
-@Component(name = Pit8254Component.PID, configurationPid = Pit8254Component.PID, service = PortIoDevice.class,
+@Component(name = Pit8254Component.PID, configurationPid = Pit8254Component.PID, service = {PortIoDevice.class, ResetListener.class},
         property = PortIoDevice.PORTS + "=" + Pit8254.PORTS)
 @Designate(ocd = Pit8254Component.Config.class)
-public final class Pit8254Component implements PortIoDevice {
+public final class Pit8254Component implements PortIoDevice, ResetListener {
     static final String PID = "org.hotvisor.device.pit8254";
     private static final int ISA_IRQS = 16;
     private static final System.Logger LOG = System.getLogger(Pit8254Component.class.getName());
@@ -39,7 +40,8 @@ public final class Pit8254Component implements PortIoDevice {
             policyOption = ReferencePolicyOption.GREEDY)
     private volatile InterruptLines interruptLines;
 
-    private Pit8254 pit;
+    private volatile Pit8254 pit;
+    private int irq;
 
     @Activate
     void activate(Config config) {
@@ -48,7 +50,16 @@ public final class Pit8254Component implements PortIoDevice {
             LOG.log(System.Logger.Level.ERROR, "pit8254: bad irq {0}; using 0", irq);
             irq = 0;
         }
+        this.irq = irq;
         pit = new Pit8254(clock, this::setLevel, irq);
+    }
+
+    /** A platform reset: the counters return to their unprogrammed power-on state. */
+    @Override
+    public void machineReset() {
+        Pit8254 old = pit;
+        pit = new Pit8254(clock, this::setLevel, irq);
+        old.close();
     }
 
     @Deactivate

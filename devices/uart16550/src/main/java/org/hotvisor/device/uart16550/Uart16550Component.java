@@ -6,6 +6,7 @@ import org.hotvisor.api.device.HostConsole;
 import org.hotvisor.api.device.InterruptLines;
 import org.hotvisor.api.device.InterruptSink;
 import org.hotvisor.api.device.PortIoDevice;
+import org.hotvisor.api.device.ResetListener;
 import org.hotvisor.api.device.VirtualClock;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -27,10 +28,10 @@ import org.osgi.service.metatype.annotations.Designate;
  * before the kernel provides them.
  */
 @Component(name = Uart16550Component.PID, configurationPid = Uart16550Component.PID,
-        configurationPolicy = ConfigurationPolicy.OPTIONAL, service = PortIoDevice.class,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL, service = {PortIoDevice.class, ResetListener.class},
         property = PortIoDevice.PORTS + "=" + Uart16550Component.COM1_PORTS)
 @Designate(ocd = Uart16550Config.class, factory = true)
-public final class Uart16550Component implements PortIoDevice {
+public final class Uart16550Component implements PortIoDevice, ResetListener {
     static final String PID = "org.hotvisor.device.uart16550";
     static final String COM1_PORTS = "0x3f8-0x3ff";
     static final int COM1_IRQ = 4;
@@ -131,5 +132,11 @@ public final class Uart16550Component implements PortIoDevice {
     @Override
     public String toString() {
         return String.valueOf(uart);
+    }
+
+    /** A platform reset: the UART's registers return to their reset values (host side untouched). */
+    @Override
+    public void machineReset() {
+        uart.reset();
     }
 }
