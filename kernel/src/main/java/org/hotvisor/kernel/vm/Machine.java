@@ -72,7 +72,7 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
     private boolean parked;
     private volatile int exitStatus = -1;
     private volatile String stopReason;
-    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile CountDownLatch stopped = new CountDownLatch(1);
     /** GPRs, CR2 and DRs saved across a CPU-bundle swap (they are not in the VMCS). */
     private final long[] savedGprs = new long[16];
     private final long[] savedDrs = new long[7];
@@ -245,6 +245,20 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
     public synchronized void load(Path image, LoadOptions options) throws ImageException {
         if (state == VmState.RUNNING || state == VmState.PAUSED) {
             throw new IllegalStateException("stop the VM before loading another image");
+        }
+        if (state == VmState.STOPPED) {
+            // A new run on the same machine: a fresh vCPU thread, stop state and statistics.
+            thread = null;
+            stopRequested = false;
+            pauseRequested = false;
+            resetRequested = false;
+            exitStatus = -1;
+            stopReason = null;
+            savedState = false;
+            stopped = new CountDownLatch(1);
+            clock.cancelAll();
+            vcpu.clearHandlerState();
+            resetStatistics();
         }
         ram.clear();
         BootState b = ImageLoader.load(image, options, ram.array());
