@@ -131,6 +131,18 @@ class HeadlessRunIT {
         assertEquals("first boot\nafter reset\n", r.stdout(), r.toString());
     }
 
+    @Test
+    void com2FromAFactoryConfigurationWorksBesideCom1() throws Exception {
+        // COM1 is a singleton component; extra UARTs are factory configurations of their own PID,
+        // so configuring COM2 adds a port and never takes COM1 away. Both go to the console here.
+        Path deploy = Files.createTempDirectory("hv-deploy");
+        Files.writeString(deploy.resolve("org.hotvisor.device.uart16550.port-com2.cfg"),
+                "hotvisor.io.ports=0x2f8-0x2ff\nirq=3\nname=COM2\n");
+        Hotvisor.Result r = Hotvisor.run("run", Hotvisor.guest("twoports").toString(), "--deploy", deploy.toString());
+        assertEquals(7, r.status(), r.toString());
+        assertEquals("one\ntwo\n", r.stdout(), r.toString());
+    }
+
     // ---- bad input: one line, status 2, never a stack trace
 
     private static void assertUserError(Hotvisor.Result r, String fragment) {

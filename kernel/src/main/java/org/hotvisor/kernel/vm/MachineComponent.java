@@ -166,6 +166,9 @@ public final class MachineComponent {
     private void session(String mode, String setupError) {
         try {
             awaitBundlesSettled();
+            if ("run".equals(mode)) {
+                awaitDeployDirectorySettled();
+            }
             if (setupError != null) {
                 publish(StopStatus.USER_ERROR, setupError);
                 return;
@@ -249,6 +252,39 @@ public final class MachineComponent {
         }
         return new LoadOptions(format, loadAddr, entry, cmdline, modules);
     }
+
+    /**
+     * Waits until what the deploy directory holds is in place: FileInstall installs its jars and
+     * feeds its .cfg files to ConfigAdmin, and SCR activates the components they configure, all
+     * asynchronously. Settled means no service event for a short quiet period (bounded).
+     */
+    private void awaitDeployDirectorySettled() throws InterruptedException {
+        String dir = context.getProperty("hotvisor.deploy");
+        if (dir == null || dir.isBlank()) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> files = Files.list(Path.of(dir))) {
+            if (files.noneMatch(f -> !f.getFileName().toString().startsWith(".")
+                    && (f.toString().endsWith(".jar") || f.toString().endsWith(".cfg") || f.toString().endsWith(".config")))) {
+                return;
+            }
+        } catch (IOException | RuntimeException e) {
+            return;
+        }
+        long[] lastEvent = {System.nanoTime()};
+        org.osgi.framework.ServiceListener listener = e -> lastEvent[0] = System.nanoTime();
+        context.addServiceListener(listener);
+        try {
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (System.nanoTime() - lastEvent[0] < QUIET_NANOS && System.nanoTime() < deadline && active) {
+                Thread.sleep(20);
+            }
+        } finally {
+            context.removeServiceListener(listener);
+        }
+    }
+
+    private static final long QUIET_NANOS = 300_000_000L;
 
     /** Waits until every bundle meant to start has started, so handlers and devices are in place before the guest runs. */
     private void awaitBundlesSettled() throws InterruptedException {

@@ -9,29 +9,21 @@ import org.hotvisor.api.device.PortIoDevice;
 import org.hotvisor.api.device.ResetListener;
 import org.hotvisor.api.device.VirtualClock;
 import org.osgi.service.component.annotations.Activate;
-import org.osgi.service.component.annotations.Component;
-import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
-import org.osgi.service.metatype.annotations.Designate;
 
 /**
- * The UART as a port-I/O service. Configuration policy OPTIONAL on a factory PID: with no
- * configuration there is one instance, COM1 (DS spec 112.7); with factory configurations there
- * is one instance per configuration, so COM1 then needs its own (with the defaults).
+ * The UART as a port-I/O service: the shared body of {@link Com1Component} (COM1, always there)
+ * and {@link ExtraPortComponent} (COM2-COM4, one per factory configuration).
  *
  * <p>The PIC's InterruptLines is bound dynamically so that replacing the PIC bundle does not
  * reset the serial port; the kernel's services are optional so that the port works (polled)
  * before the kernel provides them.
  */
-@Component(name = Uart16550Component.PID, configurationPid = Uart16550Component.PID,
-        configurationPolicy = ConfigurationPolicy.OPTIONAL, service = {PortIoDevice.class, ResetListener.class},
-        property = PortIoDevice.PORTS + "=" + Uart16550Component.COM1_PORTS)
-@Designate(ocd = Uart16550Config.class, factory = true)
-public final class Uart16550Component implements PortIoDevice, ResetListener {
+public abstract class Uart16550Component implements PortIoDevice, ResetListener {
     static final String PID = "org.hotvisor.device.uart16550";
     static final String COM1_PORTS = "0x3f8-0x3ff";
     static final int COM1_IRQ = 4;
@@ -40,16 +32,16 @@ public final class Uart16550Component implements PortIoDevice, ResetListener {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    private volatile InterruptLines interruptLines;
+    volatile InterruptLines interruptLines; // package-private: SCR injects it into the subclasses
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
-    private VirtualClock clock;
+    VirtualClock clock;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
-    private InterruptSink interruptSink;
+    InterruptSink interruptSink;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
-    private HostConsole console;
+    HostConsole console;
 
     private Uart16550 uart;
     private HostSide hostSide = HostSide.UNPLUGGED;
