@@ -203,12 +203,19 @@ final class EntryChecks {
     String failure;
     /** Exit qualification of the last guest-state failure. */
     int qualification;
+    /** How often each whole group ran (statistics; the tests check what dirty tracking skips). */
+    long controlsGroupRuns, hostGroupRuns, guestGroupRuns;
 
     private final byte[] hostMemory;
     private final byte[] guestRam;
     /** PDPTEs read by the last successful guest-state check with PAE paging. */
     final long[] pdptes = new long[4];
     boolean paePaging;
+    /**
+     * The last successful guest-state check read memory outside the VMCS (the VMCS link-pointer
+     * region, or the PDPTEs at guest CR3 without EPT), which can change without a VMWRITE.
+     */
+    boolean guestChecksReadMemory;
 
     EntryChecks(byte[] hostMemory, byte[] guestRam) {
         this.hostMemory = hostMemory;
@@ -262,8 +269,16 @@ final class EntryChecks {
     }
 
     static int effectiveSecondary(Vmcs v) {
-        return ProcessorControl.ACTIVATE_SECONDARY_CONTROLS.isSet(v.get32(CPU_BASED_VM_EXEC_CONTROL))
-                ? v.get32(SECONDARY_VM_EXEC_CONTROL) : 0;
+        long[] values = v.values;
+        return ProcessorControl.ACTIVATE_SECONDARY_CONTROLS.isSet((int) values[Slot.CPU_BASED_VM_EXEC_CONTROL])
+                ? (int) values[Slot.SECONDARY_VM_EXEC_CONTROL] : 0;
+    }
+
+    private static final String PROC_RESERVED_RULE =
+            "SDM 3C 27.2.1.1: reserved primary processor-based VM-execution control bits (A.3.2)";
+
+    private static boolean procAllowed(int proc) {
+        return controlsAllowed(proc, VmxCapabilities.PROC_TRUE_MUST_BE_1, VmxCapabilities.PROC_MAY_BE_1);
     }
 
     // ---------------------------------------------------------------- 27.2.1 controls
@@ -271,6 +286,7 @@ final class EntryChecks {
     /** SDM 3C 27.2.1: checks on the VMX controls; false means VMfailValid(7). */
     boolean controlsValid(Vmcs v) {
         failure = null;
+        controlsGroupRuns++;
         int pin = v.get32(PIN_BASED_VM_EXEC_CONTROL);
         int proc = v.get32(CPU_BASED_VM_EXEC_CONTROL);
         int exit = v.get32(VM_EXIT_CONTROLS);
@@ -278,8 +294,8 @@ final class EntryChecks {
         if (!controlsAllowed(pin, VmxCapabilities.PIN_TRUE_MUST_BE_1, VmxCapabilities.PIN_MAY_BE_1)) {
             return fail("SDM 3C 27.2.1.1: reserved pin-based VM-execution control bits (A.3.1)");
         }
-        if (!controlsAllowed(proc, VmxCapabilities.PROC_TRUE_MUST_BE_1, VmxCapabilities.PROC_MAY_BE_1)) {
-            return fail("SDM 3C 27.2.1.1: reserved primary processor-based VM-execution control bits (A.3.2)");
+        if (!procAllowed(proc)) {
+            return fail(PROC_RESERVED_RULE);
         }
         if (ProcessorControl.ACTIVATE_SECONDARY_CONTROLS.isSet(proc)
                 && !controlsAllowed(v.get32(SECONDARY_VM_EXEC_CONTROL), 0, VmxCapabilities.PROC2_MAY_BE_1)) {
@@ -339,6 +355,22 @@ final class EntryChecks {
         return true;
     }
 
+    /**
+     * The 27.2.1 rules that read the fields a VMM rewrites around every exit, in the order of
+     * {@link #controlsValid}: the primary processor-based reserved bits ({@link
+     * DirtyFields#CHECK_PROC_RESERVED}) and the VM-entry interruption information ({@link
+     * DirtyFields#CHECK_ENTRY_INTERRUPTION}). Valid only when every other field the controls group
+     * reads is unchanged since it last passed (see {@link DirtyFields}).
+     */
+    boolean changedControlsValid(Vmcs v, int dirty) {
+        failure = null;
+        int proc = (int) v.values[Slot.CPU_BASED_VM_EXEC_CONTROL];
+        if ((dirty & DirtyFields.CHECK_PROC_RESERVED) != 0 && !procAllowed(proc)) {
+            return fail(PROC_RESERVED_RULE);
+        }
+        return (dirty & DirtyFields.CHECK_ENTRY_INTERRUPTION) == 0 || entryInterruptionValid(v, proc, effectiveSecondary(v));
+    }
+
     private static boolean eptpValid(long eptp) {
         return VmxCapabilities.eptMemoryTypeSupported((int) (eptp & EPTP_MEMORY_TYPE_MASK))
                 && (eptp & EPTP_WALK_LENGTH_MASK) == EPTP_WALK_LENGTH_4
@@ -348,7 +380,7 @@ final class EntryChecks {
     }
 
     private boolean entryInterruptionValid(Vmcs v, int proc, int proc2) {
-        int info = v.get32(VM_ENTRY_INTR_INFO_FIELD);
+        int info = (int) v.values[Slot.VM_ENTRY_INTR_INFO_FIELD];
         if ((info & INTR_VALID) == 0) {
             return true;
         }
@@ -365,7 +397,7 @@ final class EntryChecks {
             return fail("SDM 3C 27.2.1.3: VM-entry interruption vector inconsistent with its type");
         }
         boolean protectedMode = !SecondaryControl.UNRESTRICTED_GUEST.isSet(proc2)
-                || (v.get(GUEST_CR0) & VmxCapabilities.CR0_PE) != 0;
+                || (v.values[Slot.GUEST_CR0] & VmxCapabilities.CR0_PE) != 0;
         boolean errorCodeExpected = protectedMode && type == TYPE_HARDWARE_EXCEPTION
                 && (ERROR_CODE_VECTORS & (1 << vector)) != 0;
         if (((info & INTR_DELIVER_ERROR_CODE) != 0) != errorCodeExpected) {
@@ -374,12 +406,12 @@ final class EntryChecks {
         if ((info & INTR_RESERVED) != 0) {
             return fail("SDM 3C 27.2.1.3: VM-entry interruption-information bits 30:12 not 0");
         }
-        if ((info & INTR_DELIVER_ERROR_CODE) != 0 && (v.get(VM_ENTRY_EXCEPTION_ERROR_CODE) & ERROR_CODE_RESERVED) != 0) {
+        if ((info & INTR_DELIVER_ERROR_CODE) != 0 && (v.values[Slot.VM_ENTRY_EXCEPTION_ERROR_CODE] & ERROR_CODE_RESERVED) != 0) {
             return fail("SDM 3C 27.2.1.3: VM-entry exception error code bits 31:16 not 0");
         }
         if (type == TYPE_SOFTWARE_INTERRUPT || type == TYPE_PRIVILEGED_SOFTWARE_EXCEPTION
                 || type == TYPE_SOFTWARE_EXCEPTION) {
-            long length = v.get(VM_ENTRY_INSTRUCTION_LEN);
+            long length = v.values[Slot.VM_ENTRY_INSTRUCTION_LEN];
             if (length < 1 || length > MAX_INSTRUCTION_LENGTH) {
                 return fail("SDM 3C 27.2.1.3: VM-entry instruction length not in 1-15 for a software event");
             }
@@ -395,6 +427,7 @@ final class EntryChecks {
     /** SDM 3C 27.2.2-27.2.4: checks on the host-state area; false means VMfailValid(8). */
     boolean hostStateValid(Vmcs v) {
         failure = null;
+        hostGroupRuns++;
         int exit = v.get32(VM_EXIT_CONTROLS);
         int entry = v.get32(VM_ENTRY_CONTROLS);
         boolean hostLongMode = ExitControl.HOST_ADDRESS_SPACE_SIZE.isSet(exit);
@@ -460,6 +493,7 @@ final class EntryChecks {
     /** SDM 3C 27.3.1: checks on the guest-state area; false means a VM-entry failure (exit 33, {@link #qualification}). */
     boolean guestStateValid(Vmcs v) {
         failure = null;
+        guestGroupRuns++;
         qualification = QUALIFICATION_DEFAULT;
         paePaging = false;
         int proc2 = effectiveSecondary(v);
@@ -533,28 +567,8 @@ final class EntryChecks {
             return failGuest("SDM 3C 27.3.1.3: guest GDTR/IDTR limit bits 31:16 not 0", QUALIFICATION_DEFAULT);
         }
 
-        // 27.3.1.4 RIP and RFLAGS
-        long rip = v.get(GUEST_RIP);
-        boolean csLong = (v.get(GUEST_CS_AR_BYTES) & AR_L) != 0;
-        if (ia32e && csLong ? !canonical(rip) : (rip & HIGH_32) != 0) {
-            return failGuest("SDM 3C 27.3.1.4: guest RIP bits 63:32 not 0 (or not canonical in 64-bit mode)", QUALIFICATION_DEFAULT);
-        }
-        if ((rflags & RFLAGS_RESERVED) != 0 || (rflags & RFLAGS_FIXED1) == 0) {
-            return failGuest("SDM 3C 27.3.1.4: guest RFLAGS reserved bits wrong (63:22, 15, 5, 3 must be 0, bit 1 must be 1)", QUALIFICATION_DEFAULT);
-        }
-        if (virtual8086 && (ia32e || !protectedMode)) {
-            return failGuest("SDM 3C 27.3.1.4: RFLAGS.VM = 1 in IA-32e mode or with CR0.PE = 0", QUALIFICATION_DEFAULT);
-        }
-        int entryInfo = v.get32(VM_ENTRY_INTR_INFO_FIELD);
-        boolean injecting = (entryInfo & INTR_VALID) != 0;
-        int injectType = (entryInfo >>> INTR_TYPE_SHIFT) & INTR_TYPE_MASK;
-        int injectVector = entryInfo & INTR_VECTOR_MASK;
-        if (injecting && injectType == TYPE_EXTERNAL_INTERRUPT && (rflags & RFLAGS_IF) == 0) {
-            return failGuest("SDM 3C 27.3.1.4: RFLAGS.IF = 0 while injecting an external interrupt", QUALIFICATION_DEFAULT);
-        }
-
-        // 27.3.1.5 non-register state
-        if (!nonRegisterStateValid(v, pin, rflags, entry, injecting, injectType, injectVector)) {
+        // 27.3.1.4 RIP and RFLAGS, 27.3.1.5 non-register state
+        if (!eventStateValid(v, pin, entry, ia32e, protectedMode, rflags)) {
             return false;
         }
 
@@ -566,17 +580,70 @@ final class EntryChecks {
             }
             paePaging = true;
         }
+        guestChecksReadMemory = v.values[Slot.VMCS_LINK_POINTER] != NO_LINK_POINTER
+                || paePaging && !SecondaryControl.ENABLE_EPT.isSet(proc2);
         return true;
+    }
+
+    /**
+     * The 27.3.1 rules that read the fields a VMM rewrites around every exit (RIP, RFLAGS,
+     * interruptibility and activity state, pending debug exceptions, VM-entry interruption
+     * information): 27.3.1.4 and 27.3.1.5, in the order of {@link #guestStateValid}. Valid only
+     * when every other field the guest group reads is unchanged since it last passed, RFLAGS.VM
+     * included (see {@link DirtyFields}).
+     */
+    boolean changedGuestStateValid(Vmcs v) {
+        failure = null;
+        qualification = QUALIFICATION_DEFAULT;
+        long[] values = v.values;
+        long rflags = values[Slot.GUEST_RFLAGS];
+        // The usual case passes every rule at a glance: no blocking, active, no pending debug
+        // exceptions, no injection, no link pointer, plain RFLAGS, RIP below 4 GiB (canonical too).
+        if ((values[Slot.GUEST_INTERRUPTIBILITY_INFO] | values[Slot.GUEST_ACTIVITY_STATE]
+                | values[Slot.GUEST_PENDING_DBG_EXCEPTIONS] | values[Slot.VM_ENTRY_INTR_INFO_FIELD] & INTR_VALID
+                | values[Slot.GUEST_RIP] & HIGH_32 | rflags & (RFLAGS_RESERVED | RFLAGS_VM)) == 0
+                && (rflags & RFLAGS_FIXED1) != 0 && values[Slot.VMCS_LINK_POINTER] == NO_LINK_POINTER) {
+            return true;
+        }
+        int entry = (int) values[Slot.VM_ENTRY_CONTROLS];
+        return eventStateValid(v, (int) values[Slot.PIN_BASED_VM_EXEC_CONTROL], entry,
+                EntryControl.IA32E_MODE_GUEST.isSet(entry), (values[Slot.GUEST_CR0] & VmxCapabilities.CR0_PE) != 0,
+                rflags);
+    }
+
+    /** SDM 3C 27.3.1.4 (RIP and RFLAGS) and 27.3.1.5 (non-register state). */
+    private boolean eventStateValid(Vmcs v, int pin, int entry, boolean ia32e, boolean protectedMode, long rflags) {
+        long[] values = v.values;
+        long rip = values[Slot.GUEST_RIP];
+        boolean csLong = (values[Slot.GUEST_CS_AR_BYTES] & AR_L) != 0;
+        if (ia32e && csLong ? !canonical(rip) : (rip & HIGH_32) != 0) {
+            return failGuest("SDM 3C 27.3.1.4: guest RIP bits 63:32 not 0 (or not canonical in 64-bit mode)", QUALIFICATION_DEFAULT);
+        }
+        if ((rflags & RFLAGS_RESERVED) != 0 || (rflags & RFLAGS_FIXED1) == 0) {
+            return failGuest("SDM 3C 27.3.1.4: guest RFLAGS reserved bits wrong (63:22, 15, 5, 3 must be 0, bit 1 must be 1)", QUALIFICATION_DEFAULT);
+        }
+        if ((rflags & RFLAGS_VM) != 0 && (ia32e || !protectedMode)) {
+            return failGuest("SDM 3C 27.3.1.4: RFLAGS.VM = 1 in IA-32e mode or with CR0.PE = 0", QUALIFICATION_DEFAULT);
+        }
+        int entryInfo = (int) values[Slot.VM_ENTRY_INTR_INFO_FIELD];
+        boolean injecting = (entryInfo & INTR_VALID) != 0;
+        int injectType = (entryInfo >>> INTR_TYPE_SHIFT) & INTR_TYPE_MASK;
+        int injectVector = entryInfo & INTR_VECTOR_MASK;
+        if (injecting && injectType == TYPE_EXTERNAL_INTERRUPT && (rflags & RFLAGS_IF) == 0) {
+            return failGuest("SDM 3C 27.3.1.4: RFLAGS.IF = 0 while injecting an external interrupt", QUALIFICATION_DEFAULT);
+        }
+        return nonRegisterStateValid(v, pin, rflags, entry, injecting, injectType, injectVector);
     }
 
     private boolean nonRegisterStateValid(Vmcs v, int pin, long rflags, int entry, boolean injecting,
             int injectType, int injectVector) {
-        long activity = v.get(GUEST_ACTIVITY_STATE);
-        int interruptibility = v.get32(GUEST_INTERRUPTIBILITY_INFO);
+        long[] values = v.values;
+        long activity = values[Slot.GUEST_ACTIVITY_STATE];
+        int interruptibility = (int) values[Slot.GUEST_INTERRUPTIBILITY_INFO];
         if (activity > ACTIVITY_WAIT_FOR_SIPI) {
             return failGuest("SDM 3C 27.3.1.5: activity state not supported (IA32_VMX_MISC bits 8:6)", QUALIFICATION_DEFAULT);
         }
-        int ssDpl = (v.get32(GUEST_SS_AR_BYTES) >>> AR_DPL_SHIFT) & 3;
+        int ssDpl = ((int) values[Slot.GUEST_SS_AR_BYTES] >>> AR_DPL_SHIFT) & 3;
         if (activity == ACTIVITY_HLT && ssDpl != 0) {
             return failGuest("SDM 3C 27.3.1.5: HLT activity state with SS.DPL not 0", QUALIFICATION_DEFAULT);
         }
@@ -613,19 +680,19 @@ final class EntryChecks {
             return failGuest("SDM 3C 27.8: NMI injected under STI blocking (implementation-specific failure)",
                     QUALIFICATION_NMI_STI_BLOCKING);
         }
-        long pendingDebug = v.get(GUEST_PENDING_DBG_EXCEPTIONS);
+        long pendingDebug = values[Slot.GUEST_PENDING_DBG_EXCEPTIONS];
         if ((pendingDebug & PENDING_DEBUG_RESERVED) != 0) {
             return failGuest("SDM 3C 27.3.1.5: pending debug exceptions reserved bits set", QUALIFICATION_DEFAULT);
         }
         if ((interruptibility & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) != 0 || activity == ACTIVITY_HLT) {
             boolean singleStepPending = (rflags & RFLAGS_TF) != 0
-                    && (v.get(GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF) == 0;
+                    && (values[Slot.GUEST_IA32_DEBUGCTL] & DEBUGCTL_BTF) == 0;
             if (((pendingDebug & PENDING_DEBUG_BS) != 0) != singleStepPending) {
                 return failGuest("SDM 3C 27.3.1.5: pending debug exception BS inconsistent with RFLAGS.TF and DEBUGCTL.BTF",
                         QUALIFICATION_DEFAULT);
             }
         }
-        long link = v.get(VMCS_LINK_POINTER);
+        long link = values[Slot.VMCS_LINK_POINTER];
         if (link != NO_LINK_POINTER) {
             if (!pageInHostMemory(link)) {
                 return failGuest("SDM 3C 27.3.1.5: VMCS link pointer not 4-KiB aligned or outside host memory",

@@ -22,6 +22,22 @@ final class Vmcs {
     final long[] values = new long[VmcsLayout.SLOTS];
     int launchState;
 
+    /**
+     * What the next VM entry must check and load again ({@link DirtyFields} bits): set by every
+     * change of a field, cleared by a successful VM entry. A VMCS made current by VMPTRLD starts
+     * with everything dirty.
+     */
+    int dirty = DirtyFields.ALL;
+    /** The primary processor-based controls when the entry checks last passed. */
+    int checkedProc;
+    /** Guest RFLAGS when the entry checks last passed (its VM bit is read by the segment checks). */
+    long checkedRflags;
+    /**
+     * The guest-state checks read memory outside the VMCS (the VMCS link-pointer region, or the
+     * PDPTEs of a PAE guest without EPT), so they run at every entry.
+     */
+    boolean guestChecksEveryEntry;
+
     private Vmcs(long address) {
         this.address = address;
     }
@@ -34,9 +50,29 @@ final class Vmcs {
         return (int) values[VmcsLayout.slot(field)];
     }
 
+    /** Writes a field as VMWRITE does, recording what the change obliges the next entry to redo. */
     void set(VmcsField field, long value) {
-        int slot = VmcsLayout.slot(field);
-        values[slot] = VmcsLayout.truncate(slot, value);
+        write(VmcsLayout.slot(field), value);
+    }
+
+    /** Writes a slot (value truncated to the field's width), marking it dirty if it changed. */
+    void write(int slot, long value) {
+        long truncated = VmcsLayout.truncate(slot, value);
+        if (values[slot] != truncated) {
+            values[slot] = truncated;
+            dirty |= DirtyFields.of(slot);
+        }
+    }
+
+    /**
+     * Stores a value the VM exit saves from the core (already truncated). The core holds it
+     * already, so only the checks that read the field must run again if it changed.
+     */
+    void save(int slot, long value) {
+        if (values[slot] != value) {
+            values[slot] = value;
+            dirty |= DirtyFields.checksOf(slot);
+        }
     }
 
     /** VMPTRLD: reads the VMCS data from its region (SDM 3C 31.3 VMPTRLD). */

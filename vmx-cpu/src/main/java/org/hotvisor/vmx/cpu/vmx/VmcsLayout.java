@@ -13,8 +13,9 @@ import org.hotvisor.api.vmx.VmcsField;
  * reserved (0). Supported components are exactly the {@link VmcsField} constants (every field of
  * Appendix B the API names); any other encoding is an unsupported component (SDM 3C 31.4 error 12).
  *
- * <p><b>Cache slot</b>: {@code width << 8 | type << 6 | index} (index &lt; 64), so a VMREAD is
- * two shifts, a table lookup and an array load.
+ * <p><b>Cache slot</b>: {@code width << 8 | type << 6 | index} (index &lt; 64). A VMREAD/VMWRITE
+ * finds it with one reserved-bit test and one load from a dense table indexed by the encoding's
+ * bits 14:0 ({@link #slot(int)}); the hot paths of this package use the constants of {@link Slot}.
  *
  * <p><b>VMCS region layout</b> (4096 bytes, little-endian, offsets in bytes):
  * <pre>
@@ -78,6 +79,17 @@ public final class VmcsLayout {
 
     /** Per slot: region offset of a supported field, or -1 for an unsupported component. */
     private static final short[] REGION_OFFSET = new short[SLOTS];
+    /** Bits 31:15 of an encoding: reserved (bit 12, also reserved, is covered by the table). */
+    private static final int ENCODING_RESERVED_HIGH = 0xFFFF_8000;
+    /** Encoding bits 14:0 index the table; masking with this lets the JIT drop the bounds check. */
+    private static final int ENCODING_TABLE_MASK = 0x7FFF;
+    private static final int ENCODING_TABLE_SIZE = ENCODING_TABLE_MASK + 1;
+    /** Per encoding bits 14:0: the slot, or -1 for an unsupported component (bit 12 set included). */
+    private static final short[] SLOT_BY_ENCODING = new short[ENCODING_TABLE_SIZE];
+    /** Per {@link VmcsField#ordinal()}: the slot (-1 if the field is beyond this layout). */
+    private static final short[] SLOT_BY_ORDINAL = new short[VmcsField.values().length];
+    /** Per width (16, 64, 32, natural): the bits a field keeps (SDM 3C 31.3 VMWRITE). */
+    private static final long[] WIDTH_MASK = {0xFFFFL, -1L, 0xFFFF_FFFFL, -1L};
     /** Per (width, type): group base in the region. */
     private static final int[] GROUP_BASE = new int[16];
     private static final int[] GROUP_CAPACITY = new int[16];
@@ -113,6 +125,12 @@ public final class VmcsLayout {
             highest = Math.max(highest, index);
         }
         HIGHEST_INDEX = highest;
+        for (int encoding = 0; encoding < ENCODING_TABLE_SIZE; encoding++) {
+            SLOT_BY_ENCODING[encoding] = (short) computeSlot(encoding);
+        }
+        for (VmcsField field : VmcsField.values()) {
+            SLOT_BY_ORDINAL[field.ordinal()] = (short) computeSlot(field.encoding());
+        }
     }
 
     private VmcsLayout() {
@@ -136,6 +154,13 @@ public final class VmcsLayout {
      * not 64 bits wide).
      */
     public static int slot(int encoding) {
+        if ((encoding & ENCODING_RESERVED_HIGH) != 0) {
+            return -1;
+        }
+        return SLOT_BY_ENCODING[encoding & ENCODING_TABLE_MASK];
+    }
+
+    private static int computeSlot(int encoding) {
         if ((encoding & ENCODING_RESERVED) != 0) {
             return -1;
         }
@@ -153,7 +178,7 @@ public final class VmcsLayout {
 
     /** The slot of a named field (always supported unless it is beyond this layout). */
     public static int slot(VmcsField field) {
-        return slot(field.encoding());
+        return SLOT_BY_ORDINAL[field.ordinal()];
     }
 
     public static boolean isHighAccess(int encoding) {
@@ -175,10 +200,6 @@ public final class VmcsLayout {
 
     /** Keeps the bits a field of this slot's width can hold (SDM 3C 31.3 VMWRITE: high bits ignored). */
     public static long truncate(int slot, long value) {
-        return switch (widthOfSlot(slot)) {
-            case WIDTH_16 -> value & 0xFFFFL;
-            case WIDTH_32 -> value & 0xFFFF_FFFFL;
-            default -> value;
-        };
+        return value & WIDTH_MASK[widthOfSlot(slot)];
     }
 }

@@ -1,7 +1,5 @@
 package org.hotvisor.vmx.cpu.vmx;
 
-import static org.hotvisor.api.vmx.VmcsField.*;
-
 import java.lang.System.Logger.Level;
 import org.hotvisor.api.ExitReason;
 import org.hotvisor.api.vmx.EntryControl;
@@ -10,7 +8,6 @@ import org.hotvisor.api.vmx.LogicalProcessor;
 import org.hotvisor.api.vmx.PinBasedControl;
 import org.hotvisor.api.vmx.SecondaryControl;
 import org.hotvisor.api.vmx.VmInstructionError;
-import org.hotvisor.api.vmx.VmcsField;
 import org.hotvisor.api.vmx.VmxStatus;
 import org.hotvisor.vmx.cpu.x86.ExitInfo;
 import org.hotvisor.vmx.cpu.x86.Segment;
@@ -53,6 +50,13 @@ import org.hotvisor.vmx.cpu.x86.X86Core;
  * set (27.8): only the exit reason and exit qualification are written, the guest-state area and
  * the VM-entry interruption-information field are not modified.
  *
+ * <p><b>Dirty tracking</b> ({@link DirtyFields}): the cached VMCS records which checks and loads
+ * each changed field makes necessary, whether a VMWRITE or a VM exit (saving a value the guest
+ * changed) changed it. An entry re-runs only those checks, in their SDM order, so it fails exactly
+ * as the whole sequence would; it copies only what changed into the core and calls
+ * {@code X86Core.stateLoaded()} only when the core's derived state (mode, segment caches, paging)
+ * depends on something that changed. VMPTRLD and VMLAUNCH make everything dirty.
+ *
  * <p><b>VM exit</b> (SDM 3C chapter 28): the VM-exit information fields from the core (28.2; the
  * interruption information of an external-interrupt exit is valid only with "acknowledge interrupt
  * on exit"), the valid bit of the VM-entry interruption information is cleared and "IA-32e mode
@@ -82,29 +86,25 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
     static final int ABORT_LOADING_HOST_MSRS = 4;
 
     private static final long NO_VMCS = -1L;
+    private static final VmxStatus[] STATUSES = VmxStatus.values();
+    private static final int SUCCEED = VmxStatus.SUCCEED.ordinal();
+    private static final int FAIL_INVALID = VmxStatus.FAIL_INVALID.ordinal();
+    private static final int FAIL_VALID = VmxStatus.FAIL_VALID.ordinal();
     private static final int REVISION_MASK = 0x7FFF_FFFF;
     private static final int ENTRY_FAILURE = ExitReason.ENTRY_FAILURE_BIT;
     private static final int BASIC_REASON_MASK = 0xFFFF;
     private static final int AR_SAVED_BITS = 0x1F0FF;
     private static final long SELECTOR_MASK = 0xFFFF;
-    private static final long LIMIT_MASK = 0xFFFF_FFFFL;
+    private static final long LOW_32 = 0xFFFF_FFFFL;
     private static final long DESCRIPTOR_TABLE_LIMIT_MASK = 0xFFFF;
     private static final int RSP = 4;
+    /** CF, PF, AF, ZF, SF, OF: the lazy flags {@code setRflags} hands to the core; no derived state reads them. */
+    private static final long RFLAGS_STATUS_FLAGS = 0x8D5;
+    /** RAX..RDI: the registers the 32-bit interpreter uses. */
+    private static final int LEGACY_GPRS = 8;
     private static final int DR6 = 6;
     private static final int DR7 = 7;
     private static final int SEGMENT_REGISTERS = 8;
-
-    private static final VmcsField[] SEGMENT_SELECTOR = {GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR,
-            GUEST_DS_SELECTOR, GUEST_FS_SELECTOR, GUEST_GS_SELECTOR, GUEST_LDTR_SELECTOR, GUEST_TR_SELECTOR};
-    private static final VmcsField[] SEGMENT_BASE = {GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE,
-            GUEST_FS_BASE, GUEST_GS_BASE, GUEST_LDTR_BASE, GUEST_TR_BASE};
-    private static final VmcsField[] SEGMENT_LIMIT = {GUEST_ES_LIMIT, GUEST_CS_LIMIT, GUEST_SS_LIMIT, GUEST_DS_LIMIT,
-            GUEST_FS_LIMIT, GUEST_GS_LIMIT, GUEST_LDTR_LIMIT, GUEST_TR_LIMIT};
-    private static final VmcsField[] SEGMENT_ACCESS_RIGHTS = {GUEST_ES_AR_BYTES, GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES,
-            GUEST_DS_AR_BYTES, GUEST_FS_AR_BYTES, GUEST_GS_AR_BYTES, GUEST_LDTR_AR_BYTES, GUEST_TR_AR_BYTES};
-    private static final VmcsField[] CR3_TARGETS = {CR3_TARGET_VALUE0, CR3_TARGET_VALUE1, CR3_TARGET_VALUE2,
-            CR3_TARGET_VALUE3};
-    private static final VmcsField[] PDPTES = {GUEST_PDPTE0, GUEST_PDPTE1, GUEST_PDPTE2, GUEST_PDPTE3};
 
     private final X86Core core;
     private final byte[] hostMemory;
@@ -114,9 +114,20 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
     private boolean inVmxOperation;
     private long vmxonPointer = NO_VMCS;
     private Vmcs current;
-    private VmxStatus lastStatus = VmxStatus.SUCCEED;
+    /**
+     * {@link #lastStatus()} as a {@link VmxStatus} ordinal: a primitive field, because storing an
+     * object reference on every VMREAD/VMWRITE would cost a GC write barrier.
+     */
+    private int lastStatus = SUCCEED;
     /** Set by a VMX abort (SDM 3C 28.7): the processor is shut down. */
     private boolean shutdown;
+    /**
+     * The core's derived state (mode, segment caches, paging) may not match its architectural
+     * state: the next successful entry calls {@code X86Core.stateLoaded()} instead of skipping it.
+     */
+    private boolean coreStateStale = true;
+    /** Entries that called {@code X86Core.stateLoaded()} (statistics; the tests check what is skipped). */
+    long stateLoadedCalls;
 
     public VmxLogicalProcessor(byte[] guestRam, byte[] hostMemory) {
         this(new X86Core(guestRam, hostMemory), guestRam, hostMemory);
@@ -134,6 +145,11 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         return core;
     }
 
+    /** The VM-entry checks with their statistics (package-private, for tests). */
+    EntryChecks checks() {
+        return checks;
+    }
+
     /** The current VMCS or null (package-private, for tests). */
     Vmcs currentVmcs() {
         return current;
@@ -147,19 +163,22 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
     // ------------------------------------------------------------------ status conventions (SDM 3C 31.2)
 
     private VmxStatus succeed() {
-        return lastStatus = VmxStatus.SUCCEED;
+        lastStatus = SUCCEED;
+        return VmxStatus.SUCCEED;
     }
 
     private VmxStatus failInvalid() {
-        return lastStatus = VmxStatus.FAIL_INVALID;
+        lastStatus = FAIL_INVALID;
+        return VmxStatus.FAIL_INVALID;
     }
 
     private VmxStatus fail(VmInstructionError error) {
         if (current == null) {
             return failInvalid();
         }
-        current.set(VM_INSTRUCTION_ERROR, error.number());
-        return lastStatus = VmxStatus.FAIL_VALID;
+        current.write(Slot.VM_INSTRUCTION_ERROR, error.number());
+        lastStatus = FAIL_VALID;
+        return VmxStatus.FAIL_VALID;
     }
 
     /** A VMCS or VMXON region address: 4-KiB aligned, not beyond the physical-address width, inside host memory. */
@@ -174,7 +193,7 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
 
     @Override
     public VmxStatus lastStatus() {
-        return lastStatus;
+        return STATUSES[lastStatus];
     }
 
     // ------------------------------------------------------------------ VMX instructions (SDM 3C 31.3)
@@ -276,9 +295,14 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         return current == null ? NO_VMCS : current.address;
     }
 
+    // A current VMCS implies VMX operation and no VMX abort: VMXOFF and a VMX abort drop it, and
+    // only VMPTRLD in VMX operation sets it. So "current == null" is the whole VMfailInvalid test
+    // of VMREAD, VMWRITE, VMLAUNCH and VMRESUME.
+
     @Override
     public long vmread(int encoding) {
-        if (!inVmxOperation || current == null || shutdown) {
+        Vmcs v = current;
+        if (v == null) {
             failInvalid();
             return 0;
         }
@@ -287,14 +311,15 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
             fail(VmInstructionError.UNSUPPORTED_VMCS_COMPONENT);
             return 0;
         }
-        lastStatus = VmxStatus.SUCCEED;
-        long value = current.values[slot];
-        return VmcsLayout.isHighAccess(encoding) ? value >>> 32 : value;
+        lastStatus = SUCCEED;
+        long value = v.values[slot];
+        return (encoding & VmcsLayout.ENCODING_ACCESS_HIGH) != 0 ? value >>> 32 : value;
     }
 
     @Override
     public VmxStatus vmwrite(int encoding, long value) {
-        if (!inVmxOperation || current == null || shutdown) {
+        Vmcs v = current;
+        if (v == null) {
             return failInvalid();
         }
         int slot = VmcsLayout.slot(encoding);
@@ -305,13 +330,17 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
                 && !VmxCapabilities.VMWRITE_EXIT_INFORMATION_ALLOWED) {
             return fail(VmInstructionError.VMWRITE_READ_ONLY_COMPONENT);
         }
-        long[] values = current.values;
-        if (VmcsLayout.isHighAccess(encoding)) {
-            values[slot] = (values[slot] & 0xFFFF_FFFFL) | value << 32;
-        } else {
-            values[slot] = VmcsLayout.truncate(slot, value);
+        long[] values = v.values;
+        long old = values[slot];
+        long updated = (encoding & VmcsLayout.ENCODING_ACCESS_HIGH) != 0
+                ? (old & LOW_32) | value << 32
+                : VmcsLayout.truncate(slot, value);
+        if (updated != old) {
+            values[slot] = updated;
+            v.dirty |= DirtyFields.of(slot);
         }
-        return succeed();
+        lastStatus = SUCCEED;
+        return VmxStatus.SUCCEED;
     }
 
     @Override
@@ -327,10 +356,10 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
     // ------------------------------------------------------------------ VM entry (SDM 3C chapter 27)
 
     private VmxStatus enter(boolean launch) {
-        if (!inVmxOperation || current == null || shutdown) {
+        Vmcs v = current;
+        if (v == null) {
             return failInvalid();
         }
-        Vmcs v = current;
         if (launch && v.launchState != VmcsLayout.LAUNCH_STATE_CLEAR) {
             return fail(VmInstructionError.VMLAUNCH_NONCLEAR_VMCS);
         }
@@ -340,34 +369,36 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         if (!launch && v.launchState != VmcsLayout.LAUNCH_STATE_LAUNCHED) {
             return fail(VmInstructionError.VMRESUME_NONLAUNCHED_VMCS);
         }
-        if (!checks.controlsValid(v)) {
-            LOG.log(Level.DEBUG, "VM entry failed (error 7): {0}", checks.failure);
-            return fail(VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS);
+        if (launch) {
+            v.dirty = DirtyFields.ALL;
         }
-        if (!checks.hostStateValid(v)) {
-            LOG.log(Level.DEBUG, "VM entry failed (error 8): {0}", checks.failure);
-            return fail(VmInstructionError.ENTRY_INVALID_HOST_STATE);
+        checks.failure = null;
+        if (((v.dirty & DirtyFields.CHECKS) != 0 || v.guestChecksEveryEntry) && !entryChecksPass(v)) {
+            return lastStatus();
         }
-        if (!checks.guestStateValid(v)) {
-            LOG.log(Level.DEBUG, "VM entry failed (exit 33): {0}", checks.failure);
-            entryFailure(ExitReason.ENTRY_FAILURE_GUEST_STATE.number(), checks.qualification);
-            return lastStatus;
-        }
-        loadControls(v);
-        loadGuestState(v);
-        int failedMsr = MsrLists.loadGuestMsrs(core, hostMemory, v.get(VM_ENTRY_MSR_LOAD_ADDR),
-                v.get32(VM_ENTRY_MSR_LOAD_COUNT));
+        long[] values = v.values;
+        load(v);
+        int msrLoadCount = (int) values[Slot.VM_ENTRY_MSR_LOAD_COUNT];
+        int failedMsr = MsrLists.loadGuestMsrs(core, hostMemory, values[Slot.VM_ENTRY_MSR_LOAD_ADDR], msrLoadCount);
         if (failedMsr != 0) {
+            // the list may have changed guest MSRs in the core: the next entry reloads them from the VMCS
+            v.dirty |= DirtyFields.LOAD_GUEST;
             checks.failure = "SDM 3C 27.4: VM-entry MSR-load entry names an MSR that cannot be loaded";
             LOG.log(Level.DEBUG, "VM entry failed (exit 34): MSR-load entry {0}", failedMsr);
             entryFailure(ExitReason.ENTRY_FAILURE_MSR_LOADING.number(), failedMsr);
-            return lastStatus;
+            return lastStatus();
         }
         if (launch) {
             v.launchState = VmcsLayout.LAUNCH_STATE_LAUNCHED;
         }
-        core.stateLoaded();
-        int info = v.get32(VM_ENTRY_INTR_INFO_FIELD);
+        if (coreStateStale || msrLoadCount != 0) {
+            core.stateLoaded();
+            coreStateStale = false;
+            stateLoadedCalls++;
+        } else {
+            zeroExtendGprs();
+        }
+        int info = (int) values[Slot.VM_ENTRY_INTR_INFO_FIELD];
         if ((info & EntryChecks.INTR_VALID) != 0
                 && ((info >>> EntryChecks.INTR_TYPE_SHIFT) & EntryChecks.INTR_TYPE_MASK) == EntryChecks.TYPE_OTHER_EVENT) {
             // SDM 3C 27.7: a pending MTF VM exit is injected: it occurs before any guest instruction
@@ -378,103 +409,262 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
             if ((info & EntryChecks.INTR_VALID) != 0) {
                 // SDM 3C 27.6 / 27.7: an injected event is delivered and leaves the guest active
                 core.activityState = EntryChecks.ACTIVITY_ACTIVE;
-                core.injectEvent(info, v.get32(VM_ENTRY_EXCEPTION_ERROR_CODE), v.get32(VM_ENTRY_INSTRUCTION_LEN));
+                core.injectEvent(info, (int) values[Slot.VM_ENTRY_EXCEPTION_ERROR_CODE],
+                        (int) values[Slot.VM_ENTRY_INSTRUCTION_LEN]);
             }
             core.run();
         }
         vmExit(v);
-        return lastStatus;
+        return lastStatus();
+    }
+
+    /**
+     * SDM 3C 27.2 and 27.3.1: runs the checks whose fields changed since they last passed
+     * ({@link DirtyFields}); a skipped rule reads only unchanged fields, so it would pass again,
+     * and the rules that run keep their order, so the first failure is the one the whole
+     * sequence finds. Reports a failure (VMfailValid 7 or 8, or a VM exit with reason 33) and
+     * returns false, or marks the checks clean and returns true.
+     */
+    private boolean entryChecksPass(Vmcs v) {
+        long[] values = v.values;
+        int dirty = v.dirty;
+        int proc = (int) values[Slot.CPU_BASED_VM_EXEC_CONTROL];
+        long rflags = values[Slot.GUEST_RFLAGS];
+        if ((dirty & DirtyFields.CHECK_PROC_RESERVED) != 0
+                && ((proc ^ v.checkedProc) & DirtyFields.PROC_BITS_READ_BY_OTHER_RULES) != 0) {
+            dirty |= DirtyFields.CHECK_CONTROLS | DirtyFields.CHECK_GUEST;
+        }
+        if ((dirty & DirtyFields.CHECK_GUEST_EVENTS) != 0 && ((rflags ^ v.checkedRflags) & EntryChecks.RFLAGS_VM) != 0) {
+            dirty |= DirtyFields.CHECK_GUEST; // 27.3.1.2: RFLAGS.VM selects the virtual-8086 segment rules
+        }
+        if (v.guestChecksEveryEntry) {
+            dirty |= DirtyFields.CHECK_GUEST;
+        }
+        boolean controlsValid = (dirty & DirtyFields.CHECK_CONTROLS) != 0
+                ? checks.controlsValid(v)
+                : (dirty & (DirtyFields.CHECK_PROC_RESERVED | DirtyFields.CHECK_ENTRY_INTERRUPTION)) == 0
+                        || checks.changedControlsValid(v, dirty);
+        if (!controlsValid) {
+            LOG.log(Level.DEBUG, "VM entry failed (error 7): {0}", checks.failure);
+            fail(VmInstructionError.ENTRY_INVALID_CONTROL_FIELDS);
+            return false;
+        }
+        if ((dirty & DirtyFields.CHECK_HOST) != 0 && !checks.hostStateValid(v)) {
+            LOG.log(Level.DEBUG, "VM entry failed (error 8): {0}", checks.failure);
+            fail(VmInstructionError.ENTRY_INVALID_HOST_STATE);
+            return false;
+        }
+        boolean fullGuest = (dirty & DirtyFields.CHECK_GUEST) != 0;
+        boolean guestValid = fullGuest
+                ? checks.guestStateValid(v)
+                : (dirty & DirtyFields.CHECK_GUEST_EVENTS) == 0 || checks.changedGuestStateValid(v);
+        if (!guestValid) {
+            LOG.log(Level.DEBUG, "VM entry failed (exit 33): {0}", checks.failure);
+            entryFailure(ExitReason.ENTRY_FAILURE_GUEST_STATE.number(), checks.qualification);
+            return false;
+        }
+        if (fullGuest) {
+            v.guestChecksEveryEntry = checks.guestChecksReadMemory;
+        }
+        v.checkedProc = proc;
+        v.checkedRflags = rflags;
+        v.dirty &= ~DirtyFields.CHECKS;
+        return true;
     }
 
     /** SDM 3C 27.8: a VM-entry failure after the 27.2 checks, reported as a VM exit with bit 31. */
     private void entryFailure(int basicReason, int qualification) {
         Vmcs v = current;
-        v.set(VM_EXIT_REASON, Integer.toUnsignedLong(basicReason | ENTRY_FAILURE));
-        v.set(EXIT_QUALIFICATION, qualification);
+        long[] values = v.values;
+        values[Slot.VM_EXIT_REASON] = Integer.toUnsignedLong(basicReason | ENTRY_FAILURE);
+        values[Slot.EXIT_QUALIFICATION] = qualification;
         // 28.6 as part of the 27.8 exit: the host MSR list
-        if (!MsrLists.checkHostMsrs(hostMemory, v.get(VM_EXIT_MSR_LOAD_ADDR), v.get32(VM_EXIT_MSR_LOAD_COUNT))) {
+        if (!MsrLists.checkHostMsrs(hostMemory, values[Slot.VM_EXIT_MSR_LOAD_ADDR], (int) values[Slot.VM_EXIT_MSR_LOAD_COUNT])) {
             vmxAbort(ABORT_LOADING_HOST_MSRS);
             return;
         }
         succeed();
     }
 
-    /** Copies the VM-execution, VM-exit and VM-entry controls the core consults (SDM 3C 25.6-25.8). */
-    private void loadControls(Vmcs v) {
+    /**
+     * SDM 3C 27.3.2 and the controls the core consults: copies what changed since the last entry
+     * ({@link DirtyFields} load bits) and what the core may have changed behind the VMCS.
+     */
+    private void load(Vmcs v) {
+        int dirty = v.dirty;
+        long[] values = v.values;
         VmxControls c = core.controls;
-        c.pinBased = v.get32(PIN_BASED_VM_EXEC_CONTROL);
-        c.procBased = v.get32(CPU_BASED_VM_EXEC_CONTROL);
-        c.procBased2 = EntryChecks.effectiveSecondary(v);
-        c.exceptionBitmap = v.get32(EXCEPTION_BITMAP);
-        c.pageFaultErrorCodeMask = v.get32(PAGE_FAULT_ERROR_CODE_MASK);
-        c.pageFaultErrorCodeMatch = v.get32(PAGE_FAULT_ERROR_CODE_MATCH);
-        c.cr0GuestHostMask = v.get(CR0_GUEST_HOST_MASK);
-        c.cr0ReadShadow = v.get(CR0_READ_SHADOW);
-        c.cr4GuestHostMask = v.get(CR4_GUEST_HOST_MASK);
-        c.cr4ReadShadow = v.get(CR4_READ_SHADOW);
-        c.cr3TargetCount = v.get32(CR3_TARGET_COUNT);
-        for (int i = 0; i < CR3_TARGETS.length; i++) {
-            c.cr3TargetValues[i] = v.get(CR3_TARGETS[i]);
+        if ((dirty & DirtyFields.LOAD_CONTROLS) != 0) {
+            loadControls(v);
+        } else {
+            if ((dirty & DirtyFields.LOAD_PROC) != 0) {
+                c.procBased = (int) values[Slot.CPU_BASED_VM_EXEC_CONTROL];
+                c.procBased2 = EntryChecks.effectiveSecondary(v);
+            }
+            if ((dirty & DirtyFields.LOAD_TSC_OFFSET) != 0) {
+                c.tscOffset = values[Slot.TSC_OFFSET];
+            }
+            if ((dirty & DirtyFields.LOAD_READ_SHADOWS) != 0) {
+                c.cr0ReadShadow = values[Slot.CR0_READ_SHADOW];
+                c.cr4ReadShadow = values[Slot.CR4_READ_SHADOW];
+            }
         }
-        c.ioBitmapA = v.get(IO_BITMAP_A);
-        c.ioBitmapB = v.get(IO_BITMAP_B);
-        c.msrBitmap = v.get(MSR_BITMAP);
-        c.tscOffset = v.get(TSC_OFFSET);
-        c.tprThreshold = v.get32(TPR_THRESHOLD);
-        c.virtualApicPageAddress = v.get(VIRTUAL_APIC_PAGE_ADDR);
-        c.vmreadBitmap = v.get(VMREAD_BITMAP);
-        c.vmwriteBitmap = v.get(VMWRITE_BITMAP);
-        c.preemptionTimerActive = PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.isSet(c.pinBased);
-        c.preemptionTimerValue = v.get(VMX_PREEMPTION_TIMER_VALUE);
-        c.preemptionTimerRateShift = VmxCapabilities.PREEMPTION_TIMER_RATE;
-        c.xssExitingBitmap = v.get(XSS_EXIT_BITMAP);
-        c.exitControls = v.get32(VM_EXIT_CONTROLS);
-        c.entryControls = v.get32(VM_ENTRY_CONTROLS);
+        // SDM 3C 26.5.1: the timer starts from the VMCS value at every entry (the core counts down its copy)
+        c.preemptionTimerValue = values[Slot.VMX_PREEMPTION_TIMER_VALUE];
+        if ((dirty & DirtyFields.LOAD_GUEST) != 0) {
+            loadGuestState(v);
+        } else if ((dirty & DirtyFields.LOAD_GUEST_SINGLE_FIELDS) != 0) {
+            loadChangedGuestFields(v, dirty);
+        }
+        loadVolatileGuestState(v);
+        v.dirty &= ~DirtyFields.LOADS;
     }
 
-    /** SDM 3C 27.3.2: loads the guest-state area into the core (after the checks passed). */
+    /** Copies the VM-execution, VM-exit and VM-entry controls the core consults (SDM 3C 25.6-25.8). */
+    private void loadControls(Vmcs v) {
+        long[] values = v.values;
+        VmxControls c = core.controls;
+        c.pinBased = (int) values[Slot.PIN_BASED_VM_EXEC_CONTROL];
+        c.procBased = (int) values[Slot.CPU_BASED_VM_EXEC_CONTROL];
+        c.procBased2 = EntryChecks.effectiveSecondary(v);
+        c.exceptionBitmap = (int) values[Slot.EXCEPTION_BITMAP];
+        c.pageFaultErrorCodeMask = (int) values[Slot.PAGE_FAULT_ERROR_CODE_MASK];
+        c.pageFaultErrorCodeMatch = (int) values[Slot.PAGE_FAULT_ERROR_CODE_MATCH];
+        c.cr0GuestHostMask = values[Slot.CR0_GUEST_HOST_MASK];
+        c.cr0ReadShadow = values[Slot.CR0_READ_SHADOW];
+        c.cr4GuestHostMask = values[Slot.CR4_GUEST_HOST_MASK];
+        c.cr4ReadShadow = values[Slot.CR4_READ_SHADOW];
+        c.cr3TargetCount = (int) values[Slot.CR3_TARGET_COUNT];
+        for (int i = 0; i < Slot.CR3_TARGET_VALUES.length; i++) {
+            c.cr3TargetValues[i] = values[Slot.CR3_TARGET_VALUES[i]];
+        }
+        c.ioBitmapA = values[Slot.IO_BITMAP_A];
+        c.ioBitmapB = values[Slot.IO_BITMAP_B];
+        c.msrBitmap = values[Slot.MSR_BITMAP];
+        c.tscOffset = values[Slot.TSC_OFFSET];
+        c.tprThreshold = (int) values[Slot.TPR_THRESHOLD];
+        c.virtualApicPageAddress = values[Slot.VIRTUAL_APIC_PAGE_ADDR];
+        c.vmreadBitmap = values[Slot.VMREAD_BITMAP];
+        c.vmwriteBitmap = values[Slot.VMWRITE_BITMAP];
+        c.preemptionTimerActive = PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.isSet(c.pinBased);
+        c.preemptionTimerRateShift = VmxCapabilities.PREEMPTION_TIMER_RATE;
+        c.xssExitingBitmap = values[Slot.XSS_EXIT_BITMAP];
+        c.exitControls = (int) values[Slot.VM_EXIT_CONTROLS];
+        c.entryControls = (int) values[Slot.VM_ENTRY_CONTROLS];
+    }
+
+    /**
+     * SDM 3C 27.3.2: loads the whole guest-state area into the core (after the checks passed);
+     * the core then recomputes its mode, segment caches and paging state ({@code stateLoaded}).
+     */
     private void loadGuestState(Vmcs v) {
-        int entry = v.get32(VM_ENTRY_CONTROLS);
-        boolean ia32e = EntryControl.IA32E_MODE_GUEST.isSet(entry);
-        core.cr0 = v.get(GUEST_CR0);
-        core.cr3 = v.get(GUEST_CR3);
-        core.cr4 = v.get(GUEST_CR4);
+        long[] values = v.values;
+        core.cr0 = values[Slot.GUEST_CR0];
+        core.cr3 = values[Slot.GUEST_CR3];
+        core.cr4 = values[Slot.GUEST_CR4];
+        core.sysenterCs = values[Slot.GUEST_SYSENTER_CS];
+        core.sysenterEsp = values[Slot.GUEST_SYSENTER_ESP];
+        core.sysenterEip = values[Slot.GUEST_SYSENTER_EIP];
+        for (int i = 0; i < SEGMENT_REGISTERS; i++) {
+            core.segments[i].load((int) values[Slot.SEGMENT_SELECTOR[i]], values[Slot.SEGMENT_BASE[i]],
+                    (int) values[Slot.SEGMENT_LIMIT[i]], (int) values[Slot.SEGMENT_ACCESS_RIGHTS[i]]);
+        }
+        core.gdtrBase = values[Slot.GUEST_GDTR_BASE];
+        core.gdtrLimit = (int) values[Slot.GUEST_GDTR_LIMIT];
+        core.idtrBase = values[Slot.GUEST_IDTR_BASE];
+        core.idtrLimit = (int) values[Slot.GUEST_IDTR_LIMIT];
+        core.rip = values[Slot.GUEST_RIP];
+        core.setRflags(values[Slot.GUEST_RFLAGS]);
+        core.interruptibility = (int) values[Slot.GUEST_INTERRUPTIBILITY_INFO];
+        core.activityState = (int) values[Slot.GUEST_ACTIVITY_STATE];
+        core.pendingDebugExceptions = values[Slot.GUEST_PENDING_DBG_EXCEPTIONS];
+        coreStateStale = true;
+    }
+
+    /**
+     * SDM 3C 27.3.2 for the guest fields a VMM rewrites around every exit. RIP, the interruptibility
+     * and activity states and the pending debug exceptions feed no derived state of the core (it
+     * reads them afresh when it runs); RFLAGS goes through {@code setRflags} for the lazy status
+     * flags, and a change of any other RFLAGS bit (VM, AC, IOPL...: mode and CPL-dependent checks)
+     * makes the core recompute its derived state.
+     */
+    private void loadChangedGuestFields(Vmcs v, int dirty) {
+        long[] values = v.values;
+        if ((dirty & DirtyFields.LOAD_RIP) != 0) {
+            core.rip = values[Slot.GUEST_RIP];
+        }
+        if ((dirty & DirtyFields.LOAD_RFLAGS) != 0) {
+            long rflags = values[Slot.GUEST_RFLAGS];
+            if (((rflags ^ core.rflags()) & ~RFLAGS_STATUS_FLAGS) != 0) {
+                coreStateStale = true;
+            }
+            core.setRflags(rflags);
+        }
+        if ((dirty & DirtyFields.LOAD_INTERRUPTIBILITY) != 0) {
+            core.interruptibility = (int) values[Slot.GUEST_INTERRUPTIBILITY_INFO];
+        }
+        if ((dirty & DirtyFields.LOAD_ACTIVITY) != 0) {
+            core.activityState = (int) values[Slot.GUEST_ACTIVITY_STATE];
+        }
+        if ((dirty & DirtyFields.LOAD_PENDING_DEBUG) != 0) {
+            core.pendingDebugExceptions = values[Slot.GUEST_PENDING_DBG_EXCEPTIONS];
+        }
+    }
+
+    /**
+     * SDM 3C 27.3.2: the guest state loaded at every entry because its copy in the core may differ
+     * from the VMCS without a VMWRITE: RSP ({@link #setGpr} 4), DR7 and IA32_DEBUGCTL, IA32_PAT and
+     * IA32_EFER (the guest may change them and the exit need not save them), the PDPTEs (read from
+     * guest memory without EPT), and IA32_EFER.LMA/LME from "IA-32e mode guest" (27.3.2.1).
+     */
+    private void loadVolatileGuestState(Vmcs v) {
+        X86Core core = this.core;
+        long[] values = v.values;
+        int entry = (int) values[Slot.VM_ENTRY_CONTROLS];
+        core.gpr[RSP] = values[Slot.GUEST_RSP];
+        long changed = 0; // a change makes the core recompute its derived state (data breakpoints...)
         if (EntryControl.LOAD_DEBUG_CONTROLS.isSet(entry)) {
-            core.dr7 = v.get(GUEST_DR7);
-            core.debugCtl = v.get(GUEST_IA32_DEBUGCTL);
+            long dr7 = values[Slot.GUEST_DR7];
+            long debugCtl = values[Slot.GUEST_IA32_DEBUGCTL];
+            changed = (dr7 ^ core.dr7) | (debugCtl ^ core.debugCtl);
+            core.dr7 = dr7;
+            core.debugCtl = debugCtl;
         }
-        core.sysenterCs = v.get(GUEST_SYSENTER_CS);
-        core.sysenterEsp = v.get(GUEST_SYSENTER_ESP);
-        core.sysenterEip = v.get(GUEST_SYSENTER_EIP);
         if (EntryControl.LOAD_IA32_PAT.isSet(entry)) {
-            core.pat = v.get(GUEST_IA32_PAT);
+            long pat = values[Slot.GUEST_IA32_PAT];
+            changed |= pat ^ core.pat;
+            core.pat = pat;
         }
+        long efer;
         if (EntryControl.LOAD_IA32_EFER.isSet(entry)) {
-            core.efer = v.get(GUEST_IA32_EFER);
+            efer = values[Slot.GUEST_IA32_EFER];
         } else {
             // 27.3.2.1: LMA follows "IA-32e mode guest"; LME too when CR0.PG = 1
-            long efer = ia32e ? core.efer | EntryChecks.EFER_LMA : core.efer & ~EntryChecks.EFER_LMA;
+            boolean ia32e = EntryControl.IA32E_MODE_GUEST.isSet(entry);
+            efer = ia32e ? core.efer | EntryChecks.EFER_LMA : core.efer & ~EntryChecks.EFER_LMA;
             if ((core.cr0 & VmxCapabilities.CR0_PG) != 0) {
                 efer = ia32e ? efer | EntryChecks.EFER_LME : efer & ~EntryChecks.EFER_LME;
             }
-            core.efer = efer;
         }
-        for (int i = 0; i < SEGMENT_REGISTERS; i++) {
-            core.segments[i].load(v.get32(SEGMENT_SELECTOR[i]), v.get(SEGMENT_BASE[i]), v.get32(SEGMENT_LIMIT[i]),
-                    v.get32(SEGMENT_ACCESS_RIGHTS[i]));
+        changed |= efer ^ core.efer;
+        core.efer = efer;
+        if (changed != 0) {
+            coreStateStale = true;
         }
-        core.gdtrBase = v.get(GUEST_GDTR_BASE);
-        core.gdtrLimit = v.get32(GUEST_GDTR_LIMIT);
-        core.idtrBase = v.get(GUEST_IDTR_BASE);
-        core.idtrLimit = v.get32(GUEST_IDTR_LIMIT);
-        core.rip = v.get(GUEST_RIP);
-        core.gpr[RSP] = v.get(GUEST_RSP);
-        core.setRflags(v.get(GUEST_RFLAGS));
-        core.interruptibility = v.get32(GUEST_INTERRUPTIBILITY_INFO);
-        core.activityState = v.get32(GUEST_ACTIVITY_STATE);
-        core.pendingDebugExceptions = v.get(GUEST_PENDING_DBG_EXCEPTIONS);
         if (checks.paePaging) {
-            System.arraycopy(checks.pdptes, 0, core.pdpte, 0, PDPTES.length);
+            System.arraycopy(checks.pdptes, 0, core.pdpte, 0, core.pdpte.length);
+        }
+    }
+
+    /**
+     * What {@code X86Core.stateLoaded()} does to the GPRs, for entries that need nothing else of
+     * it: the interpreter has no 64-bit mode and keeps RAX..RDI zero-extended 32-bit values, while
+     * {@link #setGpr} and GUEST_RSP may carry bits 63:32.
+     */
+    private void zeroExtendGprs() {
+        long[] gpr = core.gpr;
+        for (int i = 0; i < LEGACY_GPRS; i++) {
+            gpr[i] &= LOW_32;
         }
     }
 
@@ -482,88 +672,168 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
 
     private void vmExit(Vmcs v) {
         ExitInfo exit = core.exit;
-        int exitControls = v.get32(VM_EXIT_CONTROLS);
-        // 28.2 VM-exit information
-        v.set(VM_EXIT_REASON, Integer.toUnsignedLong(exit.reason));
-        v.set(EXIT_QUALIFICATION, exit.qualification);
-        v.set(GUEST_LINEAR_ADDRESS, exit.guestLinearAddress);
-        v.set(GUEST_PHYSICAL_ADDRESS, exit.guestPhysicalAddress);
+        long[] values = v.values;
+        int exitControls = (int) values[Slot.VM_EXIT_CONTROLS];
+        // 28.2 VM-exit information (read by no entry check: plain stores)
+        values[Slot.VM_EXIT_REASON] = Integer.toUnsignedLong(exit.reason);
+        values[Slot.EXIT_QUALIFICATION] = exit.qualification;
+        values[Slot.GUEST_LINEAR_ADDRESS] = exit.guestLinearAddress;
+        values[Slot.GUEST_PHYSICAL_ADDRESS] = exit.guestPhysicalAddress;
         int interruptionInfo = exit.interruptionInfo;
         if ((exit.reason & BASIC_REASON_MASK) == ExitReason.EXTERNAL_INTERRUPT.number()
                 && !ExitControl.ACKNOWLEDGE_INTERRUPT_ON_EXIT.isSet(exitControls)) {
             interruptionInfo &= ~EntryChecks.INTR_VALID; // 28.2.2: not acknowledged, so not reported
         }
-        v.set(VM_EXIT_INTR_INFO, Integer.toUnsignedLong(interruptionInfo));
-        v.set(VM_EXIT_INTR_ERROR_CODE, Integer.toUnsignedLong(exit.interruptionErrorCode));
-        v.set(IDT_VECTORING_INFO_FIELD, Integer.toUnsignedLong(exit.idtVectoringInfo));
-        v.set(IDT_VECTORING_ERROR_CODE, Integer.toUnsignedLong(exit.idtVectoringErrorCode));
-        v.set(VM_EXIT_INSTRUCTION_LEN, exit.instructionLength);
-        v.set(VMX_INSTRUCTION_INFO, Integer.toUnsignedLong(exit.instructionInfo));
-        v.set(IO_RCX, exit.ioRcx);
-        v.set(IO_RSI, exit.ioRsi);
-        v.set(IO_RDI, exit.ioRdi);
-        v.set(IO_RIP, exit.ioRip);
+        values[Slot.VM_EXIT_INTR_INFO] = Integer.toUnsignedLong(interruptionInfo);
+        values[Slot.VM_EXIT_INTR_ERROR_CODE] = Integer.toUnsignedLong(exit.interruptionErrorCode);
+        values[Slot.IDT_VECTORING_INFO_FIELD] = Integer.toUnsignedLong(exit.idtVectoringInfo);
+        values[Slot.IDT_VECTORING_ERROR_CODE] = Integer.toUnsignedLong(exit.idtVectoringErrorCode);
+        values[Slot.VM_EXIT_INSTRUCTION_LEN] = Integer.toUnsignedLong(exit.instructionLength);
+        values[Slot.VMX_INSTRUCTION_INFO] = Integer.toUnsignedLong(exit.instructionInfo);
+        values[Slot.IO_RCX] = exit.ioRcx;
+        values[Slot.IO_RSI] = exit.ioRsi;
+        values[Slot.IO_RDI] = exit.ioRdi;
+        values[Slot.IO_RIP] = exit.ioRip;
         // 28.2: VM exits clear the valid bit of the VM-entry interruption-information field ...
-        v.set(VM_ENTRY_INTR_INFO_FIELD, v.get(VM_ENTRY_INTR_INFO_FIELD) & ~Integer.toUnsignedLong(EntryChecks.INTR_VALID));
+        v.write(Slot.VM_ENTRY_INTR_INFO_FIELD, values[Slot.VM_ENTRY_INTR_INFO_FIELD] & ~Integer.toUnsignedLong(EntryChecks.INTR_VALID));
         // ... and store IA32_EFER.LMA into "IA-32e mode guest" (IA32_VMX_MISC bit 5)
-        v.set(VM_ENTRY_CONTROLS, EntryControl.IA32E_MODE_GUEST.set(v.get32(VM_ENTRY_CONTROLS),
+        v.write(Slot.VM_ENTRY_CONTROLS, EntryControl.IA32E_MODE_GUEST.set((int) values[Slot.VM_ENTRY_CONTROLS],
                 (core.efer & EntryChecks.EFER_LMA) != 0));
         saveGuestState(v, exitControls);
-        if (!MsrLists.storeGuestMsrs(core, hostMemory, v.get(VM_EXIT_MSR_STORE_ADDR), v.get32(VM_EXIT_MSR_STORE_COUNT))) {
+        if (!MsrLists.storeGuestMsrs(core, hostMemory, values[Slot.VM_EXIT_MSR_STORE_ADDR],
+                (int) values[Slot.VM_EXIT_MSR_STORE_COUNT])) {
             vmxAbort(ABORT_SAVING_GUEST_MSRS);
             return;
         }
-        if (!MsrLists.checkHostMsrs(hostMemory, v.get(VM_EXIT_MSR_LOAD_ADDR), v.get32(VM_EXIT_MSR_LOAD_COUNT))) {
+        if (!MsrLists.checkHostMsrs(hostMemory, values[Slot.VM_EXIT_MSR_LOAD_ADDR], (int) values[Slot.VM_EXIT_MSR_LOAD_COUNT])) {
             vmxAbort(ABORT_LOADING_HOST_MSRS);
             return;
         }
         succeed();
     }
 
-    /** SDM 3C 28.3: saves the guest state from the core into the guest-state area. */
+    /**
+     * SDM 3C 28.3: saves the guest state from the core into the guest-state area. A value that
+     * differs from the VMCS marks the entry checks that read it dirty ({@link Vmcs#save}); the
+     * core keeps it, so nothing needs loading again.
+     */
     private void saveGuestState(Vmcs v, int exitControls) {
-        v.set(GUEST_CR0, core.cr0);
-        v.set(GUEST_CR3, core.cr3);
-        v.set(GUEST_CR4, core.cr4);
-        if (ExitControl.SAVE_DEBUG_CONTROLS.isSet(exitControls)) {
-            v.set(GUEST_DR7, core.dr7);
-            v.set(GUEST_IA32_DEBUGCTL, core.debugCtl);
+        X86Core core = this.core;
+        // what a guest changes between most exits
+        v.save(Slot.GUEST_RIP, core.rip);
+        v.save(Slot.GUEST_RSP, core.gpr[RSP]);
+        v.save(Slot.GUEST_RFLAGS, core.rflags());
+        v.save(Slot.GUEST_PENDING_DBG_EXCEPTIONS, core.pendingDebugExceptions);
+        v.save(Slot.GUEST_INTERRUPTIBILITY_INFO, Integer.toUnsignedLong(core.interruptibility));
+        v.save(Slot.GUEST_ACTIVITY_STATE, Integer.toUnsignedLong(core.activityState));
+        if (ExitControl.SAVE_VMX_PREEMPTION_TIMER_VALUE.isSet(exitControls)) {
+            v.save(Slot.VMX_PREEMPTION_TIMER_VALUE, core.controls.preemptionTimerValue & LOW_32);
         }
-        v.set(GUEST_SYSENTER_CS, core.sysenterCs);
-        v.set(GUEST_SYSENTER_ESP, core.sysenterEsp);
-        v.set(GUEST_SYSENTER_EIP, core.sysenterEip);
+        // the rest rarely changes: one branch-free comparison first, field by field only if it differs
+        boolean paePagingWithEpt = paePaging(core) && SecondaryControl.ENABLE_EPT.isSet(core.controls.procBased2);
+        if (rarelyChangedStateDiffers(v.values, exitControls, paePagingWithEpt)) {
+            saveRarelyChangedState(v, exitControls, paePagingWithEpt);
+        }
+    }
+
+    /** 28.3.4: with EPT, PDPTEs are saved when the guest was using PAE paging. */
+    private static boolean paePaging(X86Core core) {
+        return (core.cr0 & VmxCapabilities.CR0_PG) != 0 && (core.cr4 & EntryChecks.CR4_PAE) != 0
+                && (core.efer & EntryChecks.EFER_LMA) == 0;
+    }
+
+    /**
+     * Whether any field {@link #saveRarelyChangedState} writes differs from the core's value, or
+     * the core's value has bits the field drops (then the VMCS can never equal it).
+     */
+    /** Non-zero if segment register i (ES..TR order) differs from its guest-state fields. */
+    private static long segmentDiff(long[] values, int i, Segment s) {
+        return ((values[Slot.GUEST_ES_SELECTOR + i] ^ s.selector) | (values[Slot.GUEST_ES_BASE + i] ^ s.base))
+                | ((values[Slot.GUEST_ES_LIMIT + i] ^ (s.limit & LOW_32))
+                | (values[Slot.GUEST_ES_AR_BYTES + i] ^ s.accessRights));
+    }
+
+    private boolean rarelyChangedStateDiffers(long[] values, int exitControls, boolean paePagingWithEpt) {
+        X86Core core = this.core;
+        // independent partial results: a single chain of ORs would serialise ~45 dependent operations
+        long registers = ((values[Slot.GUEST_CR0] ^ core.cr0) | (values[Slot.GUEST_CR3] ^ core.cr3))
+                | ((values[Slot.GUEST_CR4] ^ core.cr4) | (values[Slot.GUEST_SYSENTER_CS] ^ core.sysenterCs));
+        long tables = ((values[Slot.GUEST_SYSENTER_ESP] ^ core.sysenterEsp) | (values[Slot.GUEST_SYSENTER_EIP] ^ core.sysenterEip))
+                | (((values[Slot.GUEST_GDTR_BASE] ^ core.gdtrBase) | (values[Slot.GUEST_GDTR_LIMIT] ^ core.gdtrLimit))
+                | ((values[Slot.GUEST_IDTR_BASE] ^ core.idtrBase) | (values[Slot.GUEST_IDTR_LIMIT] ^ core.idtrLimit)));
+        long segments = ((segmentDiff(values, 0, core.es) | segmentDiff(values, 1, core.cs))
+                | (segmentDiff(values, 2, core.ss) | segmentDiff(values, 3, core.ds)))
+                | ((segmentDiff(values, 4, core.fs) | segmentDiff(values, 5, core.gs))
+                | (segmentDiff(values, 6, core.ldtr) | segmentDiff(values, 7, core.tr)));
+        long diff = registers | tables | segments;
+        if (ExitControl.SAVE_DEBUG_CONTROLS.isSet(exitControls)) {
+            diff |= (values[Slot.GUEST_DR7] ^ core.dr7) | (values[Slot.GUEST_IA32_DEBUGCTL] ^ core.debugCtl);
+        }
         if (ExitControl.SAVE_IA32_PAT.isSet(exitControls)) {
-            v.set(GUEST_IA32_PAT, core.pat);
+            diff |= values[Slot.GUEST_IA32_PAT] ^ core.pat;
         }
         if (ExitControl.SAVE_IA32_EFER.isSet(exitControls)) {
-            v.set(GUEST_IA32_EFER, core.efer);
+            diff |= values[Slot.GUEST_IA32_EFER] ^ core.efer;
         }
+        if (paePagingWithEpt) {
+            long[] pdpte = core.pdpte;
+            for (int i = 0; i < Slot.PDPTES.length; i++) {
+                diff |= values[Slot.GUEST_PDPTE0 + i] ^ pdpte[i];
+            }
+        }
+        return diff != 0;
+    }
+
+    /**
+     * 28.3 for control registers, MSRs, segment and descriptor-table registers and PDPTEs. When
+     * saving drops bits the core holds (28.3.2: access-rights reserved bits; selector, limit and
+     * IA32_SYSENTER_CS widths), the core's copy differs from the VMCS, so the next entry loads the
+     * guest state again as the SDM's entry would.
+     */
+    private void saveRarelyChangedState(Vmcs v, int exitControls, boolean paePagingWithEpt) {
+        X86Core core = this.core;
+        v.save(Slot.GUEST_CR0, core.cr0);
+        v.save(Slot.GUEST_CR3, core.cr3);
+        v.save(Slot.GUEST_CR4, core.cr4);
+        if (ExitControl.SAVE_DEBUG_CONTROLS.isSet(exitControls)) {
+            v.save(Slot.GUEST_DR7, core.dr7);
+            v.save(Slot.GUEST_IA32_DEBUGCTL, core.debugCtl);
+        }
+        long sysenterCs = core.sysenterCs;
+        v.save(Slot.GUEST_SYSENTER_CS, sysenterCs & LOW_32);
+        v.save(Slot.GUEST_SYSENTER_ESP, core.sysenterEsp);
+        v.save(Slot.GUEST_SYSENTER_EIP, core.sysenterEip);
+        if (ExitControl.SAVE_IA32_PAT.isSet(exitControls)) {
+            v.save(Slot.GUEST_IA32_PAT, core.pat);
+        }
+        if (ExitControl.SAVE_IA32_EFER.isSet(exitControls)) {
+            v.save(Slot.GUEST_IA32_EFER, core.efer);
+        }
+        long dropped = sysenterCs >>> 32;
+        Segment[] segments = core.segments;
         for (int i = 0; i < SEGMENT_REGISTERS; i++) {
-            Segment s = core.segments[i];
-            v.set(SEGMENT_SELECTOR[i], s.selector & SELECTOR_MASK);
-            v.set(SEGMENT_BASE[i], s.base);
-            v.set(SEGMENT_LIMIT[i], s.limit & LIMIT_MASK);
-            v.set(SEGMENT_ACCESS_RIGHTS[i], s.accessRights & AR_SAVED_BITS); // 28.3.2: reserved bits saved as 0
+            Segment s = segments[i];
+            int selector = s.selector;
+            int accessRights = s.accessRights;
+            v.save(Slot.GUEST_ES_SELECTOR + i, selector & SELECTOR_MASK);
+            v.save(Slot.GUEST_ES_BASE + i, s.base);
+            v.save(Slot.GUEST_ES_LIMIT + i, s.limit & LOW_32);
+            v.save(Slot.GUEST_ES_AR_BYTES + i, accessRights & AR_SAVED_BITS); // 28.3.2: reserved bits saved as 0
+            dropped |= (selector & ~SELECTOR_MASK) | (accessRights & ~AR_SAVED_BITS);
         }
-        v.set(GUEST_GDTR_BASE, core.gdtrBase);
-        v.set(GUEST_GDTR_LIMIT, core.gdtrLimit & DESCRIPTOR_TABLE_LIMIT_MASK);
-        v.set(GUEST_IDTR_BASE, core.idtrBase);
-        v.set(GUEST_IDTR_LIMIT, core.idtrLimit & DESCRIPTOR_TABLE_LIMIT_MASK);
-        v.set(GUEST_RIP, core.rip);
-        v.set(GUEST_RSP, core.gpr[RSP]);
-        v.set(GUEST_RFLAGS, core.rflags());
-        v.set(GUEST_PENDING_DBG_EXCEPTIONS, core.pendingDebugExceptions);
-        v.set(GUEST_INTERRUPTIBILITY_INFO, Integer.toUnsignedLong(core.interruptibility));
-        v.set(GUEST_ACTIVITY_STATE, core.activityState);
-        if (ExitControl.SAVE_VMX_PREEMPTION_TIMER_VALUE.isSet(exitControls)) {
-            v.set(VMX_PREEMPTION_TIMER_VALUE, core.controls.preemptionTimerValue);
+        int gdtrLimit = core.gdtrLimit;
+        int idtrLimit = core.idtrLimit;
+        v.save(Slot.GUEST_GDTR_BASE, core.gdtrBase);
+        v.save(Slot.GUEST_GDTR_LIMIT, gdtrLimit & DESCRIPTOR_TABLE_LIMIT_MASK);
+        v.save(Slot.GUEST_IDTR_BASE, core.idtrBase);
+        v.save(Slot.GUEST_IDTR_LIMIT, idtrLimit & DESCRIPTOR_TABLE_LIMIT_MASK);
+        dropped |= (gdtrLimit | idtrLimit) & ~DESCRIPTOR_TABLE_LIMIT_MASK;
+        if (dropped != 0) {
+            v.dirty |= DirtyFields.LOAD_GUEST;
         }
-        // 28.3.4: with EPT, PDPTEs are saved when the guest was using PAE paging
-        boolean paePaging = (core.cr0 & VmxCapabilities.CR0_PG) != 0 && (core.cr4 & EntryChecks.CR4_PAE) != 0
-                && (core.efer & EntryChecks.EFER_LMA) == 0;
-        if (paePaging && SecondaryControl.ENABLE_EPT.isSet(core.controls.procBased2)) {
-            for (int i = 0; i < PDPTES.length; i++) {
-                v.set(PDPTES[i], core.pdpte[i]);
+        if (paePagingWithEpt) {
+            for (int i = 0; i < Slot.PDPTES.length; i++) {
+                v.save(Slot.GUEST_PDPTE0 + i, core.pdpte[i]);
             }
         }
     }
@@ -613,6 +883,7 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
 
     @Override
     public void setDr(int index, long value) {
+        coreStateStale = true; // breakpoints: the core derives its data-access path from DR0-DR3 and DR7
         switch (index) {
             case 0, 1, 2, 3 -> core.dr[index] = value;
             case DR6 -> core.dr6 = value;
@@ -650,10 +921,10 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         }
         core.tsc += cycles;
         Vmcs v = current;
-        if (v != null && PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.isSet(v.get32(PIN_BASED_VM_EXEC_CONTROL))
-                && ExitControl.SAVE_VMX_PREEMPTION_TIMER_VALUE.isSet(v.get32(VM_EXIT_CONTROLS))) {
+        if (v != null && PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.isSet((int) v.values[Slot.PIN_BASED_VM_EXEC_CONTROL])
+                && ExitControl.SAVE_VMX_PREEMPTION_TIMER_VALUE.isSet((int) v.values[Slot.VM_EXIT_CONTROLS])) {
             long ticks = cycles >>> VmxCapabilities.PREEMPTION_TIMER_RATE;
-            v.set(VMX_PREEMPTION_TIMER_VALUE, Math.max(0, v.get(VMX_PREEMPTION_TIMER_VALUE) - ticks));
+            v.write(Slot.VMX_PREEMPTION_TIMER_VALUE, Math.max(0, v.values[Slot.VMX_PREEMPTION_TIMER_VALUE] - ticks));
         }
     }
 
