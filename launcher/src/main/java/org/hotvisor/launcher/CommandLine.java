@@ -21,6 +21,7 @@ final class CommandLine {
     static final long MAX_MEMORY = 1536L << 20;
     static final int MAX_CPUS = 255;
     static final long MAX_ADDRESS = 0xFFFF_FFFFL;
+    static final int MAX_PORT = 0xFFFF;
     static final Set<String> FORMATS = Set.of("auto", "boot", "flat", "elf", "multiboot");
     static final Set<String> CLOCKS = Set.of("deterministic", "host");
     private static final Pattern SIZE = Pattern.compile("(\\d{1,10})([KMG])?(I?B)?");
@@ -50,6 +51,8 @@ final class CommandLine {
               --trace FILE            write a VM-exit trace
               --deploy DIR            hot-deploy folder for bundles and configurations (default ./deploy)
               --set NAME=VALUE        set a configuration property (repeatable)
+              --gdb PORT              gdb server on 127.0.0.1:PORT; the guest waits for gdb's
+                                      continue (as QEMU's -s -S)
               --help                  show this text
 
             Exit status: the guest's power-off status; 2 command-line error; 3 internal error; 124 timeout.
@@ -76,6 +79,7 @@ final class CommandLine {
     private final List<String> settings = new ArrayList<>();
     private String clock;
     private int cpus = 1;
+    private int gdbPort = LaunchOptions.NO_GDB;
 
     private CommandLine(List<String> arguments, Path workingDirectory) {
         this.arguments = arguments;
@@ -147,7 +151,7 @@ final class CommandLine {
         }
         allModules.addAll(modules);
         return new LaunchOptions(command, image, format, loadAddress, entry, append, List.copyOf(allModules), memory,
-                stats, statsJson, trace, timeout, deploy, List.copyOf(settings), clock, cpus);
+                stats, statsJson, trace, timeout, deploy, List.copyOf(settings), clock, cpus, gdbPort);
     }
 
     private Path onlyImage() throws UsageException {
@@ -203,6 +207,7 @@ final class CommandLine {
             case "--set" -> settings.add(setting(value(name, inlineValue)));
             case "--clock" -> clock = choice(name, value(name, inlineValue), CLOCKS);
             case "--cpus" -> cpus = (int) wholeNumber(name, value(name, inlineValue), 1, MAX_CPUS, "vCPUs");
+            case "--gdb" -> gdbPort = port(name, value(name, inlineValue));
             default -> throw new UsageException("unknown option '" + name + "' (see --help)");
         }
     }
@@ -260,6 +265,20 @@ final class CommandLine {
         }
         if (parsed < min || parsed > max) {
             throw new UsageException(name + ": must be between " + min + " and " + max + " " + unit + ", not " + parsed);
+        }
+        return parsed;
+    }
+
+    /** A TCP port, 1 to 65535. */
+    private static int port(String name, String value) throws UsageException {
+        int parsed;
+        try {
+            parsed = Integer.parseInt(value.trim());
+        } catch (NumberFormatException notANumber) {
+            throw new UsageException(name + ": '" + value + "' is not a TCP port number");
+        }
+        if (parsed < 1 || parsed > MAX_PORT) {
+            throw new UsageException(name + ": a TCP port is 1 to " + MAX_PORT + ", not " + parsed);
         }
         return parsed;
     }

@@ -12,11 +12,13 @@ import java.util.List;
  * @param timeoutSeconds wall-clock limit for the whole run, or {@link #UNSET}
  * @param settings     "name=value" entries from --set, in order
  * @param clock        "deterministic", "host", or null for the command's default
+ * @param gdbPort      --gdb: the gdb server's TCP port on 127.0.0.1, or {@link #NO_GDB}
  */
 record LaunchOptions(Command command, Path image, String format, long loadAddress, long entry, String append,
         List<String> modules, long memoryBytes, boolean stats, Path statsJson, Path trace, long timeoutSeconds,
-        Path deployDirectory, List<String> settings, String clock, int cpus) {
+        Path deployDirectory, List<String> settings, String clock, int cpus, int gdbPort) {
     static final long UNSET = -1;
+    static final int NO_GDB = -1;
 
     /** The clock actually used: deterministic for headless runs, host time for the interactive console. */
     String effectiveClock() {

@@ -38,6 +38,8 @@ final class RunRequest {
     static final String CLOCK = "hotvisor.clock";
     /** Number of vCPUs, decimal. */
     static final String CPUS = "hotvisor.cpus";
+    /** --gdb: a TCP port for the gdb server on 127.0.0.1, the guest held until gdb continues ("" when none). */
+    static final String GDB = "hotvisor.gdb";
     /** The repository root (guests/, shared images); informational. */
     static final String ROOT = "hotvisor.root";
     /** Absolute path of the hot-deploy folder FileInstall watches; informational. */
@@ -71,6 +73,7 @@ final class RunRequest {
         properties.put(SETTINGS, String.join(",", options.settings()));
         properties.put(CLOCK, options.effectiveClock());
         properties.put(CPUS, Integer.toString(options.cpus()));
+        properties.put(GDB, options.gdbPort() == LaunchOptions.NO_GDB ? "" : Integer.toString(options.gdbPort()));
         properties.put(ROOT, root.toAbsolutePath().toString());
         properties.put(DEPLOY, options.deployDirectory().toAbsolutePath().toString());
         return properties;

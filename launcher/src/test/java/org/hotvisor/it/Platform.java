@@ -104,24 +104,44 @@ final class Platform implements AutoCloseable {
         return service("org.hotvisor.api.Vm", null);
     }
 
-    /** Calls a public method by name on an object whose class the test cannot see. */
+    /**
+     * Calls a public method by name on an object whose class the test cannot see, choosing the
+     * overload whose parameter types accept the arguments (vmread(int) vs vmread(VmcsField)).
+     */
     static Object call(Object target, String method, Object... args) throws Exception {
+        java.util.List<Method> candidates = new java.util.ArrayList<>();
         for (Class<?> c = target.getClass(); c != null; c = c.getSuperclass()) {
             for (Class<?> i : c.getInterfaces()) {
-                for (Method m : i.getMethods()) {
-                    if (m.getName().equals(method) && m.getParameterCount() == args.length) {
-                        return m.invoke(target, args);
-                    }
-                }
+                candidates.addAll(java.util.Arrays.asList(i.getMethods()));
             }
         }
-        for (Method m : target.getClass().getMethods()) {
-            if (m.getName().equals(method) && m.getParameterCount() == args.length) {
+        candidates.addAll(java.util.Arrays.asList(target.getClass().getMethods()));
+        for (Method m : candidates) {
+            if (m.getName().equals(method) && accepts(m.getParameterTypes(), args)) {
                 m.setAccessible(true);
                 return m.invoke(target, args);
             }
         }
         throw new NoSuchMethodException(method + " on " + target.getClass());
+    }
+
+    private static boolean accepts(Class<?>[] types, Object[] args) {
+        if (types.length != args.length) {
+            return false;
+        }
+        for (int i = 0; i < types.length; i++) {
+            Class<?> t = types[i].isPrimitive() ? boxed(types[i]) : types[i];
+            if (args[i] != null && !t.isInstance(args[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Class<?> boxed(Class<?> p) {
+        return p == int.class ? Integer.class : p == long.class ? Long.class : p == boolean.class ? Boolean.class
+                : p == byte.class ? Byte.class : p == short.class ? Short.class : p == char.class ? Character.class
+                : p == double.class ? Double.class : Float.class;
     }
 
     /** Reads a 32-bit word of guest memory. */

@@ -518,6 +518,12 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
     /** Parks while paused (or before the first start). Returns false when the VM is stopping. */
     private synchronized boolean awaitRunnable() throws InterruptedException {
         while ((pauseRequested || state == VmState.LOADED || processor == null) && !stopRequested && !resetRequested) {
+            // ---- debugger support (console/gdb): count parkings; run actions queued just before parking
+            if (!parked) {
+                parkCount++;
+                runVcpuTasks();
+            }
+            // ---- end debugger support
             parked = true;
             if (pauseRequested && state == VmState.RUNNING) {
                 state = VmState.PAUSED;
@@ -665,4 +671,102 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
                     ? " (VM-instruction error " + c.vmread(org.hotvisor.api.vmx.VmcsField.VM_INSTRUCTION_ERROR) + ")" : ""));
         }
     }
+
+    // ================================================================ debugger support (console/gdb): begin
+    // Added for the console's debugging commands and the gdbstub (packages kernel.console and
+    // kernel.gdb): breakpoints, single-step and VMCS/host-memory access. Nothing here runs unless
+    // a debugger installs its hook.
+
+    /**
+     * The debugger's view of the run loop. Every call comes on the vCPU thread, between a VM exit
+     * and the next VM entry, with the vCPU's processor; the debugger may VMREAD/VMWRITE there.
+     */
+    public interface DebugHook {
+        /**
+         * Before the first VM entry after a start, resume or reset. Returns false to keep the
+         * vCPU from entering (the hook has asked for a pause with {@link #pauseFromVcpu()}).
+         */
+        boolean beforeRun(LogicalProcessor c);
+
+        /**
+         * A monitor-trap-flag exit (37) or an exception-or-NMI exit (0). Returns true if the
+         * debugger consumed it: then no handler bundle and no default sees it.
+         */
+        boolean onExit(LogicalProcessor c, int basicReason);
+
+        /**
+         * After an exit the debugger did not consume was handled; {@code ripAtExit} is the guest
+         * RIP the exit reported. Returns true if the hook rewrote VM-execution controls.
+         */
+        boolean afterExit(LogicalProcessor c, int basicReason, long ripAtExit);
+
+        /** Before each VM entry: whether to hold back external-interrupt injection (stepping). */
+        boolean maskInterrupts(LogicalProcessor c);
+    }
+
+    /** Times the vCPU thread has parked (paused, or held before its first entry); guarded by "this". */
+    private long parkCount;
+
+    /** Installs (or with null removes) the debugger's hook. */
+    public void debugHook(DebugHook hook) {
+        vcpu.debugHook = hook;
+    }
+
+    public DebugHook debugHook() {
+        return vcpu.debugHook;
+    }
+
+    /** On the vCPU thread: pause at the end of this exit (a breakpoint hit, a finished step). */
+    public synchronized void pauseFromVcpu() {
+        pauseRequested = true; // serviceRequests() sees it after this exit; no kick needed on the vCPU thread
+    }
+
+    /** How often the vCPU thread has parked so far; pair with {@link #awaitParkedAfter}. */
+    public synchronized long parkCount() {
+        return parkCount;
+    }
+
+    /**
+     * Waits until the vCPU has parked again after the {@code count}-th parking (or the VM has
+     * stopped). Returns whether that happened within the timeout.
+     */
+    public synchronized boolean awaitParkedAfter(long count, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (!(parked && parkCount > count) && state != VmState.STOPPED) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+        }
+        return true;
+    }
+
+    /** Whether the vCPU thread is parked now (its processor may be used from the caller's thread). */
+    public synchronized boolean parked() {
+        return parked;
+    }
+
+    /** The VMX processor service (capability MSRs for the console), or null while none is bound. */
+    public VmxProcessor processorService() {
+        return processor;
+    }
+
+    /**
+     * Reads a byte of the VMM's host memory (the I/O and MSR bitmaps live there). Call it from
+     * {@link #withProcessor}. Returns -1 outside host memory.
+     */
+    public int readHostMemory(long address) {
+        return address >= 0 && address < hostMemory.length ? hostMemory[(int) address] & 0xFF : -1;
+    }
+
+    /** Writes a byte of host memory (see {@link #readHostMemory}); false outside host memory. */
+    public boolean writeHostMemory(long address, int value) {
+        if (address < 0 || address >= hostMemory.length) {
+            return false;
+        }
+        hostMemory[(int) address] = (byte) value;
+        return true;
+    }
+    // ================================================================ debugger support: end
 }

@@ -118,6 +118,12 @@ public final class VirtualCpu implements Vcpu {
      */
     void runLoop() {
         LogicalProcessor c = cpu;
+        // ---- debugger support: the hook may hold the vCPU before its first entry, or arm a step
+        Machine.DebugHook hook = debugHook;
+        if (hook != null && !hook.beforeRun(c)) {
+            return;
+        }
+        // ---- end debugger support
         reloadCachedControls(c);
         prepareEntry(c);
         long entryTime = System.nanoTime();
@@ -178,6 +184,14 @@ public final class VirtualCpu implements Vcpu {
                     basic, name(basic), view.qualification, view.guestRip));
             return;
         }
+        // ---- debugger support: breakpoint (#BP) and monitor-trap-flag exits of the console/gdb debugger
+        Machine.DebugHook hook = debugHook;
+        if (hook != null && (basic == MONITOR_TRAP_FLAG_EXIT || basic == EXCEPTION_OR_NMI_EXIT) && hook.onExit(c, basic)) {
+            lastBundle = "debugger";
+            reloadCachedControls(c);
+            return;
+        }
+        // ---- end debugger support
         switch (basic) {
             // The kernel's own mechanisms: a host kick, timer deadlines and interrupt windows.
             case 1, 52, 7, 8 -> lastBundle = "kernel";
@@ -187,7 +201,16 @@ public final class VirtualCpu implements Vcpu {
             }
             default -> dispatch(c, basic);
         }
+        // ---- debugger support: an instruction the VMM emulated while single-stepping counts as a step
+        if (hook != null && hook.afterExit(c, basic, view.guestRip)) {
+            reloadCachedControls(c);
+        }
     }
+
+    private static final int EXCEPTION_OR_NMI_EXIT = 0, MONITOR_TRAP_FLAG_EXIT = 37;
+    /** The debugger's hook, or null (no breakpoints, no step in progress): one volatile read per exit. */
+    volatile Machine.DebugHook debugHook;
+    // ---- end debugger support
 
     private void dispatch(LogicalProcessor c, int basic) {
         ExitDispatcher d = machine.dispatcher();
@@ -283,6 +306,12 @@ public final class VirtualCpu implements Vcpu {
         }
         InterruptController pic = machine.interruptController();
         boolean wantWindow = false;
+        // ---- debugger support: while single-stepping, hold interrupts back (QEMU's SSTEP_NOIRQ)
+        Machine.DebugHook hook = debugHook;
+        if (hook != null && hook.maskInterrupts(c)) {
+            pic = null;
+        }
+        // ---- end debugger support
         if (pic != null && pic.interruptPending()) {
             if (entryInfo >= 0 && canTakeInterrupt(c)) {
                 int vector = pic.acknowledge() & 0xFF;

@@ -1,0 +1,346 @@
+package org.hotvisor.kernel.console;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import org.apache.felix.service.command.Descriptor;
+import org.hotvisor.api.VmState;
+import org.hotvisor.api.device.MmioDevice;
+import org.hotvisor.api.device.MsrDevice;
+import org.hotvisor.api.device.PortIoDevice;
+import org.hotvisor.api.vmx.VmcsField;
+import org.hotvisor.api.vmx.VmxProcessor;
+import org.hotvisor.kernel.vm.Machine;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * The console's debugging commands in scope {@code vm}: memory dumps (QEMU's x and xp), the
+ * machine overview, single-step and software breakpoints.
+ */
+@Component(service = DebugCommands.class, property = {
+    "osgi.command.scope=vm",
+    "osgi.command.function=x", "osgi.command.function=xp", "osgi.command.function=info",
+    "osgi.command.function=step", "osgi.command.function=break", "osgi.command.function=delete"})
+public final class DebugCommands {
+    /** Service property a device may carry with its ISA interrupt line(s). */
+    static final String IRQ_PROPERTY = "hotvisor.irq";
+    static final long STEP_TIMEOUT_MILLIS = 10_000;
+    static final int MAX_STEPS = 1_000_000;
+
+    private final Machine vm;
+    private final GuestDebugger debugger;
+    private final BundleContext context;
+
+    @Activate
+    public DebugCommands(BundleContext context, @Reference Machine vm, @Reference GuestDebugger debugger) {
+        this.context = context;
+        this.vm = vm;
+        this.debugger = debugger;
+    }
+
+    // ---------------------------------------------------------------- x / xp
+
+    @Descriptor("dump guest memory at a linear address, QEMU-style: vm:x [/NFU] ADDR (N count, F x|d|u|o|c|s|i, U b|h|w|g); ADDR may be pc or sp")
+    public String x(@Descriptor("[/NFU] ADDR") String... args) {
+        return dump(args, false);
+    }
+
+    @Descriptor("dump guest-physical memory, QEMU-style: vm:xp [/NFU] ADDR")
+    public String xp(@Descriptor("[/NFU] ADDR") String... args) {
+        return dump(args, true);
+    }
+
+    private String dump(String[] args, boolean physical) {
+        String name = physical ? "xp" : "x";
+        if (args.length == 0 || args.length > 2) {
+            return "usage: vm:" + name + " [/NFU] ADDR   e.g. vm:" + name + " /16xb 0x7c00";
+        }
+        MemoryDump.Spec spec;
+        long address;
+        try {
+            spec = MemoryDump.Spec.parse(args.length == 2 ? args[0] : null);
+            address = address(args[args.length - 1], physical);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return "vm:" + name + ": " + e.getMessage();
+        }
+        int length = switch (spec.format()) {
+            case 's' -> Math.min(spec.count() * (MemoryDump.MAX_STRING + 1), 64 * 1024);
+            case 'i' -> spec.count() * InstructionLength.MAX_LENGTH;
+            default -> spec.bytes();
+        };
+        GuestDebugger.MemoryRead read;
+        boolean code32;
+        try {
+            debugger.requireProcessorState();
+            read = debugger.read(address, length, !physical);
+            code32 = vm.withProcessor(CpuState::code32);
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            return "vm:" + name + ": " + e.getMessage();
+        }
+        String out = switch (spec.format()) {
+            case 's' -> MemoryDump.strings(address, read.data(), spec.count(), physical);
+            case 'i' -> MemoryDump.instructions(address, read.data(), spec.count(), code32, physical);
+            default -> MemoryDump.units(address, read.data(), spec, physical);
+        };
+        if (read.faultAddress() >= 0 && (spec.format() != 's' || out.isEmpty())) {
+            out += String.format("Cannot access memory at address 0x%x (not mapped by the guest's paging)%n", read.faultAddress());
+        }
+        return out;
+    }
+
+    /**
+     * A number, SEG:OFF, or pc/sp (also rip, eip, rsp, esp, with or without '$': Gogo expands an
+     * unquoted $pc as a variable, so the bare word is the console's spelling): linear, CS/SS base added.
+     */
+    private long address(String text, boolean physical) {
+        if (text == null) {
+            throw new IllegalArgumentException("no address (Gogo expanded an unquoted $name: write pc, sp or '$pc')");
+        }
+        String t = text.trim().toLowerCase(Locale.ROOT);
+        String register = t.startsWith("$") ? t.substring(1) : t;
+        switch (register) {
+            case "pc", "rip", "eip" -> {
+                debugger.requireProcessorState();
+                return vm.withProcessor(CpuState::linearRip);
+            }
+            case "sp", "rsp", "esp" -> {
+                debugger.requireProcessorState();
+                return vm.withProcessor(c -> (c.vmread(VmcsField.GUEST_SS_BASE) + c.vmread(VmcsField.GUEST_RSP)) & 0xFFFF_FFFFL);
+            }
+            default -> {
+                if (t.startsWith("$")) {
+                    throw new IllegalArgumentException("unknown register " + text + " (pc, sp)");
+                }
+                return MemoryDump.parseAddress(t);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- info
+
+    @Descriptor("the machine: RAM and memory map, CPU model, devices with their bundles, ports and IRQs, vCPU state")
+    public String info() {
+        StringBuilder b = new StringBuilder();
+        String reason = vm.stopReason();
+        b.append(String.format("VM: %s, image %s%s%n", vm.state().name().toLowerCase(Locale.ROOT), vm.image(),
+                reason != null && !reason.isEmpty() ? " (stopped: " + reason + ")" : ""));
+        VmxProcessor p = vm.processorService();
+        b.append("CPU: ").append(p == null ? "no VMX processor bundle bound" : p.model() + bundleOf(VmxProcessor.class)).append('\n');
+        long ram = vm.ramSize();
+        b.append(String.format("%nMemory map (guest-physical):%n"));
+        b.append(String.format("  %016x-%016x  RAM, %d MiB (EPT identity map)%n", 0L, ram - 1, ram >> 20));
+        List<String[]> mmio = devices(MmioDevice.class, MmioDevice.RANGES);
+        for (String[] d : mmio) {
+            b.append(String.format("  %-35s  MMIO  %s%s%n", d[0], d[1], d[2]));
+        }
+        b.append(String.format("  above %016x: %s%n", ram - 1,
+                "unbacked; reads all-ones, writes dropped, unless an MMIO device claims the range (EPT violation, exit 48)"));
+        b.append(String.format("%nPort I/O devices:%n"));
+        List<String[]> ports = devices(PortIoDevice.class, PortIoDevice.PORTS);
+        if (ports.isEmpty()) {
+            b.append("  none\n");
+        }
+        for (String[] d : ports) {
+            b.append(String.format("  %-35s  %s%s%n", d[0], d[1], d[2]));
+        }
+        List<String[]> msrs = devices(MsrDevice.class, MsrDevice.MSRS);
+        if (!msrs.isEmpty()) {
+            b.append(String.format("%nMSR devices:%n"));
+            for (String[] d : msrs) {
+                b.append(String.format("  %-35s  %s%s%n", d[0], d[1], d[2]));
+            }
+        }
+        b.append(String.format("%nvCPUs: %d%n", vm.vcpuCount()));
+        b.append("  #0 ").append(vcpuLine()).append('\n');
+        List<GuestDebugger.BreakpointInfo> bps = debugger.breakpoints();
+        if (!bps.isEmpty()) {
+            b.append(String.format("%nBreakpoints: %d (vm:break lists them)%n", bps.size()));
+        }
+        return b.toString();
+    }
+
+    private String vcpuLine() {
+        VmState s = vm.state();
+        String state = s.name().toLowerCase(Locale.ROOT);
+        if (s != VmState.RUNNING && s != VmState.PAUSED) {
+            return state;
+        }
+        try {
+            return vm.withProcessor(c -> String.format("%s at %s (linear 0x%x), activity %s, %s mode, %d instructions retired",
+                    state, CpuState.csIp(c), CpuState.linearRip(c),
+                    CpuState.activityName((int) c.vmread(VmcsField.GUEST_ACTIVITY_STATE)),
+                    CpuState.protectedMode(c) ? (CpuState.code32(c) ? "32-bit protected" : "16-bit protected") : "real",
+                    c.instructionsRetired()));
+        } catch (IllegalStateException e) {
+            return state + " (" + e.getMessage() + ")";
+        }
+    }
+
+    private String bundleOf(Class<?> service) {
+        ServiceReference<?> ref = context.getServiceReference(service.getName());
+        return ref == null || ref.getBundle() == null ? "" : " (bundle " + ref.getBundle().getSymbolicName() + ")";
+    }
+
+    /** Rows of {bundle, claim, " IRQ n" or ""} for every service of a device type, by claim. */
+    private List<String[]> devices(Class<?> type, String claimProperty) {
+        List<String[]> rows = new ArrayList<>();
+        ServiceReference<?>[] refs;
+        try {
+            refs = context.getAllServiceReferences(type.getName(), null);
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        if (refs == null) {
+            return rows;
+        }
+        for (ServiceReference<?> r : refs) {
+            Object irq = r.getProperty(IRQ_PROPERTY);
+            String bundle = r.getBundle() == null ? "?" : r.getBundle().getSymbolicName();
+            Object component = r.getProperty("component.name");
+            String ranking = r.getProperty(Constants.SERVICE_RANKING) instanceof Integer i && i != 0 ? " ranking " + i : "";
+            rows.add(new String[] {bundle, String.valueOf(r.getProperty(claimProperty)),
+                (irq == null ? "" : "  IRQ " + stringOf(irq)) + ranking
+                    + (component == null ? "" : "  (" + simpleName(component.toString()) + ")")});
+        }
+        rows.sort(Comparator.comparingLong((String[] row) -> firstNumber(row[1])));
+        return rows;
+    }
+
+    /** The first port or address of a claim such as "0x3f8-0x3ff,0x2f8", for ordering. */
+    static long firstNumber(String claim) {
+        String first = claim.split("[-,\\s]", 2)[0].trim();
+        try {
+            return MemoryDump.parseAddress(first);
+        } catch (IllegalArgumentException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private static String stringOf(Object o) {
+        return o instanceof Object[] a ? String.join(",", java.util.Arrays.stream(a).map(String::valueOf).toList())
+                : o instanceof int[] ia ? java.util.Arrays.toString(ia) : String.valueOf(o);
+    }
+
+    private static String simpleName(String className) {
+        return className.substring(className.lastIndexOf('.') + 1);
+    }
+
+    // ---------------------------------------------------------------- step
+
+    @Descriptor("single-step a paused VM N instructions (default 1) with the monitor trap flag, then show RIP and the instruction there")
+    public String step(@Descriptor("[N]") String... args) {
+        int count = 1;
+        if (args.length > 1) {
+            return "usage: vm:step [N]";
+        }
+        if (args.length == 1) {
+            try {
+                count = Integer.parseInt(args[0].trim());
+            } catch (NumberFormatException e) {
+                return "vm:step: '" + args[0] + "' is not a number of instructions";
+            }
+            if (count < 1 || count > MAX_STEPS) {
+                return "vm:step: the count must be 1 to " + MAX_STEPS;
+            }
+        }
+        if (vm.state() == VmState.RUNNING) {
+            return "vm:step: the VM is running; pause it first (vm:pause)";
+        }
+        GuestDebugger.StopEvent e;
+        long before;
+        try {
+            debugger.requireProcessorState();
+            before = vm.bsp().instructionsRetired();
+            e = debugger.step(count, STEP_TIMEOUT_MILLIS);
+        } catch (IllegalStateException | IllegalArgumentException ex) {
+            return "vm:step: " + ex.getMessage();
+        }
+        if (vm.state() == VmState.STOPPED) {
+            return "the VM stopped while stepping: " + vm.stopReason();
+        }
+        long retired = vm.bsp().instructionsRetired() - before;
+        String head = e != null && e.kind() == GuestDebugger.StopKind.BREAKPOINT
+                ? "breakpoint " + e.breakpoint() + " hit after " + retired + " instruction(s)"
+                : "stepped " + count + " instruction(s)" + (retired != count ? " (" + retired + " retired by the CPU, the rest emulated by the VMM)" : "");
+        return head + "\n" + here();
+    }
+
+    /** "0000:7c12 (linear 0x7c12): b8 34 12" for the instruction at RIP. */
+    private String here() {
+        long[] rip = vm.withProcessor(c -> new long[] {CpuState.linearRip(c), CpuState.code32(c) ? 1 : 0});
+        String csIp = vm.withProcessor(CpuState::csIp);
+        GuestDebugger.MemoryRead read = debugger.read(rip[0], InstructionLength.MAX_LENGTH, true);
+        byte[] code = read.data();
+        int len = InstructionLength.of(code, 0, code.length, rip[1] != 0);
+        StringBuilder b = new StringBuilder(String.format("%s (linear 0x%x):", csIp, rip[0]));
+        int shown = len > 0 ? len : Math.min(code.length, 8);
+        for (int i = 0; i < shown; i++) {
+            b.append(String.format(" %02x", code[i] & 0xFF));
+        }
+        if (len < 0) {
+            b.append(code.length == 0 ? " (not mapped)" : " ... (length unknown)");
+        }
+        return b.toString();
+    }
+
+    // ---------------------------------------------------------------- break / delete
+
+    @Descriptor("set a software breakpoint (INT3) at a linear address or SEG:OFF; without an address, list them")
+    public String _break(@Descriptor("[ADDR]") String... args) {
+        if (args.length == 0) {
+            return listBreakpoints();
+        }
+        if (args.length > 1) {
+            return "usage: vm:break [ADDR]   (ADDR: 0x7c2a, or 0000:7c2a in real mode)";
+        }
+        try {
+            long linear = address(args[0], false);
+            GuestDebugger.BreakpointInfo bp = debugger.insert(linear, GuestDebugger.Owner.CONSOLE);
+            return String.format("breakpoint %d at linear 0x%x (physical 0x%x)", bp.id(), bp.linear(), bp.physical());
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return "vm:break: " + e.getMessage();
+        }
+    }
+
+    private String listBreakpoints() {
+        List<GuestDebugger.BreakpointInfo> bps = debugger.breakpoints();
+        if (bps.isEmpty()) {
+            return "no breakpoints";
+        }
+        StringBuilder b = new StringBuilder(String.format("%-4s %-12s %-12s %-9s %s%n", "NUM", "LINEAR", "PHYSICAL", "ORIGINAL", "SET BY"));
+        for (GuestDebugger.BreakpointInfo bp : bps) {
+            b.append(String.format("%-4d 0x%-10x 0x%-10x 0x%02x      %s%n", bp.id(), bp.linear(), bp.physical(), bp.originalByte(),
+                    String.join(",", bp.owners().stream().map(o -> o.name().toLowerCase(Locale.ROOT)).sorted().toList())));
+        }
+        return b.toString();
+    }
+
+    @Descriptor("delete breakpoint N, or every breakpoint")
+    public String delete(@Descriptor("[N]") String... args) {
+        if (args.length > 1) {
+            return "usage: vm:delete [N]";
+        }
+        try {
+            if (args.length == 0) {
+                int n = debugger.removeAll(null);
+                return "deleted " + n + " breakpoint(s)";
+            }
+            int id;
+            try {
+                id = Integer.parseInt(args[0].trim());
+            } catch (NumberFormatException e) {
+                return "vm:delete: '" + args[0] + "' is not a breakpoint number (vm:break lists them)";
+            }
+            return debugger.remove(id) ? "deleted breakpoint " + id : "no breakpoint " + id;
+        } catch (IllegalStateException e) {
+            return "vm:delete: " + e.getMessage();
+        }
+    }
+}
