@@ -1,5 +1,6 @@
 package org.hotvisor.device.i8042;
 
+import org.hotvisor.device.testkit.RecordingMachine;
 import static org.hotvisor.device.i8042.I8042.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,5 +1,6 @@
 package org.hotvisor.device.pit8254;
 
+import org.hotvisor.device.testkit.ManualClock;
 import static org.hotvisor.device.pit8254.Pit8254.nanosAt;
 import static org.hotvisor.device.pit8254.Pit8254.ticksAt;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,5 +1,6 @@
 package org.hotvisor.device.uart16550;
 
+import org.hotvisor.device.testkit.ManualClock;
 import static org.hotvisor.device.uart16550.Uart16550.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,5 +1,6 @@
 package org.hotvisor.device.cmos.rtc;
 
+import org.hotvisor.device.testkit.ManualClock;
 import static org.hotvisor.device.cmos.rtc.Mc146818.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,5 +1,6 @@
 package org.hotvisor.device.debug.ports;
 
+import org.hotvisor.device.testkit.RecordingMachine;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

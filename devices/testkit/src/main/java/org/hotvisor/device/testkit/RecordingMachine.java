@@ -1,14 +1,14 @@
-package org.hotvisor.device.i8042;
+package org.hotvisor.device.testkit;
 
 import java.util.ArrayList;
 import java.util.List;
 import org.hotvisor.api.device.MachineControl;
 
 /** A machine that records what the devices asked of it. */
-final class RecordingMachine implements MachineControl {
-    final List<String> events = new ArrayList<>();
-    int status = -1;
-    boolean a20 = true;
+public final class RecordingMachine implements MachineControl {
+    public final List<String> events = new ArrayList<>();
+    public int status = -1;
+    public boolean a20 = true;
 
     @Override
     public void powerOff(int status, String reason) {

@@ -1,11 +1,11 @@
-package org.hotvisor.device.cmos.rtc;
+package org.hotvisor.device.testkit;
 
 import java.util.ArrayList;
 import java.util.List;
 import org.hotvisor.api.device.VirtualClock;
 
 /** A virtual clock the test moves by hand; due timers run in deadline order inside {@link #advanceTo}. */
-final class ManualClock implements VirtualClock {
+public final class ManualClock implements VirtualClock {
     private long now;
     private final List<ManualTimer> timers = new ArrayList<>();
 
@@ -38,11 +38,11 @@ final class ManualClock implements VirtualClock {
         return t;
     }
 
-    void advanceBy(long nanos) {
+    public void advanceBy(long nanos) {
         advanceTo(now + nanos);
     }
 
-    void advanceTo(long target) {
+    public void advanceTo(long target) {
         while (nextDeadline() <= target) {
             long deadline = nextDeadline();
             now = Math.max(now, deadline);
