@@ -86,6 +86,25 @@ class HeadlessRunIT {
     }
 
     @Test
+    void withHltExitingOffTheGuestHaltsByItselfAndTimersStillWakeIt() throws Exception {
+        // The CPU halts in activity state HLT; the kernel idles to the next timer instead of
+        // spinning on preemption-timer exits, and a dead halt is still a power-off.
+        Hotvisor.Result halt = Hotvisor.run("run", Hotvisor.guest("halt").toString(), "--set", "hlt-exiting=off",
+                "--timeout", "60");
+        assertEquals(0, halt.status(), halt.toString());
+        Path json = Files.createTempFile("stats", ".json");
+        Hotvisor.Result r = Hotvisor.run("run", Hotvisor.guest("platform").toString(), "--set", "hlt-exiting=off",
+                "--stats-json", json.toString());
+        assertEquals((0x2a << 1) | 1, r.status(), r.toString());
+        assertEquals("RTC 2026-01-01 00:00\n50 timer ticks\n", r.stdout(), r.toString());
+        String stats = Files.readString(json);
+        assertFalse(stats.contains("\"HLT\""), stats);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"PREEMPTION_TIMER\": (\\d+)").matcher(stats);
+        assertTrue(m.find(), stats);
+        assertTrue(Long.parseLong(m.group(1)) < 1000, "the halted vCPU spun on timer exits: " + stats);
+    }
+
+    @Test
     void timeoutEndsWith124() throws Exception {
         Hotvisor.Result r = Hotvisor.run("run", Hotvisor.guest("spin").toString(), "--timeout", "1");
         assertEquals(124, r.status(), r.toString());

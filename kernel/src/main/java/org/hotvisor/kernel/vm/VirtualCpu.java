@@ -194,7 +194,11 @@ public final class VirtualCpu implements Vcpu {
         // ---- end debugger support
         switch (basic) {
             // The kernel's own mechanisms: a host kick, timer deadlines and interrupt windows.
-            case 1, 52, 7, 8 -> lastBundle = "kernel";
+            case 1, 7, 8 -> lastBundle = "kernel";
+            case 52 -> {
+                lastBundle = "kernel";
+                idleIfHalted(c);
+            }
             case 2 -> {
                 lastBundle = "kernel";
                 machine.stopFromVcpu(StopStatus.TRIPLE_FAULT, String.format("triple fault at RIP 0x%x", view.guestRip));
@@ -211,6 +215,26 @@ public final class VirtualCpu implements Vcpu {
     /** The debugger's hook, or null (no breakpoints, no step in progress): one volatile read per exit. */
     volatile Machine.DebugHook debugHook;
     // ---- end debugger support
+
+    /**
+     * With HLT exiting off the processor halts by itself (activity state HLT, SDM 3C 25.4.2) and
+     * only the preemption timer brings it back: idle the vCPU to the next timer deadline instead of
+     * spinning through timer exits. A halt nothing can end is a power-off, as for an HLT exit.
+     */
+    private void idleIfHalted(LogicalProcessor c) {
+        if (c.vmread(VmcsField.GUEST_ACTIVITY_STATE.encoding()) != ACTIVITY_HLT || interruptPending()) {
+            return;
+        }
+        VirtualClockImpl clock = machine.clock();
+        long deadline = clock.nextDeadline();
+        if (deadline == Long.MAX_VALUE && !clock.hostPaced()) {
+            machine.stopFromVcpu(StopStatus.POWER_OFF, "halted with no timer armed and no interrupt source");
+            return;
+        }
+        clock.idleUntil(deadline);
+    }
+
+    private static final long ACTIVITY_HLT = 1;
 
     private void dispatch(LogicalProcessor c, int basic) {
         ExitDispatcher d = machine.dispatcher();
