@@ -54,6 +54,9 @@ final class HotvisorFramework {
         configuration.put("felix.fileinstall.dir", deployDirectory.toString());
         configuration.put("felix.fileinstall.noInitialDelay", "true");
         configuration.put("felix.fileinstall.poll", "250");
+        // Never write configurations back into the user's .cfg files (FileInstall's default
+        // rewrites, and can truncate, them when a configuration changes).
+        configuration.put("felix.fileinstall.enableConfigSave", "false");
         // errors only, through java.util.logging (stderr) rather than FileInstall's System.out
         configuration.put("felix.fileinstall.log.level", "1");
         configuration.put("felix.fileinstall.log.default", "jul");

@@ -105,6 +105,13 @@ class HeadlessRunIT {
     }
 
     @Test
+    void hostStdinReachesTheGuestThroughCom1() throws Exception {
+        Hotvisor.Result r = Hotvisor.runWithInput("hey", "run", Hotvisor.guest("echo").toString());
+        assertEquals((5 << 1) | 1, r.status(), r.toString());
+        assertEquals("hey\n", r.stdout(), r.toString());
+    }
+
+    @Test
     void timeoutEndsWith124() throws Exception {
         Hotvisor.Result r = Hotvisor.run("run", Hotvisor.guest("spin").toString(), "--timeout", "1");
         assertEquals(124, r.status(), r.toString());
@@ -160,6 +167,11 @@ class HeadlessRunIT {
         Hotvisor.Result r = Hotvisor.run("run", Hotvisor.guest("twoports").toString(), "--deploy", deploy.toString());
         assertEquals(7, r.status(), r.toString());
         assertEquals("one\ntwo\n", r.stdout(), r.toString());
+
+        // The user's .cfg file is left exactly as written (FileInstall's write-back is off).
+        Path cfg = deploy.resolve("org.hotvisor.device.uart16550.port-com2.cfg");
+        assertEquals("hotvisor.io.ports=0x2f8-0x2ff\nirq=3\nname=COM2\n", Files.readString(cfg),
+                "FileInstall must not rewrite the user's configuration file");
     }
 
     // ---- bad input: one line, status 2, never a stack trace

@@ -42,13 +42,20 @@ final class Hotvisor {
     }
 
     static Result run(String... args) throws IOException, InterruptedException {
+        return runWithInput(null, args);
+    }
+
+    /** Runs ./hotvisor with {@code input} on its stdin (null: /dev/null). */
+    static Result runWithInput(String input, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(root().resolve("hotvisor").toString());
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(root().toFile());
         Path out = Files.createTempFile("hv-out", ".txt");
         Path err = Files.createTempFile("hv-err", ".txt");
-        pb.redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        Path in = Files.createTempFile("hv-in", ".txt");
+        Files.writeString(in, input == null ? "" : input, StandardCharsets.ISO_8859_1);
+        pb.redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(in.toFile());
         long t0 = System.nanoTime();
         Process p = pb.start();
         if (!p.waitFor(180, TimeUnit.SECONDS)) {

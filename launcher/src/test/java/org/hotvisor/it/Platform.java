@@ -47,6 +47,7 @@ final class Platform implements AutoCloseable {
         config.put("felix.fileinstall.poll", "100");
         config.put("felix.fileinstall.noInitialDelay", "true");
         config.put("felix.fileinstall.log.level", "1");
+        config.put("felix.fileinstall.enableConfigSave", "false");
         config.put("hotvisor.mode", "console");
         config.put("hotvisor.clock", "deterministic");
         config.putAll(extra);

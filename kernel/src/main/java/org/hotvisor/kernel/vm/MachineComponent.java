@@ -199,6 +199,7 @@ public final class MachineComponent {
                 machine.trace(new ExitTrace(Files.newBufferedWriter(Path.of(tracePath), StandardCharsets.UTF_8)));
             }
             machine.onStop(this::reportRun);
+            pumpStdinToGuest();
             machine.start();
         } catch (IOException e) {
             publish(StopStatus.USER_ERROR, "cannot write the trace: " + e.getMessage());
@@ -208,6 +209,21 @@ public final class MachineComponent {
             LOG.error("session failed", e);
             publish(StopStatus.INTERNAL_ERROR, "internal error: " + e);
         }
+    }
+
+    /** Headless runs: host stdin goes to the guest's console UART (COM1 by default), byte by byte. */
+    private void pumpStdinToGuest() {
+        Thread pump = new Thread(() -> {
+            try {
+                for (int b; active && (b = System.in.read()) >= 0; ) {
+                    machine.console().input(b);
+                }
+            } catch (java.io.IOException e) {
+                // stdin closed: the guest simply gets no more input
+            }
+        }, "hotvisor-stdin");
+        pump.setDaemon(true);
+        pump.start();
     }
 
     private void reportRun(Machine m) {
@@ -263,19 +279,24 @@ public final class MachineComponent {
         if (dir == null || dir.isBlank()) {
             return;
         }
+        List<String> configs = new ArrayList<>();
+        boolean any;
         try (java.util.stream.Stream<Path> files = Files.list(Path.of(dir))) {
-            if (files.noneMatch(f -> !f.getFileName().toString().startsWith(".")
-                    && (f.toString().endsWith(".jar") || f.toString().endsWith(".cfg") || f.toString().endsWith(".config")))) {
-                return;
-            }
+            List<String> names = files.map(f -> f.getFileName().toString()).filter(n -> !n.startsWith(".")).toList();
+            any = names.stream().anyMatch(n -> n.endsWith(".jar") || n.endsWith(".cfg") || n.endsWith(".config"));
+            names.stream().filter(n -> n.endsWith(".cfg") || n.endsWith(".config")).forEach(configs::add);
         } catch (IOException | RuntimeException e) {
             return;
         }
+        if (!any) {
+            return;
+        }
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        awaitConfigurations(configs, deadline);
         long[] lastEvent = {System.nanoTime()};
         org.osgi.framework.ServiceListener listener = e -> lastEvent[0] = System.nanoTime();
         context.addServiceListener(listener);
         try {
-            long deadline = System.nanoTime() + 5_000_000_000L;
             while (System.nanoTime() - lastEvent[0] < QUIET_NANOS && System.nanoTime() < deadline && active) {
                 Thread.sleep(20);
             }
@@ -285,6 +306,35 @@ public final class MachineComponent {
     }
 
     private static final long QUIET_NANOS = 300_000_000L;
+
+    /** Waits until ConfigAdmin holds the configuration FileInstall makes from each file (bounded). */
+    private void awaitConfigurations(List<String> fileNames, long deadline) throws InterruptedException {
+        if (fileNames.isEmpty()) {
+            return;
+        }
+        while (System.nanoTime() < deadline && active) {
+            org.osgi.framework.ServiceReference<org.osgi.service.cm.ConfigurationAdmin> ref =
+                    context.getServiceReference(org.osgi.service.cm.ConfigurationAdmin.class);
+            org.osgi.service.cm.ConfigurationAdmin ca = ref == null ? null : context.getService(ref);
+            if (ca != null) {
+                try {
+                    boolean all = true;
+                    for (String name : fileNames) {
+                        // FileInstall records the source file in felix.fileinstall.filename (a URL).
+                        all &= ca.listConfigurations("(felix.fileinstall.filename=*/" + name + ")") != null;
+                    }
+                    if (all) {
+                        return;
+                    }
+                } catch (IOException | org.osgi.framework.InvalidSyntaxException e) {
+                    return;
+                } finally {
+                    context.ungetService(ref);
+                }
+            }
+            Thread.sleep(20);
+        }
+    }
 
     /** Waits until every bundle meant to start has started, so handlers and devices are in place before the guest runs. */
     private void awaitBundlesSettled() throws InterruptedException {
