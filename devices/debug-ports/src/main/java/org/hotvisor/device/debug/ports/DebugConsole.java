@@ -8,7 +8,7 @@ import java.util.function.IntConsumer;
  * line is complete, so that it does not interleave character by character with a serial port
  * that prints the same text to the same terminal.
  */
-public final class DebugConsole {
+public final class DebugConsole extends CountedPort {
     /** The conventional port (OVMF uses 0x402). */
     public static final int DEFAULT_PORT = 0xE9;
     /** What a read returns: Bochs and QEMU answer with the port number, 0xE9. */
@@ -25,11 +25,6 @@ public final class DebugConsole {
     private final byte[] line = new byte[LINE_CAPACITY];
     private int lineLength;
 
-    private long reads;
-    private long writes;
-    private long unexpectedSizes;
-    private long missedReads;
-    private long missedWrites;
 
     /**
      * @param output receives each byte of a completed line
@@ -87,29 +82,9 @@ public final class DebugConsole {
         flush.run();
     }
 
-    public long reads() {
-        return reads;
-    }
-
-    public long writes() {
-        return writes;
-    }
-
-    public long unexpectedSizes() {
-        return unexpectedSizes;
-    }
-
-    public long missedReads() {
-        return missedReads;
-    }
-
-    public long missedWrites() {
-        return missedWrites;
-    }
-
     @Override
     public String toString() {
-        return String.format("debugcon@0x%x: reads=%d writes=%d unexpectedSizes=%d missedReads=%d missedWrites=%d",
-                port, reads, writes, unexpectedSizes, missedReads, missedWrites);
+        return String.format("debugcon@0x%x: %s",
+                port, counters());
     }
 }

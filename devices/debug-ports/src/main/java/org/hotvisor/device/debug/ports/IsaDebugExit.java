@@ -8,7 +8,7 @@ import org.hotvisor.api.device.MachineControl;
  * It decodes a four-port window (iosize 4); 8-, 16- and 32-bit writes anywhere in it exit, with
  * V taken at the width of the access.
  */
-public final class IsaDebugExit {
+public final class IsaDebugExit extends CountedPort {
     /** The conventional base port. */
     public static final int DEFAULT_BASE = 0xF4;
     /** Ports decoded from the base (iosize). */
@@ -24,11 +24,6 @@ public final class IsaDebugExit {
 
     /** The last value written, as masked to its access size. */
     private int lastValue;
-    private long reads;
-    private long writes;
-    private long unexpectedSizes;
-    private long missedReads;
-    private long missedWrites;
 
     public IsaDebugExit(int basePort, MachineControl machine) {
         this.basePort = basePort;
@@ -74,29 +69,9 @@ public final class IsaDebugExit {
         return lastValue;
     }
 
-    public long reads() {
-        return reads;
-    }
-
-    public long writes() {
-        return writes;
-    }
-
-    public long unexpectedSizes() {
-        return unexpectedSizes;
-    }
-
-    public long missedReads() {
-        return missedReads;
-    }
-
-    public long missedWrites() {
-        return missedWrites;
-    }
-
     @Override
     public String toString() {
-        return String.format("isa-debug-exit@0x%x: reads=%d writes=%d unexpectedSizes=%d missedReads=%d missedWrites=%d",
-                basePort, reads, writes, unexpectedSizes, missedReads, missedWrites);
+        return String.format("isa-debug-exit@0x%x: %s",
+                basePort, counters());
     }
 }

@@ -5,7 +5,7 @@ package org.hotvisor.device.debug.ports;
  * just to waste a microsecond). Writes are counted and the last code is kept; reads return it,
  * like a POST card's latch.
  */
-public final class PostPort {
+public final class PostPort extends CountedPort {
     public static final int DEFAULT_PORT = 0x80;
     private static final int BYTE_MASK = 0xFF;
 
@@ -13,11 +13,6 @@ public final class PostPort {
     /** The latched POST code. */
     private int lastCode;
 
-    private long reads;
-    private long writes;
-    private long unexpectedSizes;
-    private long missedReads;
-    private long missedWrites;
 
     public PostPort(int port) {
         this.port = port;
@@ -54,29 +49,9 @@ public final class PostPort {
         return lastCode;
     }
 
-    public long reads() {
-        return reads;
-    }
-
-    public long writes() {
-        return writes;
-    }
-
-    public long unexpectedSizes() {
-        return unexpectedSizes;
-    }
-
-    public long missedReads() {
-        return missedReads;
-    }
-
-    public long missedWrites() {
-        return missedWrites;
-    }
-
     @Override
     public String toString() {
-        return String.format("post@0x%x: last=0x%02x reads=%d writes=%d unexpectedSizes=%d missedReads=%d missedWrites=%d",
-                port, lastCode, reads, writes, unexpectedSizes, missedReads, missedWrites);
+        return String.format("post@0x%x: last=0x%02x %s",
+                port, lastCode, counters());
     }
 }

@@ -7,7 +7,7 @@ import org.hotvisor.api.device.MachineControl;
  * powers the machine off with status 0. Any other byte restarts the match (a stray 'S' starts
  * it anew).
  */
-public final class ShutdownPort {
+public final class ShutdownPort extends CountedPort {
     public static final int DEFAULT_PORT = 0x8900;
     static final String REASON = "shutdown port";
     static final int STATUS = 0;
@@ -19,11 +19,6 @@ public final class ShutdownPort {
     /** How many bytes of "Shutdown" have been matched so far. */
     private int matched;
 
-    private long reads;
-    private long writes;
-    private long unexpectedSizes;
-    private long missedReads;
-    private long missedWrites;
 
     public ShutdownPort(int port, MachineControl machine) {
         this.port = port;
@@ -62,29 +57,9 @@ public final class ShutdownPort {
         }
     }
 
-    public long reads() {
-        return reads;
-    }
-
-    public long writes() {
-        return writes;
-    }
-
-    public long unexpectedSizes() {
-        return unexpectedSizes;
-    }
-
-    public long missedReads() {
-        return missedReads;
-    }
-
-    public long missedWrites() {
-        return missedWrites;
-    }
-
     @Override
     public String toString() {
-        return String.format("shutdown@0x%x: reads=%d writes=%d unexpectedSizes=%d missedReads=%d missedWrites=%d",
-                port, reads, writes, unexpectedSizes, missedReads, missedWrites);
+        return String.format("shutdown@0x%x: %s",
+                port, counters());
     }
 }
