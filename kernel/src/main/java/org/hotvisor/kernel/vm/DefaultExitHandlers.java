@@ -30,13 +30,12 @@ final class DefaultExitHandlers {
     private static long rngState = 0x9E3779B97F4A7C15L;
 
     static ExitAction handle(int reason, ExitView exit, Machine machine) {
-        ExitRegs r = new ExitRegs(exit);
         return switch (reason) {
             case 10 -> { // CPUID
-                r.set(0, 0); r.set(1, 0); r.set(2, 0); r.set(3, 0);
+                exit.setGpr(0, 0); exit.setGpr(1, 0); exit.setGpr(2, 0); exit.setGpr(3, 0);
                 yield ExitAction.EMULATED;
             }
-            case 30 -> io(exit, r, machine);
+            case 30 -> io(exit, machine);
             case 12 -> hlt(exit, machine);
             case 31, 32 -> {
                 exit.injectException(GP, 0);
@@ -44,16 +43,16 @@ final class DefaultExitHandlers {
             }
             case 16, 51 -> { // RDTSC, RDTSCP
                 long tsc = exit.cpu.tsc() + exit.cpu.vmread(VmcsField.TSC_OFFSET.encoding());
-                r.set(0, tsc & 0xFFFF_FFFFL);
-                r.set(2, tsc >>> 32);
+                exit.setGpr(0, tsc & 0xFFFF_FFFFL);
+                exit.setGpr(2, tsc >>> 32);
                 if (reason == 51) {
-                    r.set(1, 0);
+                    exit.setGpr(1, 0);
                 }
                 yield ExitAction.EMULATED;
             }
             case 15 -> { // RDPMC
-                r.set(0, 0);
-                r.set(2, 0);
+                exit.setGpr(0, 0);
+                exit.setGpr(2, 0);
                 yield ExitAction.EMULATED;
             }
             case 13, 54, 14, 40, 39, 36 -> ExitAction.EMULATED;
@@ -133,7 +132,7 @@ final class DefaultExitHandlers {
     }
 
     /** SDM 3C 28.2.1, Table 28-5: the I/O-instruction qualification. */
-    private static ExitAction io(ExitView exit, ExitRegs r, Machine machine) {
+    private static ExitAction io(ExitView exit, Machine machine) {
         long q = exit.qualification;
         int size = (int) (q & 7) + 1;
         boolean in = (q & 8) != 0;
@@ -145,8 +144,8 @@ final class DefaultExitHandlers {
         }
         if (in) {
             long mask = size == 4 ? 0xFFFF_FFFFL : (1L << (size * 8)) - 1;
-            long rax = r.get(0);
-            r.set(0, size == 4 ? mask : (rax & ~mask) | mask);
+            long rax = exit.gpr(0);
+            exit.setGpr(0, size == 4 ? mask : (rax & ~mask) | mask);
         }
         return ExitAction.EMULATED;
     }
@@ -167,16 +166,5 @@ final class DefaultExitHandlers {
             clock.idleUntil(deadline);
         }
         return ExitAction.EMULATED;
-    }
-
-    /** Tiny helper over the staged registers. */
-    private record ExitRegs(ExitView exit) {
-        long get(int i) {
-            return exit.gpr(i);
-        }
-
-        void set(int i, long v) {
-            exit.setGpr(i, v);
-        }
     }
 }
