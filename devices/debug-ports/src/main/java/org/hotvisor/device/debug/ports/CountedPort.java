@@ -4,7 +4,7 @@ package org.hotvisor.device.debug.ports;
  * The access counters every debug port keeps (Firecracker style): reads and writes it served,
  * accesses of a size it does not decode, and accesses to ports in its range it does not answer.
  */
-abstract class CountedPort {
+abstract class CountedPort implements org.hotvisor.api.device.PortIoDevice {
     long reads;
     long writes;
     long unexpectedSizes;

@@ -17,7 +17,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 /** The 0xE9 debug console as a port-I/O service (pid {@value #PID}): to the host console, or to a file. */
 @Component(name = DebugConsoleComponent.PID, configurationPid = DebugConsoleComponent.PID, service = PortIoDevice.class)
 @Designate(ocd = DebugConsoleComponent.Config.class)
-public final class DebugConsoleComponent implements PortIoDevice {
+public final class DebugConsoleComponent extends PortComponent {
     static final String PID = "org.hotvisor.device.debugcon";
     private static final System.Logger LOG = System.getLogger(DebugConsoleComponent.class.getName());
 
@@ -36,16 +36,12 @@ public final class DebugConsoleComponent implements PortIoDevice {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
     private HostConsole console;
 
-    private DebugConsole device;
+    private DebugConsole debugConsole;
     private FileSink file;
 
     @Activate
     void activate(Config config) {
-        int port = IsaBus.firstPort(config.hotvisor_io_ports());
-        if (port < 0) {
-            LOG.log(System.Logger.Level.ERROR, "debugcon: bad port \"{0}\"; using 0xe9", config.hotvisor_io_ports());
-            port = DebugConsole.DEFAULT_PORT;
-        }
+        int port = portOr(config.hotvisor_io_ports(), DebugConsole.DEFAULT_PORT, "debugcon");
         if (!config.output_file().isBlank()) {
             try {
                 file = new FileSink(Path.of(config.output_file()));
@@ -55,36 +51,22 @@ public final class DebugConsoleComponent implements PortIoDevice {
         }
         if (file != null) {
             FileSink out = file;
-            device = new DebugConsole(port, config.readback(), out::write, out::flush);
+            device = debugConsole = new DebugConsole(port, config.readback(), out::write, out::flush);
         } else if (console != null) {
             HostConsole c = console;
-            device = new DebugConsole(port, config.readback(), c::write, c::flush);
+            device = debugConsole = new DebugConsole(port, config.readback(), c::write, c::flush);
         } else {
-            device = new DebugConsole(port, config.readback(), b -> { }, () -> { });
+            device = debugConsole = new DebugConsole(port, config.readback(), b -> { }, () -> { });
         }
     }
 
     @Deactivate
     void deactivate() {
-        device.flushLine();
+        debugConsole.flushLine();
         if (file != null) {
             file.close();
         }
         LOG.log(System.Logger.Level.DEBUG, "{0}", device);
     }
 
-    @Override
-    public int ioRead(int port, int size) {
-        return device.ioRead(port, size);
-    }
-
-    @Override
-    public void ioWrite(int port, int size, int value) {
-        device.ioWrite(port, size, value);
-    }
-
-    @Override
-    public String toString() {
-        return String.valueOf(device);
-    }
 }
