@@ -117,4 +117,27 @@ public interface LogicalProcessor {
      * @return the guest-physical address, or -1 if not present (or not writable for {@code write})
      */
     long translateGuestLinear(long linear, boolean write);
+
+    // ---- signals from the platform (since 1.1) ----
+
+    /**
+     * Thread-safe: asserts INIT# (a platform reset line, or an INIT IPI). In VMX non-root operation
+     * INIT is not blocked: it causes a VM exit with reason 3 at the next instruction boundary
+     * (SDM 3C 26.2, 28.1). In root operation it stays pending until the next VM entry.
+     */
+    void signalInit();
+
+    /**
+     * Thread-safe: delivers a start-up IPI with the 8-bit vector. It causes a VM exit with reason 4
+     * and the vector as exit qualification only if the guest is in the wait-for-SIPI activity
+     * state; otherwise it is discarded (SDM 3C 26.2, 28.2.1).
+     */
+    void signalStartup(int vector);
+
+    /**
+     * Thread-safe: raises an SMI. Hotvisor's VMM plays the SMM monitor of the dual-monitor
+     * treatment (SDM 3C 32.15.2): the SMI causes a VM exit with reason 5 (I/O SMI, when it
+     * arrives right after the guest retired an I/O instruction) or 6 (other SMI).
+     */
+    void signalSmi();
 }

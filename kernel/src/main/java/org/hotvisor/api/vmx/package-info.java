@@ -4,7 +4,7 @@
  * VM-execution, VM-exit and VM-entry control bits (SDM 3C 25.6-25.8), each a named type.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.hotvisor.api.vmx;
 
 import org.osgi.annotation.bundle.Export;

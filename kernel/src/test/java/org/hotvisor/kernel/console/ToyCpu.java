@@ -220,6 +220,18 @@ public final class ToyCpu implements LogicalProcessor {
     }
 
     @Override
+    public void signalInit() {
+    }
+
+    @Override
+    public void signalStartup(int vector) {
+    }
+
+    @Override
+    public void signalSmi() {
+    }
+
+    @Override
     public void requestExit() {
         exitRequested = true;
     }

@@ -895,6 +895,19 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
     // ------------------------------------------------------------------ the platform around the processor
 
     @Override
+    public void signalInit() {
+        // PLACEHOLDER (session 2): the #3 helper implements INIT/SIPI/SMI exits.
+    }
+
+    @Override
+    public void signalStartup(int vector) {
+    }
+
+    @Override
+    public void signalSmi() {
+    }
+
+    @Override
     public void requestExit() {
         core.requestExit();
     }
