@@ -55,6 +55,14 @@ public final class StatsReport {
                     s.handledBy()[i] == null ? "-" : s.handledBy()[i]));
         }
         b.append(String.format(Locale.ROOT, "%nTotal samples: %d, total time handling exits: %s%n", total, nanos(totalTime)));
+        long timedExits = 0;
+        for (long t : s.timed()) {
+            timedExits += t;
+        }
+        if (timedExits < total) {
+            b.append(String.format(Locale.ROOT, "Times from %d timed exits (the first %d of each reason, then 1 in %d)%n",
+                    timedExits, ExitStatistics.TIMED_FIRST, ExitStatistics.SAMPLE_PERIOD));
+        }
         double guestSec = s.guestNanos() / 1e9;
         b.append(String.format(Locale.ROOT, "Guest instructions: %d, guest run time: %.3f s, %.1f MIPS%n",
                 s.instructions(), guestSec, guestSec > 0 ? s.instructions() / guestSec / 1e6 : 0.0));
@@ -106,6 +114,7 @@ public final class StatsReport {
             b.append(sep).append("    {\"reason\": ").append(i)
                     .append(", \"name\": \"").append(name(i)).append('"')
                     .append(", \"count\": ").append(n)
+                    .append(", \"timed\": ").append(s.timed()[i])
                     .append(", \"share\": ").append(String.format(Locale.ROOT, "%.4f", n / (double) Math.max(1, total)))
                     .append(", \"totalNanos\": ").append(s.totalNanos()[i])
                     .append(", \"minNanos\": ").append(s.minNanos()[i])

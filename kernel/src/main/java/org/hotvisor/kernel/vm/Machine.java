@@ -65,10 +65,11 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
     private LoadOptions loadOptions;
     private BootState boot;
     private Thread thread;
-    private boolean pauseRequested;
+    // Volatile so that the vCPU polls them on every exit without taking the lock; they change under it.
+    private volatile boolean pauseRequested;
     private volatile boolean stopRequested;
-    private boolean resetRequested;
-    private boolean swapRequested;
+    private volatile boolean resetRequested;
+    private volatile boolean swapRequested;
     private boolean parked;
     private volatile int exitStatus = -1;
     private volatile String stopReason;
@@ -469,12 +470,7 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
 
     /** Called by the run loop after each exit: whether it must return to {@link #vcpuThread}. */
     boolean serviceRequests(VirtualCpu v) {
-        if (stopRequested) {
-            return true;
-        }
-        synchronized (this) {
-            return pauseRequested || resetRequested || swapRequested;
-        }
+        return stopRequested || pauseRequested || resetRequested || swapRequested;
     }
 
     void pauseForFault(VirtualCpu v, String bundle, ExitReason reason, long rip, Throwable fault) {

@@ -16,6 +16,23 @@ public final class VirtualClockImpl implements VirtualClock {
     private final long hostBase = System.nanoTime();
     private volatile long now;
     private final CopyOnWriteArrayList<TimerImpl> timers = new CopyOnWriteArrayList<>();
+    /**
+     * The earliest armed deadline, valid while {@link #deadlinesChanged} is false: the vCPU asks
+     * for it on every exit, and most exits arm or cancel no timer. Arming from any thread sets the
+     * flag after writing the deadline; a rescan clears it before reading the deadlines, so no arm
+     * is lost.
+     */
+    private volatile long earliest = Long.MAX_VALUE;
+    private volatile boolean deadlinesChanged;
+    private static final java.lang.invoke.VarHandle NOW;
+
+    static {
+        try {
+            NOW = java.lang.invoke.MethodHandles.lookup().findVarHandle(VirtualClockImpl.class, "now", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private volatile Thread idler;
     private volatile boolean wake;
     /** Advances the processor's TSC while idling in deterministic mode. */
@@ -35,7 +52,8 @@ public final class VirtualClockImpl implements VirtualClock {
 
     /** Called by the run loop at each exit with the processor's TSC (deterministic mode). */
     public void publish(long tsc) {
-        now = hostPaced ? System.nanoTime() - hostBase : tsc;
+        // A release store: only the vCPU thread writes it, readers need no fence (one per exit).
+        NOW.setRelease(this, hostPaced ? System.nanoTime() - hostBase : tsc);
     }
 
     @Override
@@ -45,6 +63,17 @@ public final class VirtualClockImpl implements VirtualClock {
 
     @Override
     public long nextDeadline() {
+        if (!deadlinesChanged) {
+            return earliest;
+        }
+        return rescanDeadlines();
+    }
+
+    private synchronized long rescanDeadlines() {
+        if (!deadlinesChanged) {
+            return earliest; // another vCPU rescanned meanwhile
+        }
+        deadlinesChanged = false;
         long d = Long.MAX_VALUE;
         for (TimerImpl t : timers) {
             long td = t.deadline;
@@ -52,11 +81,15 @@ public final class VirtualClockImpl implements VirtualClock {
                 d = td;
             }
         }
+        earliest = d;
         return d;
     }
 
     /** Runs the timers that are due; returns how many fired. On the vCPU thread only. */
     public int runDue() {
+        if (nextDeadline() > nanos()) {
+            return 0; // the common case on an exit: nothing is due
+        }
         int fired = 0;
         for (int guard = 0; guard < 10_000; guard++) {
             long t = nanos();
@@ -70,6 +103,7 @@ public final class VirtualClockImpl implements VirtualClock {
                 break;
             }
             due.deadline = Long.MAX_VALUE;
+            deadlinesChanged = true;
             fired++;
             try {
                 due.callback.run();
@@ -121,6 +155,7 @@ public final class VirtualClockImpl implements VirtualClock {
     public Timer newTimer(String name, Runnable callback) {
         TimerImpl t = new TimerImpl(name, callback);
         timers.add(t);
+        deadlinesChanged = true;
         return t;
     }
 
@@ -137,11 +172,13 @@ public final class VirtualClockImpl implements VirtualClock {
         @Override
         public void armAt(long deadlineNanos) {
             deadline = deadlineNanos == Long.MAX_VALUE ? Long.MAX_VALUE - 1 : deadlineNanos;
+            deadlinesChanged = true;
         }
 
         @Override
         public void cancel() {
             deadline = Long.MAX_VALUE;
+            deadlinesChanged = true;
         }
 
         @Override
@@ -155,5 +192,6 @@ public final class VirtualClockImpl implements VirtualClock {
         for (TimerImpl t : timers) {
             t.deadline = Long.MAX_VALUE;
         }
+        deadlinesChanged = true;
     }
 }

@@ -126,19 +126,24 @@ public final class VirtualCpu implements Vcpu {
         // ---- end debugger support
         reloadCachedControls(c);
         prepareEntry(c);
-        long entryTime = System.nanoTime();
+        // Timing is sampled (ExitStatistics): a host-clock read costs as much as a fast exit.
+        long loopBase = stats.loopNanos();
+        long loopStart = System.nanoTime();
         VmxStatus status = launched ? c.vmresume() : c.vmlaunch();
         while (true) {
-            long exitTime = System.nanoTime();
             if (status != VmxStatus.SUCCEED) {
                 entryFailedAsInstruction(c, status);
+                stats.loopNanos(loopBase + System.nanoTime() - loopStart);
                 return;
             }
             launched = true;
-            stats.addGuestNanos(exitTime - entryTime);
             view.load(c, ++sequence);
-            machine.clock().publish(c.tsc());
             int basic = view.rawReason & 0xFFFF;
+            int slot = basic & (ExitReason.TABLE_SIZE - 1);
+            ExitTrace t = trace;
+            boolean timed = t != null || stats.shouldTime(slot);
+            long exitTime = timed ? System.nanoTime() : 0;
+            machine.clock().publish(c.tsc());
             handleExit(c, basic);
             machine.clock().runDue();
             if (machine.runVcpuTasks()) {
@@ -146,22 +151,30 @@ public final class VirtualCpu implements Vcpu {
             }
             if (machine.serviceRequests(this)) {
                 // Stop, pause, reset or CPU swap: the machine takes over. This exit still counts.
-                stats.record(basic & (ExitReason.TABLE_SIZE - 1), System.nanoTime() - exitTime, lastBundle);
+                long now = System.nanoTime();
+                stats.count(slot, lastBundle);
+                if (timed) {
+                    stats.time(slot, now - exitTime);
+                }
+                stats.loopNanos(loopBase + now - loopStart);
                 stats.instructions(c.instructionsRetired());
                 return;
             }
             c = cpu;
             prepareEntry(c);
-            entryTime = System.nanoTime();
-            long handling = entryTime - exitTime;
-            stats.record(basic & (ExitReason.TABLE_SIZE - 1), handling, lastBundle);
-            if (handling > machine.dispatcher().budgetNanos() && lastBundle != null) {
-                stats.recordOverBudget(basic & (ExitReason.TABLE_SIZE - 1));
-                machine.reportOverBudget(lastBundle, view.reason, view.guestRip, handling);
-            }
-            ExitTrace t = trace;
-            if (t != null) {
-                t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle, handling);
+            stats.count(slot, lastBundle);
+            if (timed) {
+                long entryTime = System.nanoTime();
+                long handling = entryTime - exitTime;
+                stats.time(slot, handling);
+                stats.loopNanos(loopBase + entryTime - loopStart);
+                if (handling > machine.dispatcher().budgetNanos() && lastBundle != null) {
+                    stats.recordOverBudget(slot);
+                    machine.reportOverBudget(lastBundle, view.reason, view.guestRip, handling);
+                }
+                if (t != null) {
+                    t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle, handling);
+                }
             }
             stats.instructions(c.instructionsRetired());
             status = c.vmresume();
