@@ -380,6 +380,9 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         load(v);
         int msrLoadCount = (int) values[Slot.VM_ENTRY_MSR_LOAD_COUNT];
         int failedMsr = MsrLists.loadGuestMsrs(core, hostMemory, values[Slot.VM_ENTRY_MSR_LOAD_ADDR], msrLoadCount);
+        if (msrLoadCount != 0) {
+            core.systemStateChanged = true; // the list may have loaded IA32_EFER or IA32_PAT (27.4)
+        }
         if (failedMsr != 0) {
             // the list may have changed guest MSRs in the core: the next entry reloads them from the VMCS
             v.dirty |= DirtyFields.LOAD_GUEST;
@@ -492,6 +495,11 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
      */
     private void load(Vmcs v) {
         int dirty = v.dirty;
+        if ((dirty & (DirtyFields.LOAD_CONTROLS | DirtyFields.LOAD_PROC | DirtyFields.LOAD_GUEST)) != 0) {
+            // loaded values may differ from what saving would store (28.3.2), and the exit
+            // controls decide what is saved: compare at the next exit
+            core.systemStateChanged = true;
+        }
         long[] values = v.values;
         VmxControls c = core.controls;
         if ((dirty & DirtyFields.LOAD_CONTROLS) != 0) {
@@ -730,6 +738,10 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
             v.save(Slot.VMX_PREEMPTION_TIMER_VALUE, core.controls.preemptionTimerValue & LOW_32);
         }
         // the rest rarely changes: one branch-free comparison first, field by field only if it differs
+        if (!core.systemStateChanged) {
+            return; // nothing of it was written since the last exit's comparison
+        }
+        core.systemStateChanged = false;
         boolean paePagingWithEpt = paePaging(core) && SecondaryControl.ENABLE_EPT.isSet(core.controls.procBased2);
         if (rarelyChangedStateDiffers(v.values, exitControls, paePagingWithEpt)) {
             saveRarelyChangedState(v, exitControls, paePagingWithEpt);
@@ -887,7 +899,10 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         switch (index) {
             case 0, 1, 2, 3 -> core.dr[index] = value;
             case DR6 -> core.dr6 = value;
-            case DR7 -> core.dr7 = value;
+            case DR7 -> {
+                core.dr7 = value;
+                core.systemStateChanged = true;
+            }
             default -> throw new IllegalArgumentException("no debug register DR" + index);
         }
     }

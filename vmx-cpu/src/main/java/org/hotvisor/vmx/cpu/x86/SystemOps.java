@@ -450,6 +450,7 @@ final class SystemOps {
     }
 
     void writeMsr(int msr, long v) {
+        c.systemStateChanged = true;
         switch (msr) {
             case MSR_TSC -> c.tsc = v - c.blockPos - (primary(P_TSC_OFFSETTING) ? c.controls.tscOffset : 0);
             case MSR_SYSENTER_CS -> c.sysenterCs = v & 0xFFFF_FFFFL;
@@ -536,6 +537,7 @@ final class SystemOps {
                     loadPdptes(v);
                 }
                 c.cr3 = v;
+                c.systemStateChanged = true;
                 c.mmu.flushTlb();   // SDM 3A 4.10.4.1: MOV to CR3 invalidates (non-global) TLB entries
                 c.mmu.stateLoaded();
                 return Exec.END_BLOCK;
@@ -580,6 +582,7 @@ final class SystemOps {
             loadPdptes(c.cr3);
         }
         c.cr0 = v | CR0_ET;
+        c.systemStateChanged = true;
         c.updateMode();
         for (int s = 0; s < 6; s++) {
             c.refreshSegment(s);
@@ -595,6 +598,7 @@ final class SystemOps {
             loadPdptes(c.cr3);
         }
         c.cr4 = v;
+        c.systemStateChanged = true;
         c.mmu.stateLoaded();
     }
 
@@ -614,6 +618,7 @@ final class SystemOps {
             tmp[i] = e;
         }
         System.arraycopy(tmp, 0, c.pdpte, 0, 4);
+        c.systemStateChanged = true;
     }
 
     private int clts(Insn in) {
@@ -625,6 +630,7 @@ final class SystemOps {
         }
         if ((k.cr0GuestHostMask & CR0_TS) == 0) {
             c.cr0 &= ~CR0_TS;
+            c.systemStateChanged = true;
         }
         return Exec.NEXT;
     }
@@ -671,6 +677,7 @@ final class SystemOps {
             // general detect: #DB fault before the access (SDM 3A 17.2.4)
             c.dr6 = (c.dr6 | DR6_BD | DR6_FIXED) & 0xFFFF_FFFFL;
             c.dr7 &= ~DR7_GD;
+            c.systemStateChanged = true;
             c.events.debugBits = DR6_BD;
             throw c.fault(Events.DB, -1);
         }
@@ -682,7 +689,10 @@ final class SystemOps {
             long v = c.gpr[in.rm()] & 0xFFFF_FFFFL;
             switch (n) {
                 case 6 -> c.dr6 = (v | DR6_FIXED) & ~0x1000L;
-                case 7 -> c.dr7 = (v | 0x400) & ~0xD800L & 0xFFFF_FFFFL;
+                case 7 -> {
+                    c.dr7 = (v | 0x400) & ~0xD800L & 0xFFFF_FFFFL;
+                    c.systemStateChanged = true;
+                }
                 default -> c.dr[n] = v;
             }
             c.updateMode();   // breakpoints switch single-stepping and the slow data path
@@ -724,6 +734,7 @@ final class SystemOps {
             if ((in.flags() & Insn.F_OP32) == 0) {
                 base &= 0xFF_FFFF;   // 16-bit operand size loads 24 bits of base
             }
+            c.systemStateChanged = true;
             if (in.op() == Op.LGDT) {
                 c.gdtrBase = base;
                 c.gdtrLimit = limit;
@@ -786,6 +797,7 @@ final class SystemOps {
     }
 
     private void lldt(int sel) {
+        c.systemStateChanged = true;
         if ((sel & 0xFFFC) == 0) {
             c.ldtr.load(sel, 0, 0, Segment.AR_UNUSABLE);
             return;
@@ -804,6 +816,7 @@ final class SystemOps {
     }
 
     private void ltr(int sel) {
+        c.systemStateChanged = true;
         if ((sel & 0xFFFC) == 0) {
             throw c.gp(0);
         }

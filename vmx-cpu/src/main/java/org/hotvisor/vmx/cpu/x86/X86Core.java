@@ -93,6 +93,12 @@ public final class X86Core {
     public final VmxControls controls = new VmxControls();
     public final ExitInfo exit = new ExitInfo();
     public long tsc;
+    /**
+     * Set when anything the VMX layer saves only "rarely" (control registers, segment and
+     * descriptor-table registers, DR7, the MSRs of SDM 3C 28.3.1) may have changed; the VMX
+     * layer compares those fields at a VM exit only then, and clears the flag.
+     */
+    public boolean systemStateChanged = true;
     /** XCR0 (XSETBV exits always, but XGETBV reads it). */
     public long xcr0 = 1;
 
@@ -370,6 +376,7 @@ public final class X86Core {
 
     /** Recomputes the fast-path limits of segment register {@code s} (0-5). */
     void refreshSegment(int s) {
+        systemStateChanged = true;
         Segment sg = segments[s];
         if (s == CS && (sg.base != csBaseSeen || sg.accessRights != csArSeen || sg.limit != csLimitSeen)) {
             csBaseSeen = sg.base;

@@ -443,6 +443,31 @@ class DirtyTrackingTest {
     }
 
     @Test
+    void descriptorTablesTheGuestLoadedAreSavedAtTheNextExit() {
+        // CPUID; LGDT [0x7E00]; LIDT [0x7E10]; CPUID; CPUID. The VMX layer compares the rarely
+        // changed guest state only when the core says it wrote some (X86Core.systemStateChanged).
+        guestCode((int) GUEST_START, 0x0F, 0xA2, 0x0F, 0x01, 0x16, 0x00, 0x7E, 0x0F, 0x01, 0x1E, 0x10, 0x7E,
+                0x0F, 0xA2, 0x0F, 0xA2);
+        guestCode(0x7E00, 0x27, 0x00, 0x45, 0x23, 0x01, 0x00);
+        guestCode(0x7E10, 0x7F, 0x00, 0x00, 0x20, 0x00, 0x00);
+        cleanExit();
+        set(GUEST_RIP, GUEST_START + 2);
+        assertEquals(VmxStatus.SUCCEED, p.vmresume());
+        assertEquals(ExitReason.CPUID.number(), p.vmread(VM_EXIT_REASON));
+        assertEquals(0x12345, p.vmread(GUEST_GDTR_BASE));
+        assertEquals(0x27, p.vmread(GUEST_GDTR_LIMIT));
+        assertEquals(0x2000, p.vmread(GUEST_IDTR_BASE));
+        assertEquals(0x7F, p.vmread(GUEST_IDTR_LIMIT));
+        // the VMM moves the GDT; the guest changes nothing before its next exit: the VMM's value stays
+        set(GUEST_GDTR_BASE, 0x3000);
+        set(GUEST_RIP, GUEST_START + 14);
+        assertEquals(VmxStatus.SUCCEED, p.vmresume());
+        assertEquals(ExitReason.CPUID.number(), p.vmread(VM_EXIT_REASON));
+        assertEquals(0x3000, p.vmread(GUEST_GDTR_BASE));
+        assertEquals(0x2000, p.vmread(GUEST_IDTR_BASE));
+    }
+
+    @Test
     void aSegmentBaseWrittenByTheVmmReachesTheCoresSegmentCache() {
         // CPUID; MOV AL, [0x0010]; CPUID
         guestCode((int) GUEST_START, 0x0F, 0xA2, 0xA0, 0x10, 0x00, 0x0F, 0xA2);
