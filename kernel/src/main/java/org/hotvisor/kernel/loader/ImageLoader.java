@@ -18,8 +18,11 @@ import java.util.List;
  * mode at the entry point (default: the load address).</li>
  * <li>{@code elf}: an ELF32 x86 executable loaded by its program headers; {@code multiboot}: a
  * kernel with a Multiboot v1 header, loaded by the header's address fields (flag bit 16, the
- * "a.out kludge") or else by its ELF program headers. Both start as Multiboot says (0.6.96, 3.2):
- * 32-bit flat protected mode, paging off, EAX = 0x2BADB002, EBX = the information structure.</li>
+ * "a.out kludge") or else by its ELF program headers. Both get the machine QEMU with SeaBIOS
+ * leaves a {@code -kernel}: ACPI tables in the BIOS area ({@link AcpiTables}), and a firmware
+ * ({@link FirmwareImage}) that starts in real mode at F000:entry, programs the PICs, the PIT and
+ * A20, fills the IVT and the BIOS data area, and enters the kernel as Multiboot says (0.6.96,
+ * 3.2): 32-bit flat protected mode, paging off, EAX = 0x2BADB002, EBX = the information structure.</li>
  * <li>{@code auto}: ELF magic → multiboot if it has a Multiboot header, else elf; a Multiboot
  * header → multiboot; exactly 512 bytes ending 0x55 0xAA → boot; a load address given → flat.</li>
  * </ul>
@@ -27,7 +30,9 @@ import java.util.List;
  * <p>Multiboot modules go page-aligned after the kernel. The information structure goes at 0x1000
  * (between the BIOS data area and the 0x7C00 stack), outside every image that does not itself load
  * there; otherwise, page-aligned after the last module. Every format starts with ESP = 0x7C00.
- * The loader writes only the bytes it loads: the caller hands it zeroed RAM.
+ * The loader writes only the bytes it loads: the caller hands it zeroed RAM. The boot and flat
+ * formats get neither firmware nor ACPI tables: those images are their own BIOS-less world, and
+ * a flat image may well be loaded over the BIOS area.
  */
 public final class ImageLoader {
     /** Protected-mode selectors the kernel's flat segments use (index 1: code, 2: data). */
@@ -157,8 +162,12 @@ public final class ImageLoader {
         if (!memory.contains(entry, 1)) {
             throw new ImageException("entry point " + Hex.of(entry) + " of " + name + " is outside guest RAM (" + memory.describeSize() + ")");
         }
+        if (options.cpus() < 1 || options.cpus() > AcpiTables.MAX_CPUS) {
+            throw new ImageException(options.cpus() + " vCPUs: the ACPI tables describe 1 to " + AcpiTables.MAX_CPUS);
+        }
         for (Segment segment : segments) {
             memory.copyIn(segment.address(), data, Math.toIntExact(segment.fileOffset()), Math.toIntExact(segment.fileSize()));
+            // 3.1.3 / ELF p_memsz: the BSS is zeroed here, whatever RAM held before.
             memory.zero(segment.address() + segment.fileSize(), segment.memorySize() - segment.fileSize());
         }
         List<Segment> loaded = new ArrayList<>(segments);
@@ -166,14 +175,27 @@ public final class ImageLoader {
         MultibootInfo info = new MultibootInfo(memory.size(), options.cmdline(), modules);
         long infoAddress = placeInfo(info.size(), memory, loaded);
         info.writeAt(memory, infoAddress);
+        AcpiTables.Layout acpi = writeAcpiTables(memory, options.cpus());
 
         long low = segments.stream().mapToLong(Segment::address).min().orElseThrow();
         long high = segments.stream().mapToLong(Segment::end).max().orElseThrow();
         String description = kind + " " + name + ": " + segments.size() + (segments.size() == 1 ? " segment " : " segments ")
                 + Hex.range(low, high - low) + ", entry " + Hex.of(entry) + ", " + modules.size()
-                + (modules.size() == 1 ? " module" : " modules") + ", boot information at " + Hex.of(infoAddress);
-        return new BootState(true, FLAT_CODE_SELECTOR, entry, MemoryLayout.INITIAL_STACK_POINTER,
-                MultibootInfo.BOOTLOADER_MAGIC, infoAddress, 0, description);
+                + (modules.size() == 1 ? " module" : " modules") + ", boot information at " + Hex.of(infoAddress)
+                + ", ACPI RSDP at " + Hex.of(acpi.rsdp());
+        return FirmwareImage.install(memory, entry, MultibootInfo.BOOTLOADER_MAGIC, infoAddress,
+                MemoryLayout.INITIAL_STACK_POINTER, description);
+    }
+
+    /** The ACPI tables go after the firmware in the BIOS segment; RAM always reaches 1 MiB. */
+    private static AcpiTables.Layout writeAcpiTables(GuestRam memory, int cpus) throws ImageException {
+        byte[] tables = AcpiTables.build(MemoryLayout.ACPI_TABLES_BASE, cpus);
+        if (!memory.contains(MemoryLayout.ACPI_TABLES_BASE, tables.length)
+                || MemoryLayout.ACPI_TABLES_BASE + tables.length > MemoryLayout.HIGH_MEMORY_START) {
+            throw new ImageException("no room for the ACPI tables (" + tables.length + " bytes) in the BIOS area");
+        }
+        memory.copyIn(MemoryLayout.ACPI_TABLES_BASE, tables, 0, tables.length);
+        return AcpiTables.layout(MemoryLayout.ACPI_TABLES_BASE, cpus);
     }
 
     private static List<MultibootInfo.LoadedModule> loadModules(List<LoadOptions.Module> modules, GuestRam memory,
@@ -182,8 +204,8 @@ public final class ImageLoader {
         for (LoadOptions.Module module : modules) {
             byte[] contents = readFile(module.path(), "module", memory);
             long start = MemoryLayout.pageAlign(highestEnd(loaded));
-            if (MemoryLayout.overlapsLegacyHole(start, contents.length)) {
-                start = MemoryLayout.HIGH_MEMORY_START; // a low kernel: skip the hole rather than fail
+            if (MemoryLayout.overlapsReservedLowMemory(start, contents.length)) {
+                start = MemoryLayout.HIGH_MEMORY_START; // a low kernel: skip the EBDA and the hole rather than fail
             }
             checkPlacement(memory, "module " + module.path().getFileName(), start, contents.length);
             memory.copyIn(start, contents, 0, contents.length);
@@ -201,6 +223,9 @@ public final class ImageLoader {
             return low;
         }
         long high = MemoryLayout.pageAlign(highestEnd(loaded));
+        if (MemoryLayout.overlapsReservedLowMemory(high, size)) {
+            high = MemoryLayout.pageAlign(Math.max(highestEnd(loaded), MemoryLayout.HIGH_MEMORY_START));
+        }
         if (!memory.contains(high, size) || high + size > MemoryLayout.FOUR_GIB) {
             throw new ImageException("no room for the Multiboot information (" + size + " bytes) in guest RAM ("
                     + memory.describeSize() + "): raise --mem");
@@ -212,12 +237,19 @@ public final class ImageLoader {
         return loaded.stream().mapToLong(Segment::end).max().orElse(MemoryLayout.HIGH_MEMORY_START);
     }
 
-    /** Kernel pieces and modules go in RAM, below 4 GiB, and not in the legacy VGA/ROM hole. */
+    /**
+     * Kernel pieces and modules go in RAM, below 4 GiB, not in the legacy VGA/ROM hole, and not over
+     * the IVT, BDA or EBDA, which the firmware fills after loading.
+     */
     private static void checkPlacement(GuestRam memory, String what, long address, long length) throws ImageException {
         checkInRam(memory, what, address, length);
         if (MemoryLayout.overlapsLegacyHole(address, length)) {
             throw new ImageException(what + " at " + Hex.range(address, length)
                     + " overlaps the legacy hole 0xa0000-0xfffff (VGA memory and BIOS ROM), which is not RAM");
+        }
+        if (MemoryLayout.overlapsBiosDataAreas(address, length)) {
+            throw new ImageException(what + " at " + Hex.range(address, length)
+                    + " overlaps the BIOS data areas the firmware writes (IVT and BDA 0x0-0x4ff, EBDA 0x9fc00-0x9ffff)");
         }
     }
 

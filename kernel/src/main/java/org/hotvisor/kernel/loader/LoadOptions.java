@@ -12,8 +12,9 @@ import java.util.Locale;
  * @param entry       the entry point of a flat image, or {@link #UNSET} (then the load address)
  * @param cmdline     the full Multiboot command line, "kernel-path append-text"; see {@link #commandLine}
  * @param modules     Multiboot modules, loaded in this order after the kernel
+ * @param cpus        the number of vCPUs the ACPI tables describe (multiboot and elf formats)
  */
-public record LoadOptions(String format, long loadAddress, long entry, String cmdline, List<Module> modules) {
+public record LoadOptions(String format, long loadAddress, long entry, String cmdline, List<Module> modules, int cpus) {
     /** The value of {@code loadAddress} and {@code entry} when the user did not give one. */
     public static final long UNSET = -1;
 
@@ -21,6 +22,11 @@ public record LoadOptions(String format, long loadAddress, long entry, String cm
         format = format == null || format.isBlank() ? "auto" : format.trim().toLowerCase(Locale.ROOT);
         cmdline = cmdline == null ? "" : cmdline;
         modules = modules == null ? List.of() : List.copyOf(modules);
+    }
+
+    /** Options for a machine with one vCPU. */
+    public LoadOptions(String format, long loadAddress, long entry, String cmdline, List<Module> modules) {
+        this(format, loadAddress, entry, cmdline, modules, 1);
     }
 
     /** Options for an image whose format is detected and that needs no command line or modules. */

@@ -75,6 +75,9 @@ final class MultibootInfo {
         if (ramSize > MemoryLayout.HIGH_MEMORY_START) {
             memoryMap.add(new MemoryRange(MemoryLayout.HIGH_MEMORY_START, ramSize - MemoryLayout.HIGH_MEMORY_START, MEMORY_AVAILABLE));
         }
+        memoryMap.add(new MemoryRange(MemoryLayout.MMIO_HOLE_START, MemoryLayout.FOUR_GIB - MemoryLayout.MMIO_HOLE_START,
+                MEMORY_RESERVED));
+        // 3.3: mem_upper is the KiB from 1 MiB to the first hole, here the end of RAM.
         memUpperKib = Math.max(0, ramSize - MemoryLayout.HIGH_MEMORY_START) / KIB;
     }
 

@@ -258,15 +258,12 @@ public final class MachineComponent {
         String cmdline = append.isEmpty() ? image : image + " " + append;
         List<LoadOptions.Module> modules = new ArrayList<>();
         for (String line : prop("hotvisor.modules", "").split("\n")) {
-            if (line.isBlank()) {
-                continue;
+            if (!line.isBlank()) {
+                modules.add(LoadOptions.Module.parse(line)); // "path[=arguments]": the string is "path arguments"
             }
-            int eq = line.indexOf('=');
-            String path = eq < 0 ? line : line.substring(0, eq);
-            String mcmd = eq < 0 ? path : path + " " + line.substring(eq + 1);
-            modules.add(new LoadOptions.Module(Path.of(path), mcmd));
         }
-        return new LoadOptions(format, loadAddr, entry, cmdline, modules);
+        int cpus = (int) parseLong(prop("hotvisor.cpus", "1"), 1); // the ACPI MADT lists one local APIC each
+        return new LoadOptions(format, loadAddr, entry, cmdline, modules, cpus);
     }
 
     /**

@@ -57,11 +57,10 @@ class ElfLoaderTest {
         assertEquals(0, ram[0x102FFF], "BSS zeroed to p_memsz");
         assertEquals((byte) 0xFF, ram[0x103000]);
         assertEquals((byte) 0xFF, ram[0x180000], "PT_NOTE not loaded");
-        assertTrue(state.protectedMode());
-        assertEquals(ImageLoader.FLAT_CODE_SELECTOR, state.codeSelector());
-        assertEquals(0x100000, state.rip());
-        assertEquals(0x2BADB002L, state.eax());
-        assertEquals(0x1000, state.ebx());
+        FirmwareImage.HandOver handOver = FirmwareImage.HandOver.read(ram);
+        assertEquals(0x100000, handOver.entry());
+        assertEquals(0x2BADB002L, handOver.eax());
+        assertEquals(0x1000, handOver.ebx());
         assertTrue(state.description().startsWith("ELF32 kernel.elf: 2 segments 0x100000-0x102fff, entry 0x100000"),
                 state.description());
     }
@@ -70,16 +69,16 @@ class ElfLoaderTest {
     void higherHalfEntryIsTranslatedToItsPhysicalAddress() throws Exception {
         byte[] image = elf32(EM_386, ET_EXEC, 0xC010000CL,
                 new ElfSegment(TestImages.PT_LOAD, 0xC0100000L, 0x100000, filled(0x40, 0x90), 0x40));
-        BootState state = ImageLoader.load(write(image), elf(), new byte[RAM_SIZE]);
-        assertEquals(0x10000C, state.rip());
+        byte[] ram = new byte[RAM_SIZE];
+        ImageLoader.load(write(image), elf(), ram);
+        assertEquals(0x10000C, FirmwareImage.HandOver.read(ram).entry());
     }
 
     @Test
     void elfWithoutMultibootHeaderStillGetsTheMultibootInformation() throws Exception {
         byte[] ram = new byte[RAM_SIZE];
-        BootState state = ImageLoader.load(write(elf32(EM_386, ET_EXEC, 0x100000, ElfSegment.load(0x100000, filled(4, 0xF4), 4))),
-                elf(), ram);
-        assertEquals("/boot/kernel.elf", TestImages.cString(ram, u32(ram, state.ebx() + 16)));
+        ImageLoader.load(write(elf32(EM_386, ET_EXEC, 0x100000, ElfSegment.load(0x100000, filled(4, 0xF4), 4))), elf(), ram);
+        assertEquals("/boot/kernel.elf", TestImages.cString(ram, u32(ram, FirmwareImage.HandOver.read(ram).ebx() + 16)));
     }
 
     @Test

@@ -10,6 +10,7 @@ import static org.hotvisor.kernel.loader.TestImages.multibootHeader;
 import static org.hotvisor.kernel.loader.TestImages.u32;
 import static org.hotvisor.kernel.loader.TestImages.u64;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,9 +62,13 @@ class MultibootLoaderTest {
         assertEquals(0, ram[KERNEL + 0x40], "BSS zeroed");
         assertEquals(0, ram[KERNEL + 0x103F], "BSS zeroed up to bss_end_addr");
         assertEquals((byte) 0xFF, ram[KERNEL + 0x1040]);
-        assertTrue(state.protectedMode());
-        assertEquals(KERNEL + 32, state.rip());
-        assertEquals(0x2BADB002L, state.eax());
+        FirmwareImage.HandOver handOver = FirmwareImage.HandOver.read(ram);
+        assertEquals(KERNEL + 32, handOver.entry());
+        assertEquals(0x2BADB002L, handOver.eax());
+        assertEquals(0x7C00, handOver.esp());
+        assertFalse(state.protectedMode(), "the firmware starts in real mode");
+        assertEquals(0xF000, state.codeSelector());
+        assertEquals(Hex.u16(ram, 0xF0000 + FirmwareImage.ENTRY_OFFSET), state.rip());
         assertTrue(state.description().startsWith("multiboot (address fields) kernel.bin"), state.description());
     }
 
@@ -77,7 +82,7 @@ class MultibootLoaderTest {
         assertEquals((byte) 0xAB, ram[KERNEL]);
         assertEquals(0x1BADB002L, u32(ram, headerAddress));
         assertEquals((byte) 0xCD, ram[KERNEL + image.length - 1], "load_end_addr 0: up to the end of the file");
-        assertEquals(KERNEL, state.rip());
+        assertEquals(KERNEL, FirmwareImage.HandOver.read(ram).entry());
     }
 
     @Test
@@ -89,7 +94,7 @@ class MultibootLoaderTest {
                 multiboot("/boot/kernel.bin console=ttyS0", new LoadOptions.Module(first, "first.mod role=a"),
                         new LoadOptions.Module(second, null)),
                 ram);
-        long info = state.ebx();
+        long info = FirmwareImage.HandOver.read(ram).ebx();
         assertEquals(0x1000, info, "boot information below the 0x7C00 stack, outside the kernel");
         long flags = u32(ram, info);
         assertEquals(0x1 | 0x4 | 0x8 | 0x40 | 0x200, flags, "memory, cmdline, mods, mmap, boot loader name");
@@ -112,8 +117,9 @@ class MultibootLoaderTest {
 
         long mapLength = u32(ram, info + 44);
         long map = u32(ram, info + 48);
-        assertEquals(4 * 24, mapLength);
-        long[][] expected = {{0, 0x9FC00, 1}, {0x9FC00, 0x400, 2}, {0xF0000, 0x10000, 2}, {0x100000, RAM_SIZE - 0x100000, 1}};
+        assertEquals(5 * 24, mapLength);
+        long[][] expected = {{0, 0x9FC00, 1}, {0x9FC00, 0x400, 2}, {0xF0000, 0x10000, 2}, {0x100000, RAM_SIZE - 0x100000, 1},
+            {0xFEC00000L, 0x1400000, 2}};
         for (int i = 0; i < expected.length; i++) {
             long entry = map + 24L * i;
             assertEquals(20, u32(ram, entry), "size field counts the entry without itself");
@@ -129,8 +135,8 @@ class MultibootLoaderTest {
         byte[] image = concat(multibootHeader(ADDRESS_FIELDS, low, low, 0, low + 0x2000, low), filled(0x20, 0x90));
         byte[] ram = new byte[RAM_SIZE];
         BootState state = ImageLoader.load(write("kernel.bin", image), multiboot("k"), ram);
-        assertEquals(0x3000, state.ebx(), "page-aligned after the kernel's BSS");
-        assertEquals("k", cString(ram, u32(ram, state.ebx() + 16)));
+        assertEquals(0x3000, FirmwareImage.HandOver.read(ram).ebx(), "page-aligned after the kernel's BSS");
+        assertEquals("k", cString(ram, u32(ram, FirmwareImage.HandOver.read(ram).ebx() + 16)));
     }
 
     @Test
@@ -140,7 +146,7 @@ class MultibootLoaderTest {
         Path module = write("big.mod", filled(0x100000, 0x33));
         byte[] ram = new byte[RAM_SIZE];
         BootState state = ImageLoader.load(write("kernel.bin", image), multiboot("k", new LoadOptions.Module(module, null)), ram);
-        assertEquals(0x100000, u32(ram, u32(ram, state.ebx() + 24)));
+        assertEquals(0x100000, u32(ram, u32(ram, FirmwareImage.HandOver.read(ram).ebx() + 24)));
         assertEquals(0x33, ram[0x1FFFFF]);
     }
 
@@ -151,7 +157,7 @@ class MultibootLoaderTest {
         byte[] ram = new byte[RAM_SIZE];
         BootState state = ImageLoader.load(write("kernel.elf", image), LoadOptions.detect(), ram);
         assertEquals(0x1BADB002L, u32(ram, KERNEL));
-        assertEquals(KERNEL + 12, state.rip());
+        assertEquals(KERNEL + 12, FirmwareImage.HandOver.read(ram).entry());
         assertTrue(state.description().startsWith("multiboot ELF32 kernel.elf"), state.description());
     }
 
@@ -162,7 +168,7 @@ class MultibootLoaderTest {
         byte[] image = elf32(EM_386, ET_EXEC, KERNEL, ElfSegment.load(KERNEL, code, code.length));
         byte[] ram = new byte[RAM_SIZE];
         BootState state = ImageLoader.load(write("kernel.elf", image), multiboot(""), ram);
-        assertEquals(0x200000, state.rip());
+        assertEquals(0x200000, FirmwareImage.HandOver.read(ram).entry());
         assertEquals(0x1BADB002L, u32(ram, 0x200000));
         assertEquals((byte) 0x90, ram[0x200000 + 32], "the file from the header on, up to its end");
         assertEquals(0, u32(ram, KERNEL), "program headers ignored");
@@ -242,5 +248,56 @@ class MultibootLoaderTest {
         Path module = write("huge.mod", new byte[3 << 20]);
         assertTrue(failure(aoutKernel(filled(4, 0), 0), multiboot("", new LoadOptions.Module(module, null)))
                 .startsWith("module huge.mod at 0x101000-0x400fff is outside guest RAM"));
+    }
+
+    @Test
+    void fieldsNotProvidedStayZeroAndTheirFlagsClear() throws Exception {
+        byte[] ram = new byte[RAM_SIZE];
+        Arrays.fill(ram, 0x1000, 0x7000, (byte) 0xEE); // the info area must be written whole, not assumed zero
+        ImageLoader.load(write("kernel.bin", aoutKernel(filled(0x20, 0x90), 0)), multiboot("kernel.bin"), ram);
+        long info = FirmwareImage.HandOver.read(ram).ebx();
+        assertEquals(0x1 | 0x4 | 0x8 | 0x40 | 0x200, u32(ram, info),
+                "no boot_device (1), a.out/ELF symbols (4, 5), drives (7), config table (8), APM (10), VBE (11), framebuffer (12)");
+        assertEquals(0, u32(ram, info + 12), "boot_device");
+        for (int offset = 28; offset < 44; offset += 4) {
+            assertEquals(0, u32(ram, info + offset), "syms at " + offset);
+        }
+        for (int offset = 52; offset < 64; offset += 4) {
+            assertEquals(0, u32(ram, info + offset), "drives/config at " + offset);
+        }
+        for (int offset = 68; offset < MultibootInfo.INFO_SIZE; offset += 4) {
+            assertEquals(0, u32(ram, info + offset), "apm/vbe/framebuffer at " + offset);
+        }
+        assertEquals(0, u32(ram, info + 20), "mods_count 0: no modules loaded");
+        assertEquals("kernel.bin", cString(ram, u32(ram, info + 16)));
+    }
+
+    @Test
+    void initrdIsTheFirstModuleWithItsPathAsString() throws Exception {
+        Path initrd = write("initrd.img", filled(0x10, 0x42));
+        Path other = write("other.mod", filled(0x10, 0x43));
+        byte[] ram = new byte[RAM_SIZE];
+        ImageLoader.load(write("kernel.bin", aoutKernel(filled(0x20, 0x90), 0)), multiboot("kernel.bin",
+                LoadOptions.Module.parse(initrd.toString()), LoadOptions.Module.parse(other + "=a b")), ram);
+        long modules = u32(ram, FirmwareImage.HandOver.read(ram).ebx() + 24);
+        assertEquals(initrd.toString(), cString(ram, u32(ram, modules + 8)));
+        assertEquals(0x42, ram[(int) u32(ram, modules)]);
+        assertEquals(other + " a b", cString(ram, u32(ram, modules + 16 + 8)));
+        assertEquals(0, u32(ram, modules) % 0x1000, "page-aligned (header flag bit 0)");
+    }
+
+    @Test
+    void kernelOverTheIvtOrBdaOrEbdaIsRefused() throws Exception {
+        byte[] overIvt = concat(multibootHeader(ADDRESS_FIELDS, 0x400, 0x400, 0, 0, 0x400), filled(0x200, 0x90));
+        assertTrue(failure(overIvt, multiboot("")).contains("overlaps the BIOS data areas the firmware writes"));
+        int nearEbda = 0x9F000;
+        byte[] overEbda = concat(multibootHeader(ADDRESS_FIELDS, nearEbda, nearEbda, 0, nearEbda + 0xC01, nearEbda), filled(16, 0));
+        assertTrue(failure(overEbda, multiboot("")).contains("EBDA 0x9fc00-0x9ffff"));
+    }
+
+    @Test
+    void cpuCountTheTablesCannotDescribeIsRefused() throws Exception {
+        LoadOptions tooMany = new LoadOptions("multiboot", LoadOptions.UNSET, LoadOptions.UNSET, "", List.of(), 256);
+        assertEquals("256 vCPUs: the ACPI tables describe 1 to 255", failure(aoutKernel(filled(4, 0), 0), tooMany));
     }
 }
