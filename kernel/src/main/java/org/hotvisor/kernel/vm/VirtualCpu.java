@@ -292,6 +292,7 @@ public final class VirtualCpu implements Vcpu {
             }
             lastBundle = e.bundle();
             view.commit();
+            completeMmioWrite(c, a);
             apply(c, a);
             return;
         }
@@ -299,6 +300,22 @@ public final class VirtualCpu implements Vcpu {
         ExitAction a = DefaultExitHandlers.handle(basic, view, machine);
         view.commit();
         apply(c, a);
+    }
+
+    /** SDM 3C 28.2.1 Table 28-7: EPT violation, bit 1 = the access was a data write. */
+    private static final int EPT_VIOLATION_EXIT = 48;
+    private static final long EPT_DATA_WRITE = 1L << 1;
+
+    /**
+     * A handler that took a data-write EPT violation (returned RESUME or EMULATED) has consumed
+     * the written value: the re-executed instruction's write is complete, as a read is with
+     * completeRead. Without this the write would exit again forever.
+     */
+    private void completeMmioWrite(LogicalProcessor c, ExitAction a) {
+        if (view.rawReason == EPT_VIOLATION_EXIT && (a == ExitAction.RESUME || a == ExitAction.EMULATED)
+                && !view.stopRequested && (view.qualification & EPT_DATA_WRITE) != 0 && c.mmioAccessSize() != 0) {
+            c.completeMmioWrite();
+        }
     }
 
     private void apply(LogicalProcessor c, ExitAction a) {
