@@ -12,7 +12,7 @@ final class CodeCache {
     private final Block[] pageBlocks;
     /** Nonzero for RAM pages that hold decoded code: writes there take the slow path. */
     final byte[] codePage;
-    long blocksDecoded, pagesInvalidated;
+    long blocksDecoded, pagesInvalidated, rangesInvalidated;
 
     CodeCache(int ramPages) {
         pageBlocks = new Block[ramPages];
@@ -76,6 +76,47 @@ final class CodeCache {
         pageBlocks[page] = null;
         codePage[page] = 0;
         pagesInvalidated++;
+    }
+
+    /**
+     * A guest write to {@code [gpa, gpa + size)} on code pages: drops only the blocks whose bytes
+     * it overlaps, so data that shares a page with code (a boot sector's variables) does not throw
+     * away, and recompile, every block of the page on every store. Returns whether any was dropped.
+     */
+    boolean invalidateRange(long gpa, int size) {
+        boolean dropped = false;
+        long end = gpa + size;
+        for (long page = gpa >>> 12; page <= (end - 1) >>> 12; page++) {
+            int pg = (int) page;
+            if (pg < 0 || pg >= codePage.length || codePage[pg] == 0) {
+                continue;
+            }
+            Block live = null;
+            for (Block b = pageBlocks[pg]; b != null; ) {
+                Block next = b.nextOnPage;
+                if (b.valid && b.phys < end && gpa < b.phys + b.bytes) {
+                    int s = slot(b.phys, b.modeKey);
+                    if (table[s] == b) {
+                        table[s] = null;
+                    }
+                    b.invalidate();
+                    dropped = true;
+                } else if (b.valid) {
+                    b.nextOnPage = live;
+                    live = b;
+                }
+                b = next;
+            }
+            pageBlocks[pg] = live;
+            if (live == null) {
+                codePage[pg] = 0;
+                pagesInvalidated++;
+            }
+        }
+        if (dropped) {
+            rangesInvalidated++;
+        }
+        return dropped;
     }
 
     void invalidateAll() {

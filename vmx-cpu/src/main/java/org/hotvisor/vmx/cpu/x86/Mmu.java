@@ -376,8 +376,7 @@ final class Mmu {
 
     private void dropCode(long gpa) {
         int page = (int) (gpa >>> 12);
-        if (c.code.codePage[page] != 0) {
-            c.code.invalidatePage(page);
+        if (c.code.codePage[page] != 0 && c.code.invalidateRange(gpa, 8)) {
             c.smc = true;
         }
     }
@@ -530,9 +529,8 @@ final class Mmu {
         if (gpa + size <= c.ramSize) {
             int p = (int) gpa;
             int page = p >>> 12;
-            if (c.code.codePage[page] != 0) {
-                c.code.invalidatePage(page);   // self-modifying code: drop the decoded blocks first
-                c.smc = true;
+            if ((c.code.codePage[page] | c.code.codePage[(p + size - 1) >>> 12]) != 0 && c.code.invalidateRange(gpa, size)) {
+                c.smc = true;   // self-modifying code: the blocks it wrote are gone; leave this one
             }
             switch (size) {
                 case 1 -> c.ram[p] = (byte) v;

@@ -3,6 +3,7 @@ package org.hotvisor.vmx.cpu.x86;
 import static org.hotvisor.vmx.cpu.x86.Guest.hex;
 import static org.hotvisor.vmx.cpu.x86.X86Core.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -103,6 +104,18 @@ class MemoryTest {
         Guest g = flat(STRING_OVER_CODE, compiled);
         assertEquals(EXIT_HLT, g.run());
         assertEquals(0x90, g.reg(EAX), "MOV EAX was overwritten with NOPs");
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void storesToDataBesideCodeKeepTheDecodedBlocks(boolean compiled) {
+        // mov ecx, 1000 / l: add [v], ecx / dec ecx / jnz l / hlt / v: dd 0 -- v shares the code's page
+        Guest g = flat(hex("b9e803000001" + "0d0f001000" + "4975f7f4" + "00000000"), compiled);
+        assertEquals(EXIT_HLT, g.run());
+        int v = (g.ram[0x10000F] & 0xFF) | (g.ram[0x100010] & 0xFF) << 8 | (g.ram[0x100011] & 0xFF) << 16;
+        assertEquals(500_500, v);
+        assertTrue(g.core.code.blocksDecoded < 10, "decoded " + g.core.code.blocksDecoded
+                + " blocks: a store beside the loop must not drop it");
     }
 
     @Test
