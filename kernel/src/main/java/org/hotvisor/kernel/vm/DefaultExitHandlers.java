@@ -20,6 +20,9 @@ import org.hotvisor.api.vmx.VmcsField;
  * <li>control-register access: emulated (MOV to/from CR0, CR3, CR4, CR8, CLTS, LMSW) against the
  *     guest/host masks and read shadows, as KVM does;</li>
  * <li>MOV DR: emulated (DR7 in the VMCS, DR0-DR3/DR6 in the processor);</li>
+ * <li>INIT (3): vCPU 0 resets the platform, another vCPU takes the INIT state and waits for a SIPI;
+ *     SIPI (4): start in real mode at vector:0000; SMI (5, 6): logged once, resumed (no SMM). See
+ *     {@link SignalDefaults};</li>
  * <li>anything else: the VM stops with status 10 and a message naming the exit.</li>
  * </ul>
  */
@@ -57,6 +60,9 @@ final class DefaultExitHandlers {
             }
             case 13, 54, 14, 40, 39, 36 -> ExitAction.EMULATED;
             case 28 -> ControlRegisterEmulation.handle(exit);
+            case 3 -> SignalDefaults.init(exit, machine);
+            case 4 -> SignalDefaults.startup(exit);
+            case 5, 6 -> SignalDefaults.smi(exit);
             case 29 -> movDr(exit);
             case 57, 61 -> { // RDRAND, RDSEED: operand register in instruction info bits 6:3 (SDM 3C 28.2.5)
                 long v = next();

@@ -552,6 +552,7 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         boolean fresh = !savedState;
         if (fresh) {
             putInt(vmcs, revision);
+            putInt(layout.shadowVmcs(), revision | VmcsSetup.SHADOW_VMCS_INDICATOR); // for VMCS shadowing
             expect(c.vmclear(vmcs), c, "VMCLEAR");
         }
         expect(c.vmptrld(vmcs), c, "VMPTRLD");
@@ -655,6 +656,11 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
                 LOG.warn("stop listener failed", e);
             }
         }
+    }
+
+    /** Where the VMXON region, VMCS, bitmaps and shadow VMCS live in host memory. */
+    VmcsSetup.HostMemoryLayout hostLayout() {
+        return layout;
     }
 
     private void putInt(long address, int value) {

@@ -182,6 +182,7 @@ public final class VirtualCpu implements Vcpu {
     }
 
     private void reloadCachedControls(LogicalProcessor c) {
+        VmcsSetup.linkShadowVmcs(c, machine.hostLayout()); // the console may have switched VMCS shadowing
         procControls = (int) c.vmread(VmcsField.CPU_BASED_VM_EXEC_CONTROL.encoding());
         windowExiting = ProcessorControl.INTERRUPT_WINDOW_EXITING.isSet(procControls);
         preemptionTimer = PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.isSet(

@@ -119,7 +119,33 @@ final class VmcsSetup {
         long cr4Fixed = p.capabilityMsr(IA32_VMX_CR4_FIXED0);
         w(c, VmcsField.CR0_GUEST_HOST_MASK, cr0Fixed);
         w(c, VmcsField.CR4_GUEST_HOST_MASK, cr4Fixed);
-        w(c, VmcsField.VMCS_LINK_POINTER, -1L); // SDM 3C 27.3.1.5: all-ones unless VMCS shadowing
+        // SDM 3C 25.6.15 / 25.10: zeroed VMREAD/VMWRITE bitmaps and a shadow VMCS, so that turning
+        // "VMCS shadowing" on means every field is shadowed: guest VMREAD/VMWRITE run without exits.
+        w(c, VmcsField.VMREAD_BITMAP, layout.vmreadBitmap());
+        w(c, VmcsField.VMWRITE_BITMAP, layout.vmwriteBitmap());
+        c.vmclear(layout.shadowVmcs()); // formats the region; the VMM wrote its revision id and shadow indicator
+        linkShadowVmcs(c, layout); // SDM 3C 27.3.1.5: all-ones unless VMCS shadowing
+    }
+
+    /** Bit 31 of a VMCS region's first dword: the shadow-VMCS indicator (SDM 3C 25.2, 25.10). */
+    static final int SHADOW_VMCS_INDICATOR = 1 << 31;
+
+    /**
+     * Points the VMCS link pointer at the shadow VMCS while "VMCS shadowing" is in effect and back to
+     * all-ones when it is not (SDM 3C 27.3.1.5: the region's shadow indicator must equal the
+     * control). Called at set-up and whenever the console may have switched the control; a link
+     * pointer the user set to anything else is left alone.
+     */
+    static void linkShadowVmcs(LogicalProcessor c, HostMemoryLayout layout) {
+        int proc = (int) c.vmread(VmcsField.CPU_BASED_VM_EXEC_CONTROL);
+        boolean shadowing = ProcessorControl.ACTIVATE_SECONDARY_CONTROLS.isSet(proc)
+                && SecondaryControl.VMCS_SHADOWING.isSet((int) c.vmread(VmcsField.SECONDARY_VM_EXEC_CONTROL));
+        long link = c.vmread(VmcsField.VMCS_LINK_POINTER);
+        if (shadowing && link == -1L) {
+            c.vmwrite(VmcsField.VMCS_LINK_POINTER, layout.shadowVmcs());
+        } else if (!shadowing && link == layout.shadowVmcs()) {
+            c.vmwrite(VmcsField.VMCS_LINK_POINTER, -1L);
+        }
     }
 
     /** SDM 3C 27.2.2: a conventional 64-bit host, as a VMM running on x86-64 would write it. */
@@ -231,12 +257,18 @@ final class VmcsSetup {
         }
     }
 
-    /** Where the VMM's own structures live in host-physical memory. */
-    record HostMemoryLayout(long vmxonRegion, long vmcsBase, long ioBitmapA, long ioBitmapB, long msrBitmap, long eptPml4, int size) {
+    /**
+     * Where the VMM's own structures live in host-physical memory: VMXON region, one VMCS per
+     * vCPU, I/O bitmaps A and B, MSR bitmap, EPT PML4, and for VMCS shadowing the VMREAD and
+     * VMWRITE bitmaps (all zero: nothing exits) and one shadow VMCS (shared; one vCPU today).
+     */
+    record HostMemoryLayout(long vmxonRegion, long vmcsBase, long ioBitmapA, long ioBitmapB, long msrBitmap, long eptPml4,
+            long vmreadBitmap, long vmwriteBitmap, long shadowVmcs, int size) {
         static HostMemoryLayout forCpus(int cpus) {
             long vmcs = 0x1000;
             long after = vmcs + 0x1000L * cpus;
-            return new HostMemoryLayout(0, vmcs, after, after + 0x1000, after + 0x2000, after + 0x3000, (int) (after + 0x4000));
+            return new HostMemoryLayout(0, vmcs, after, after + 0x1000, after + 0x2000, after + 0x3000,
+                    after + 0x4000, after + 0x5000, after + 0x6000, (int) (after + 0x7000));
         }
 
         long vmcs(int cpu) {

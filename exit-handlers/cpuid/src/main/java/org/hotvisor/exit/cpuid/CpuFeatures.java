@@ -57,9 +57,34 @@ final class CpuFeatures {
     // ---- leaf 1 ECX ----
     /** VMX. Not offered by default: no nested VMX. */
     static final int ECX_VMX = 1 << 5;
+    /**
+     * XSAVE/XRSTOR, XSETBV/XGETBV, XCR0, CR4.OSXSAVE. YES: the vmx-cpu implements the XSAVE feature
+     * set for state component 0 (x87) and {@link XsetbvExitHandler} emulates XSETBV; leaf 0xD
+     * describes it.
+     */
+    static final int ECX_XSAVE = 1 << 26;
+    /** OSXSAVE: a copy of the guest's CR4.OSXSAVE, filled in per CPUID (not configurable). */
+    static final int ECX_OSXSAVE = 1 << 27;
     /** Bit 31: reserved for hypervisor use, "a hypervisor is present" by convention. YES. */
     static final int ECX_HYPERVISOR = 1 << 31;
 
-    /** The default leaf 1 ECX: the hypervisor bit only. */
-    static final int DEFAULT_LEAF1_ECX = ECX_HYPERVISOR;
+    /** The default leaf 1 ECX: XSAVE and the hypervisor bit = 0x84000000. */
+    static final int DEFAULT_LEAF1_ECX = ECX_XSAVE | ECX_HYPERVISOR;
+
+    // ---- leaf 0xD (SDM Vol. 2A, CPUID leaf 0DH; SDM Vol. 1 13.2) ----
+    /** XCR0 bits the processor supports: x87 only (the vmx-cpu's XCR0 is fixed at 1). */
+    static final long SUPPORTED_XCR0 = 1;
+    /** IA32_XSS bits the processor supports: none (no supervisor state component). */
+    static final long SUPPORTED_XSS = 0;
+    /** XSAVE area size for x87 only, standard and compacted: 512-byte legacy region + 64-byte header. */
+    static final int XSAVE_AREA_SIZE = 512 + 64;
+    /** Leaf 0xD subleaf 1 EAX: XSAVEOPT (bit 0) and XSAVEC with the compacted XRSTOR (bit 1). YES. */
+    static final int XSAVE_SUBLEAF1_XSAVEOPT = 1 << 0, XSAVE_SUBLEAF1_XSAVEC = 1 << 1;
+    /** Leaf 0xD subleaf 1 EAX bit 2: XGETBV with ECX = 1 (XINUSE). No. */
+    static final int XSAVE_SUBLEAF1_XGETBV_ECX1 = 1 << 2;
+    /**
+     * Leaf 0xD subleaf 1 EAX bit 3: XSAVES/XRSTORS and IA32_XSS. Reported exactly when the VMM's
+     * VMCS enables them ("enable XSAVES/XRSTORS", SDM 3C 26.3: otherwise they are #UD).
+     */
+    static final int XSAVE_SUBLEAF1_XSAVES = 1 << 3;
 }

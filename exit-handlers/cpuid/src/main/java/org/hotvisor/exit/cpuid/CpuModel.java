@@ -38,8 +38,12 @@ final class CpuModel {
     static final int LEAF_CACHE_PARAMETERS = 0x4;
     static final int LEAF_STRUCTURED_FEATURES = 0x7;
     static final int LEAF_TOPOLOGY = 0xB;
+    /** Processor extended state enumeration (SDM Vol. 2A, CPUID leaf 0DH). */
+    static final int LEAF_XSAVE = 0xD;
     /** The highest basic leaf implemented; CPUID.0:EAX. */
-    static final int MAX_BASIC_LEAF = LEAF_TOPOLOGY;
+    static final int MAX_BASIC_LEAF = LEAF_XSAVE;
+    /** Leaf 0xD subleaves 0 (XCR0 features, sizes) and 1 (XSAVE extensions, IA32_XSS); higher ones are components (none). */
+    static final int XSAVE_MAIN_SUBLEAF = 0, XSAVE_EXTENSIONS_SUBLEAF = 1, XSAVE_SUBLEAVES = 2;
     static final int HYPERVISOR_BASE = 0x4000_0000;
     static final int HYPERVISOR_MAX = 0x4000_0001;
     static final int EXTENDED_BASE = 0x8000_0000;
@@ -101,6 +105,9 @@ final class CpuModel {
     private final int leaf7Offset;
     private final int leafBOffset;
     private final int leafBCount;
+    private final int leafDOffset;
+    /** Leaf 1 ECX advertises XSAVE (then leaf 0xD is filled and OSXSAVE reflects CR4). */
+    final boolean xsave;
     private final int hypervisorOffset;
     private final int extendedOffset;
     private final int zeroRow;
@@ -158,7 +165,8 @@ final class CpuModel {
         leaf4Offset = basicRows * REGS;
         leaf7Offset = leaf4Offset + leaf4Count * REGS;
         leafBOffset = leaf7Offset + REGS;
-        hypervisorOffset = leafBOffset + (leafBCount + 1) * REGS;
+        leafDOffset = leafBOffset + (leafBCount + 1) * REGS;
+        hypervisorOffset = leafDOffset + XSAVE_SUBLEAVES * REGS;
         extendedOffset = hypervisorOffset + (HYPERVISOR_MAX - HYPERVISOR_BASE + 1) * REGS;
         zeroRow = extendedOffset + (EXTENDED_MAX - EXTENDED_BASE + 1) * REGS;
         rows = new int[zeroRow + REGS];
@@ -203,6 +211,19 @@ final class CpuModel {
         put(leafBOffset, 0, 1, 0 | LEVEL_SMT << LEVEL_TYPE_SHIFT, 0);
         put(leafBOffset + REGS, coreShift, logicalProcessors, 1 | LEVEL_CORE << LEVEL_TYPE_SHIFT, 0);
         put(leafBOffset + 2 * REGS, 0, 0, LEVEL_INVALID << LEVEL_TYPE_SHIFT, 0); // ECX[7:0] echoed at lookup
+
+        // Leaf 0xD, only with XSAVE: x87 is the one state component; XSAVES (subleaf 1 EAX bit 3)
+        // is added per CPUID from the VMCS controls. OSXSAVE is never configured: CPUID copies CR4.
+        leaf1Ecx &= ~CpuFeatures.ECX_OSXSAVE;
+        rows[basic(LEAF_VERSION_FEATURES) + ECX] = leaf1Ecx;
+        xsave = (leaf1Ecx & CpuFeatures.ECX_XSAVE) != 0;
+        if (xsave) {
+            put(leafDOffset, (int) CpuFeatures.SUPPORTED_XCR0, CpuFeatures.XSAVE_AREA_SIZE, CpuFeatures.XSAVE_AREA_SIZE,
+                    (int) (CpuFeatures.SUPPORTED_XCR0 >>> 32));
+            put(leafDOffset + REGS, CpuFeatures.XSAVE_SUBLEAF1_XSAVEOPT | CpuFeatures.XSAVE_SUBLEAF1_XSAVEC,
+                    CpuFeatures.XSAVE_AREA_SIZE, (int) CpuFeatures.SUPPORTED_XSS,
+                    (int) (CpuFeatures.SUPPORTED_XSS >>> 32));
+        }
 
         // Hypervisor leaves, present only with the hypervisor bit.
         hypervisorLeaves = (leaf1Ecx & CpuFeatures.ECX_HYPERVISOR) != 0;
@@ -270,6 +291,8 @@ final class CpuModel {
                 return subleaf == 0 ? leaf7Offset : zeroRow;
             case LEAF_TOPOLOGY:
                 return leafBOffset + (Integer.compareUnsigned(subleaf, leafBCount) < 0 ? subleaf : leafBCount) * REGS;
+            case LEAF_XSAVE:
+                return Integer.compareUnsigned(subleaf, XSAVE_SUBLEAVES) < 0 ? leafDOffset + subleaf * REGS : zeroRow;
             default:
                 if (Integer.compareUnsigned(leaf, MAX_BASIC_LEAF) <= 0) {
                     return basic(leaf);

@@ -31,8 +31,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(description = "CPUID leaf 1 EDX feature word; the default is the table in CpuFeatures.")
     String leaf1_edx() default "0x00019178";
 
-    @AttributeDefinition(description = "CPUID leaf 1 ECX feature word; bit 31 = hypervisor present (also gates the 0x40000000 leaves). VMX (bit 5) is not offered by default: no nested VMX.")
-    String leaf1_ecx() default "0x80000000";
+    @AttributeDefinition(description = "CPUID leaf 1 ECX feature word; bit 31 = hypervisor present (also gates the 0x40000000 leaves), bit 26 = XSAVE (also gates leaf 0xD and XSETBV emulation). OSXSAVE (bit 27) always mirrors the guest's CR4.OSXSAVE. VMX (bit 5) is not offered by default: no nested VMX.")
+    String leaf1_ecx() default "0x84000000";
 
     @AttributeDefinition(description = "CPUID leaf 7 subleaf 0 EBX structured extended features.")
     String leaf7_ebx() default "0";

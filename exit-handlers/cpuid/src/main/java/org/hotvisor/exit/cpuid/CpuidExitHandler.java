@@ -7,7 +7,11 @@ import org.hotvisor.api.ExitHandler;
 import org.hotvisor.api.ExitReason;
 import org.hotvisor.api.GuestRegisters;
 import org.hotvisor.api.HandlesExit;
+import org.hotvisor.api.Register;
 import org.hotvisor.api.VmExit;
+import org.hotvisor.api.vmx.ProcessorControl;
+import org.hotvisor.api.vmx.SecondaryControl;
+import org.hotvisor.api.vmx.VmcsField;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;
@@ -15,11 +19,12 @@ import org.osgi.service.metatype.annotations.Designate;
 
 /**
  * CPUID (exit reason 10; CPUID exits unconditionally in VMX non-root operation, SDM 3C 26.1.2):
- * answers from a precomputed {@link CpuModel}. The model is rebuilt on configuration change and
+ * answers from a precomputed {@link CpuModel}. Also XSETBV (reason 55, {@link XsetbvEmulation}),
+ * so that XCR0 agrees with the model's leaf 0xD. The model is rebuilt on configuration change and
  * published through a volatile field, so the vCPU thread neither allocates nor locks.
  */
 @Component(name = CpuidExitHandler.PID, service = ExitHandler.class)
-@HandlesExit(reason = ExitReason.CPUID)
+@HandlesExit(reason = {ExitReason.CPUID, ExitReason.XSETBV})
 @Designate(ocd = CpuidConfig.class)
 public final class CpuidExitHandler implements ExitHandler {
     /** ConfigAdmin PID (and component name). */
@@ -27,6 +32,8 @@ public final class CpuidExitHandler implements ExitHandler {
 
     private static final System.Logger LOG = System.getLogger(PID);
     private static final long LOW_32 = 0xFFFF_FFFFL;
+    /** CR4.OSXSAVE (SDM Vol. 3A 2.5). */
+    static final long CR4_OSXSAVE = 1L << 18;
 
     private volatile CpuModel model = CpuModel.defaults();
 
@@ -57,6 +64,9 @@ public final class CpuidExitHandler implements ExitHandler {
     @Override
     public ExitAction handle(VmExit exit) {
         CpuModel m = model; // one volatile read: the whole exit sees one consistent table
+        if (exit.rawReason() == ExitReason.XSETBV.number()) {
+            return XsetbvEmulation.handle(exit, m);
+        }
         GuestRegisters regs = exit.registers();
         int leaf = m.effectiveLeaf((int) regs.rax());
         int subleaf = (int) regs.rcx();
@@ -70,6 +80,13 @@ public final class CpuidExitHandler implements ExitHandler {
         int apicId = exit.vcpu().index(); // initial APIC ID = vCPU index
         if (leaf == CpuModel.LEAF_VERSION_FEATURES) {
             ebx |= (apicId & 0xFF) << CpuModel.INITIAL_APIC_ID_SHIFT;
+            // SDM Vol. 2A Table 3-10: OSXSAVE "reflects the setting of CR4.OSXSAVE"
+            if (m.xsave && (regs.get(Register.CR4) & CR4_OSXSAVE) != 0) {
+                ecx |= CpuFeatures.ECX_OSXSAVE;
+            }
+        } else if (leaf == CpuModel.LEAF_XSAVE && subleaf == CpuModel.XSAVE_EXTENSIONS_SUBLEAF && m.xsave
+                && xsavesEnabled(exit)) {
+            eax |= CpuFeatures.XSAVE_SUBLEAF1_XSAVES;
         } else if (leaf == CpuModel.LEAF_TOPOLOGY) {
             // SDM Vol. 2A, CPUID leaf 0BH: ECX[7:0] echoes the input level number, EDX is the x2APIC ID.
             ecx |= subleaf & CpuModel.LEVEL_NUMBER_MASK;
@@ -81,5 +98,13 @@ public final class CpuidExitHandler implements ExitHandler {
         regs.setRcx(ecx & LOW_32);
         regs.setRdx(edx & LOW_32);
         return ExitAction.EMULATED;
+    }
+
+    /** SDM 3C 26.3: XSAVES/XRSTORS are #UD in the guest unless the VMCS enables them. */
+    private static boolean xsavesEnabled(VmExit exit) {
+        long primary = exit.vmread(VmcsField.CPU_BASED_VM_EXEC_CONTROL.encoding());
+        long secondary = exit.vmread(VmcsField.SECONDARY_VM_EXEC_CONTROL.encoding());
+        return ProcessorControl.ACTIVATE_SECONDARY_CONTROLS.isSet((int) primary)
+                && SecondaryControl.ENABLE_XSAVES_XRSTORS.isSet((int) secondary);
     }
 }

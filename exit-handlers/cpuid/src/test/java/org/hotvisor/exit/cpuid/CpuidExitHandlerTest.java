@@ -54,7 +54,7 @@ class CpuidExitHandlerTest {
     @Test
     void leaf0ReportsMaxBasicLeafAndVendorInEbxEdxEcxOrder() {
         long[] r = cpuid(0);
-        assertEquals(0xB, r[0]);
+        assertEquals(0xD, r[0]);
         assertEquals("GenuineIntel", ascii(r[1], r[3], r[2]));
     }
 
@@ -82,7 +82,7 @@ class CpuidExitHandlerTest {
         assertEquals(0x0001_9178L, r[3]);
         assertEquals(0L, r[3] & CpuFeatures.EDX_FPU);
         assertEquals(0L, r[3] & CpuFeatures.EDX_APIC);
-        assertEquals(0x8000_0000L, r[2], "hypervisor bit only, no VMX");
+        assertEquals(0x8400_0000L, r[2], "XSAVE and the hypervisor bit; no VMX; OSXSAVE clear while CR4.OSXSAVE is");
         // family 6, model 1, stepping 0
         assertEquals(0x610L, r[0]);
     }
@@ -131,7 +131,7 @@ class CpuidExitHandlerTest {
         for (long v : r) {
             assertEquals(0L, v >>> 32);
         }
-        assertEquals(0xBL, r[0]);
+        assertEquals(0xDL, r[0]);
     }
 
     @Test
@@ -205,11 +205,11 @@ class CpuidExitHandlerTest {
 
     @Test
     void leavesAboveTheMaximumReturnTheHighestBasicLeafHonouringEcx() {
-        assertArrayEquals(cpuid(0, 0xB, 1), cpuid(0, 0xC, 1));
-        assertArrayEquals(cpuid(0, 0xB, 0), cpuid(0, 0x8000_0009L, 0));
-        assertArrayEquals(cpuid(0, 0xB, 0), cpuid(0, 0x4000_0002L, 0));
-        assertArrayEquals(cpuid(0, 0xB, 0), cpuid(0, 0xC000_0000L, 0));
-        assertArrayEquals(cpuid(0, 0xB, 0), cpuid(0, 0xFFFF_FFFFL, 0));
+        assertArrayEquals(cpuid(0, 0xD, 1), cpuid(0, 0xE, 1));
+        assertArrayEquals(cpuid(0, 0xD, 0), cpuid(0, 0x8000_0009L, 0));
+        assertArrayEquals(cpuid(0, 0xD, 0), cpuid(0, 0x4000_0002L, 0));
+        assertArrayEquals(cpuid(0, 0xD, 0), cpuid(0, 0xC000_0000L, 0));
+        assertArrayEquals(cpuid(0, 0xD, 0), cpuid(0, 0xFFFF_FFFFL, 0));
     }
 
     @Test
@@ -226,7 +226,7 @@ class CpuidExitHandlerTest {
     void clearingTheHypervisorBitHidesTheHypervisorLeaves() {
         handler.modified(Map.of("leaf1.ecx", "0"));
         assertEquals(0L, cpuid(1)[2]);
-        assertArrayEquals(cpuid(0, 0xB, 0), cpuid(0, 0x4000_0000L, 0));
+        assertArrayEquals(cpuid(0, 0xD, 0), cpuid(0, 0x4000_0000L, 0));
     }
 
     @Test

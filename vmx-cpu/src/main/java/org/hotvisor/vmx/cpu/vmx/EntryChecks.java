@@ -24,6 +24,7 @@ import org.hotvisor.api.vmx.VmcsField;
  *   <li>enable EPT: EPTP memory type supported (UC or WB), bits 5:3 = 3 (4-level walk), bit 6 = 0
  *       (accessed/dirty flags not supported), bits 11:7 = 0, no bits beyond the physical-address width
  *   <li>unrestricted guest = 1 implies enable EPT = 1
+ *   <li>VMCS shadowing: VMREAD- and VMWRITE-bitmap addresses 4-KiB aligned, pages inside host memory
  *   <li>enable VM functions: no bit set in the VM-function controls beyond IA32_VMX_VMFUNC (none)
  * </ul>
  * <b>27.2.1.2 VM-exit control fields</b> (error 7): reserved bits (A.4); "save VMX-preemption timer
@@ -77,7 +78,8 @@ import org.hotvisor.api.vmx.VmcsField;
  *       implementation chooses to fail); pending debug exceptions reserved bits (11:4, 13, 63:15
  *       except 14) = 0 and BS consistent with RFLAGS.TF and IA32_DEBUGCTL.BTF when STI/MOV-SS
  *       blocking or HLT; VMCS link pointer all-ones, or 4-KiB aligned in host memory with this
- *       revision identifier and a shadow-VMCS indicator equal to "VMCS shadowing" (qualification 4)
+ *       revision identifier and a shadow-VMCS indicator equal to "VMCS shadowing", not the
+ *       current-VMCS pointer (qualification 4)
  *   <li>27.3.1.6: with PAE paging (CR0.PG = CR4.PAE = 1, not IA-32e mode) each present PDPTE
  *       (from the VMCS with EPT, else from guest memory at CR3) has reserved bits 2:1, 8:5 and
  *       63:MAXPHYADDR clear (qualification 2); a PDPT outside guest RAM also fails
@@ -323,6 +325,10 @@ final class EntryChecks {
         }
         if (SecondaryControl.UNRESTRICTED_GUEST.isSet(proc2) && !SecondaryControl.ENABLE_EPT.isSet(proc2)) {
             return fail("SDM 3C 27.2.1.1: unrestricted guest requires enable EPT");
+        }
+        if (SecondaryControl.VMCS_SHADOWING.isSet(proc2)
+                && !(pageInHostMemory(v.get(VMREAD_BITMAP)) && pageInHostMemory(v.get(VMWRITE_BITMAP)))) {
+            return fail("SDM 3C 27.2.1.1: VMREAD/VMWRITE-bitmap address not 4-KiB aligned or outside host memory");
         }
         if (SecondaryControl.ENABLE_VM_FUNCTIONS.isSet(proc2)
                 && (v.get(VM_FUNCTION_CONTROL) & ~VmxCapabilities.VM_FUNCTIONS) != 0) {
@@ -703,6 +709,10 @@ final class EntryChecks {
             if ((revision & ~VmcsLayout.SHADOW_VMCS_INDICATOR) != VmxCapabilities.VMCS_REVISION_ID
                     || ((revision & VmcsLayout.SHADOW_VMCS_INDICATOR) != 0) != shadowing) {
                 return failGuest("SDM 3C 27.3.1.5: VMCS link pointer region has a wrong revision identifier or shadow indicator",
+                        QUALIFICATION_VMCS_LINK_POINTER);
+            }
+            if (link == v.address) {
+                return failGuest("SDM 3C 27.3.1.5: VMCS link pointer is the current-VMCS pointer",
                         QUALIFICATION_VMCS_LINK_POINTER);
             }
         }

@@ -33,6 +33,8 @@ final class Slot {
     static final int VMREAD_BITMAP = VmcsLayout.slot(VmcsField.VMREAD_BITMAP);
     static final int VMWRITE_BITMAP = VmcsLayout.slot(VmcsField.VMWRITE_BITMAP);
     static final int XSS_EXIT_BITMAP = VmcsLayout.slot(VmcsField.XSS_EXIT_BITMAP);
+    static final int PLE_GAP = VmcsLayout.slot(VmcsField.PLE_GAP);
+    static final int PLE_WINDOW = VmcsLayout.slot(VmcsField.PLE_WINDOW);
     static final int VM_EXIT_CONTROLS = VmcsLayout.slot(VmcsField.VM_EXIT_CONTROLS);
     static final int VM_ENTRY_CONTROLS = VmcsLayout.slot(VmcsField.VM_ENTRY_CONTROLS);
     static final int VM_EXIT_MSR_STORE_ADDR = VmcsLayout.slot(VmcsField.VM_EXIT_MSR_STORE_ADDR);

@@ -24,7 +24,7 @@ import org.hotvisor.api.vmx.SecondaryControl;
  *       which is only SDM behaviour when this control is 1.
  *   <li>EPT maps guest-physical [0, guestRam.length) flat; the EPTP is checked (27.2.1.1) but
  *       the EPT paging structures are not walked, so no EPT page sizes, A/D flags or INVEPT are
- *       reported. VPID, the TPR shadow and APIC virtualization, posted interrupts, VMCS shadowing,
+ *       reported. VPID, the TPR shadow and APIC virtualization, posted interrupts,
  *       PML and IA-32e mode guests are not implemented and not reported. "Enable VM functions" is
  *       reported with no VM function (IA32_VMX_VMFUNC = 0).
  *   <li>The host is a 64-bit VMM: the logical processor is in IA-32e mode in VMX root operation.
@@ -111,9 +111,11 @@ public final class VmxCapabilities {
             SecondaryControl.ENABLE_RDTSCP,
             SecondaryControl.WBINVD_EXITING,
             SecondaryControl.UNRESTRICTED_GUEST,
+            SecondaryControl.PAUSE_LOOP_EXITING,
             SecondaryControl.RDRAND_EXITING,
             SecondaryControl.ENABLE_INVPCID,
             SecondaryControl.ENABLE_VM_FUNCTIONS,
+            SecondaryControl.VMCS_SHADOWING,
             SecondaryControl.RDSEED_EXITING,
             SecondaryControl.ENABLE_XSAVES_XRSTORS);
 

@@ -71,11 +71,20 @@ import org.hotvisor.vmx.cpu.x86.X86Core;
  * DR0-DR3 and DR6 belong to the core and keep the guest's values across exits. DR7 is in the
  * VMCS (with "load/save debug controls"); {@link #dr(int)} 7 reads the core's current value.
  *
- * <p><b>Not modelled</b>: error 26 (VM entry with events blocked by MOV SS; the Java host has no
- * MOV-SS shadow), SMM and the dual-monitor treatment (errors 16-25), VMCS shadowing.
+ * <p><b>VMCS shadowing</b> (SDM 3C 25.10): VMPTRLD accepts a region with the shadow-VMCS
+ * indicator, VMLAUNCH/VMRESUME with it current fail with VMfailInvalid (27.1); guest VMREAD and
+ * VMWRITE that the bitmaps do not make exit access the link-pointer region ({@link ShadowVmcs}).
  *
- * <p><b>Threading</b>: one thread drives a processor; only {@link #requestExit()} may be called
- * from another thread.
+ * <p><b>Platform signals</b>: {@link #signalInit()}, {@link #signalStartup(int)} and
+ * {@link #signalSmi()} post to the core, which exits with reason 3, 4, 5 or 6 at an instruction
+ * boundary (see {@code org.hotvisor.vmx.cpu.x86.PlatformSignals}).
+ *
+ * <p><b>Not modelled</b>: error 26 (VM entry with events blocked by MOV SS; the Java host has no
+ * MOV-SS shadow), SMM and the dual-monitor treatment (errors 16-25; SMIs exit as SMM VM exits would
+ * under it, but no SMM is entered).
+ *
+ * <p><b>Threading</b>: one thread drives a processor; only {@link #requestExit()} and the three
+ * signal methods may be called from another thread.
  */
 public final class VmxLogicalProcessor implements LogicalProcessor {
 
@@ -114,6 +123,8 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
     private boolean inVmxOperation;
     private long vmxonPointer = NO_VMCS;
     private Vmcs current;
+    /** The current VMCS region carries the shadow-VMCS indicator (SDM 3C 25.10): VM entry fails with it. */
+    private boolean currentIsShadow;
     /**
      * {@link #lastStatus()} as a {@link VmxStatus} ordinal: a primitive field, because storing an
      * object reference on every VMREAD/VMWRITE would cost a GC write barrier.
@@ -138,6 +149,7 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         this.guestRam = guestRam;
         this.hostMemory = hostMemory;
         this.checks = new EntryChecks(hostMemory, guestRam);
+        core.shadowVmcs = new ShadowVmcs(this, hostMemory);
     }
 
     /** The core (package-private, for tests). */
@@ -270,11 +282,13 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
             return fail(VmInstructionError.VMPTRLD_VMXON_POINTER);
         }
         int revision = revisionAt(vmcsAddress);
-        // bit 31 (shadow-VMCS indicator) is only allowed with VMCS shadowing, which is not supported
+        // bit 31 (shadow-VMCS indicator) is allowed: this processor supports "VMCS shadowing" (SDM 3C 31.3 VMPTRLD)
         if ((revision & REVISION_MASK) != VmxCapabilities.VMCS_REVISION_ID
-                || (revision & VmcsLayout.SHADOW_VMCS_INDICATOR) != 0) {
+                || (revision & VmcsLayout.SHADOW_VMCS_INDICATOR) != 0
+                        && (VmxCapabilities.PROC2_MAY_BE_1 & SecondaryControl.VMCS_SHADOWING.mask()) == 0) {
             return fail(VmInstructionError.VMPTRLD_INCORRECT_REVISION);
         }
+        currentIsShadow = (revision & VmcsLayout.SHADOW_VMCS_INDICATOR) != 0;
         if (current != null) {
             if (current.address == vmcsAddress) {
                 return succeed();
@@ -357,8 +371,8 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
 
     private VmxStatus enter(boolean launch) {
         Vmcs v = current;
-        if (v == null) {
-            return failInvalid();
+        if (v == null || currentIsShadow) {
+            return failInvalid(); // SDM 3C 27.1: no current VMCS, or a shadow VMCS, is VMfailInvalid
         }
         if (launch && v.launchState != VmcsLayout.LAUNCH_STATE_CLEAR) {
             return fail(VmInstructionError.VMLAUNCH_NONCLEAR_VMCS);
@@ -557,6 +571,8 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         c.preemptionTimerActive = PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.isSet(c.pinBased);
         c.preemptionTimerRateShift = VmxCapabilities.PREEMPTION_TIMER_RATE;
         c.xssExitingBitmap = values[Slot.XSS_EXIT_BITMAP];
+        c.pleGap = (int) values[Slot.PLE_GAP];   // SDM 3C 25.6.13
+        c.pleWindow = (int) values[Slot.PLE_WINDOW];
         c.exitControls = (int) values[Slot.VM_EXIT_CONTROLS];
         c.entryControls = (int) values[Slot.VM_ENTRY_CONTROLS];
     }
@@ -909,17 +925,22 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
 
     // ------------------------------------------------------------------ the platform around the processor
 
+    /** Thread-safe; recognised by the core at the next instruction boundary ({@code PlatformSignals}). */
     @Override
     public void signalInit() {
-        // PLACEHOLDER (session 2): the #3 helper implements INIT/SIPI/SMI exits.
+        core.signals.postInit();
     }
 
+    /** Thread-safe; exit 4 only in the wait-for-SIPI activity state, else discarded. */
     @Override
     public void signalStartup(int vector) {
+        core.signals.postStartup(vector);
     }
 
+    /** Thread-safe; exit 5 (I/O SMI) right after an I/O instruction the core retired, else 6. */
     @Override
     public void signalSmi() {
+        core.signals.postSmi();
     }
 
     @Override

@@ -126,7 +126,7 @@ final class BlockCompiler {
         if (op >= Op.ALU32_RR && op < Op.MOV32_RR) {
             return (op - Op.ALU32_RR) % 9;
         }
-        if (op >= Op.JCC_CC && op < Op.COUNT) {
+        if (op >= Op.JCC_CC && op < Op.JCC_CC + 16) {
             return op - Op.JCC_CC;
         }
         return -1;

@@ -963,10 +963,13 @@ final class Decoder {
         switch (regField) {
             case 1:
                 return modrmInsn(Op.UD, Op.CMPXCHG8B, 0, 8, 0, 4, 0, 0);
-            case 3:
-                return modrmInsn(Op.UD, Op.XRSTORS, 0, 4, 0, 4, 0, 0);
-            case 5:
-                return modrmInsn(Op.UD, Op.XSAVES, 0, 4, 0, 4, 0, 0);
+            case 3, 4, 5:
+                // XRSTORS, XSAVEC, XSAVES (SDM 2, "NP 0F C7 /3 /4 /5": no 66/F2/F3 prefix)
+                if ((flags & (F_OPSIZE_PREFIX | F_REP | F_REPNE)) != 0) {
+                    return ud();
+                }
+                return modrmInsn(Op.UD, regField == 3 ? Op.XRSTORS : regField == 4 ? Op.XSAVEC : Op.XSAVES, 0, 4, 0,
+                        4, 0, 0);
             case 6: {
                 int op;
                 if ((flags & F_OPSIZE_PREFIX) != 0) {
@@ -995,9 +998,15 @@ final class Decoder {
             // LFENCE / MFENCE / SFENCE: ordering is trivially satisfied by one in-order core
             return regField >= 5 ? simple(Op.NOP, 0) : ud();
         }
-        if (regField == 7 && (flags & (F_OPSIZE_PREFIX | F_REP | F_REPNE)) == 0) {
-            return modrmInsn(Op.UD, Op.CLFLUSH, 0, 1, 0, 4, 0, 0);
+        if ((flags & (F_OPSIZE_PREFIX | F_REP | F_REPNE)) != 0) {
+            return ud();
         }
-        return ud();   // FXSAVE/XSAVE family: no FPU/SSE state in this core
+        return switch (regField) {
+            case 4 -> modrmInsn(Op.UD, Op.XSAVE, 0, 4, 0, 4, 0, 0);   // SDM 2 XSAVE: NP 0F AE /4
+            case 5 -> modrmInsn(Op.UD, Op.XRSTOR, 0, 4, 0, 4, 0, 0);
+            case 6 -> modrmInsn(Op.UD, Op.XSAVEOPT, 0, 4, 0, 4, 0, 0);
+            case 7 -> modrmInsn(Op.UD, Op.CLFLUSH, 0, 1, 0, 4, 0, 0);
+            default -> ud();   // FXSAVE/FXRSTOR, LDMXCSR/STMXCSR: no SSE state in this core
+        };
     }
 }

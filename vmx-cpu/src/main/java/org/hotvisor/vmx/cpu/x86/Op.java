@@ -83,7 +83,9 @@ public final class Op {
     public static final int SHIFT32_RI = 229;
     /** JCC_CC + cc: conditional near jump with the condition fixed. */
     public static final int JCC_CC = 237;
-    public static final int COUNT = 253;
+    /** The XSAVE feature set beside XSAVES/XRSTORS ({@link Xsave}): 0F AE /4 /5 /6, 0F C7 /4. */
+    public static final int XSAVE = 253, XRSTOR = 254, XSAVEOPT = 255, XSAVEC = 256;
+    public static final int COUNT = 257;
 
     private static final String[] NAMES = new String[COUNT];
 
@@ -110,7 +112,7 @@ public final class Op {
         if (op >= SHIFT32_RI && op < JCC_CC) {
             return "SHIFT32_RI+" + (op - SHIFT32_RI);
         }
-        if (op >= JCC_CC && op < COUNT) {
+        if (op >= JCC_CC && op < JCC_CC + 16) {
             return "JCC_CC+" + (op - JCC_CC);
         }
         return op >= 0 && op < COUNT && NAMES[op] != null ? NAMES[op] : "op" + op;

@@ -27,7 +27,8 @@ final class SystemOps {
             P_UNCONDITIONAL_IO = 1 << 24, P_IO_BITMAPS = 1 << 25, P_MTF = 1 << 27, P_MSR_BITMAPS = 1 << 28,
             P_MONITOR = 1 << 29, P_PAUSE = 1 << 30, P_SECONDARY = 1 << 31;
     // secondary controls (SDM 3C 25.6.2 Table 25-7)
-    static final int S_DESCRIPTOR_TABLE = 1 << 2, S_RDTSCP = 1 << 3, S_WBINVD = 1 << 6, S_RDRAND = 1 << 11,
+    static final int S_DESCRIPTOR_TABLE = 1 << 2, S_RDTSCP = 1 << 3, S_WBINVD = 1 << 6, S_PAUSE_LOOP = 1 << 10,
+            S_RDRAND = 1 << 11,
             S_INVPCID = 1 << 12, S_VMFUNC = 1 << 13, S_VMCS_SHADOWING = 1 << 14, S_RDSEED = 1 << 16,
             S_XSAVES = 1 << 20;
 
@@ -56,9 +57,12 @@ final class SystemOps {
     private long rngState = 0x9E37_79B9_7F4A_7C15L;
     /** IA32_TSC_AUX and IA32_XSS: MSRs outside the VMCS guest state. */
     long tscAux, xss;
+    final PauseLoop pauseLoop = new PauseLoop();
+    private final Xsave xsave;
 
     SystemOps(X86Core c) {
         this.c = c;
+        this.xsave = new Xsave(c);
     }
 
     private int exitFor(Insn in, int reason, long qualification) {
@@ -170,10 +174,7 @@ final class SystemOps {
                 }
                 return Exec.NEXT;
             case Op.PAUSE:
-                if (primary(P_PAUSE)) {
-                    return exitFor(in, EXIT_PAUSE, 0);
-                }
-                return Exec.NEXT;
+                return pause(in);
             case Op.MONITOR:
                 if (primary(P_MONITOR)) {
                     return exitFor(in, EXIT_MONITOR, 0);
@@ -216,6 +217,11 @@ final class SystemOps {
                 return vmxInstruction(in);
             case Op.XSAVES, Op.XRSTORS:
                 return xsaves(in);
+            case Op.XSAVE, Op.XSAVEOPT, Op.XSAVEC, Op.XRSTOR:
+                if ((c.cr4 & CR4_OSXSAVE) == 0) {
+                    throw c.ud();   // SDM 2 XSAVE: #UD if CR4.OSXSAVE = 0
+                }
+                return in.op() == Op.XRSTOR ? xsave.restore(in) : xsave.save(in);
             case Op.SYSENTER:
                 return sysenter();
             case Op.SYSEXIT:
@@ -466,7 +472,12 @@ final class SystemOps {
                 c.efer = v;
             }
             case MSR_TSC_AUX -> tscAux = v & 0xFFFF_FFFFL;
-            case MSR_XSS -> xss = v;
+            case MSR_XSS -> {
+                if ((v & ~Xsave.SUPPORTED_XSS) != 0) {
+                    throw c.gp(0);   // SDM 1 13.3: setting an unsupported IA32_XSS bit is #GP
+                }
+                xss = v;
+            }
             default -> throw c.gp(0);
         }
     }
@@ -848,10 +859,10 @@ final class SystemOps {
             checkIoPermission(port, size);
         }
         boolean rep = string && (in.flags() & (Insn.F_REP | Insn.F_REPNE)) != 0;
+        long q = (size - 1) | (input ? IOQ_IN : 0) | (string ? IOQ_STRING : 0) | (rep ? IOQ_REP : 0)
+                | (immediate ? IOQ_IMMEDIATE : 0) | (long) port << IOQ_PORT_SHIFT;
         if (ioExits(port, size)) {
             ExitInfo e = c.exit;
-            long q = (size - 1) | (input ? IOQ_IN : 0) | (string ? IOQ_STRING : 0) | (rep ? IOQ_REP : 0)
-                    | (immediate ? IOQ_IMMEDIATE : 0) | (long) port << IOQ_PORT_SHIFT;
             if (string) {
                 long am = in.addrMask();
                 int seg = input ? ES : in.seg();
@@ -862,12 +873,14 @@ final class SystemOps {
             }
             return exitFor(in, EXIT_IO, q);
         }
+        ioRetiredForSmi(in, q, input, string);
         // no device behind an unexited port: reads float high, writes vanish
         long ones = in.mask();
         if (!string) {
             if (input) {
                 c.setReg(EAX, 0, in.mask(), ones);
             }
+            c.signals.ioCompleted(c.instructionsRetired() + c.blockPos + 1);
             return Exec.NEXT;
         }
         long am = in.addrMask();
@@ -888,11 +901,28 @@ final class SystemOps {
                 c.gpr[ECX] = (c.gpr[ECX] & ~am) | ((c.gpr[ECX] - 1) & am);
                 if (++n == Exec.REP_CHUNK && (c.gpr[ECX] & am) != 0) {
                     c.rip -= in.len();
+                    c.signals.ioCompleted(c.instructionsRetired() + c.blockPos + 1); // the chunk counts as retired
                     return Exec.END_BLOCK;
                 }
             }
         } while (rep);
+        c.signals.ioCompleted(c.instructionsRetired() + c.blockPos + 1);
         return Exec.NEXT;
+    }
+
+    /**
+     * What an SMI right after this I/O instruction reports (SDM 3C 32.15.2.3): its qualification,
+     * RCX/RSI/RDI and RIP before it ran, the linear address of ES:(E)DI or seg:(E)SI for INS/OUTS.
+     */
+    private void ioRetiredForSmi(Insn in, long qualification, boolean input, boolean string) {
+        long am = in.addrMask();
+        long linear = 0;
+        if (string) {
+            linear = input ? c.segBase[ES] + (c.gpr[EDI] & am) : c.segBase[in.seg()] + (c.gpr[ESI] & am);
+        }
+        long ripMask = c.code32 ? 0xFFFF_FFFFL : 0xFFFF;
+        c.signals.ioStarted(qualification, c.gpr[ECX], c.gpr[ESI], c.gpr[EDI], (c.rip - in.len()) & ripMask,
+                linear & 0xFFFF_FFFFL);
     }
 
     /** The TSS I/O-permission bitmap (SDM 3A 19.5.2): every bit for the accessed ports must be 0. */
@@ -988,6 +1018,9 @@ final class SystemOps {
         if (!c.protectedMode || c.v86 || (in.op() == Op.VMXON && (c.cr4 & CR4_VMXE) == 0)) {
             throw c.ud();
         }
+        if ((in.op() == Op.VMREAD || in.op() == Op.VMWRITE) && !VmcsShadowing.exits(c, in)) {
+            return VmcsShadowing.execute(c, in);   // SDM 3C 31.3: the shadow VMCS, no exit
+        }
         int reason;
         switch (in.op()) {
             case Op.VMCLEAR -> reason = EXIT_VMCLEAR;
@@ -1036,12 +1069,29 @@ final class SystemOps {
         }
         requireCpl0();
         long edxEax = (c.gpr[EDX] & 0xFFFF_FFFFL) << 32 | (c.gpr[EAX] & 0xFFFF_FFFFL);
-        // SDM 3C 26.1.3: exit if EDX:EAX & IA32_XSS & XSS-exiting bitmap != 0
+        // SDM 3C 26.1.3: exit if EDX:EAX & IA32_XSS & XSS-exiting bitmap != 0. The exit comes
+        // before #NM, the alignment #GP and memory faults (SDM 3C 26.1.1: only #UD and
+        // privilege-level faults have priority over it)
         if ((edxEax & xss & c.controls.xssExitingBitmap) != 0) {
-            c.exit.instructionInfo = memoryInfo(in);
+            c.exit.instructionInfo = memoryInfo(in);   // Table 28-14 (VMCLEAR, ..., XRSTORS, XSAVES)
             return exitFor(in, in.op() == Op.XSAVES ? EXIT_XSAVES : EXIT_XRSTORS, in.disp());
         }
-        throw c.ud();   // no extended state components in this core
+        return in.op() == Op.XSAVES ? xsave.save(in) : xsave.restore(in);
+    }
+
+    /**
+     * PAUSE (SDM 3C 26.1.3): "PAUSE exiting" exits at every CPL; otherwise "PAUSE-loop exiting"
+     * applies at CPL 0 only. Exit qualification 0 (SDM 3C 28.2.1).
+     */
+    private int pause(Insn in) {
+        if (primary(P_PAUSE)) {
+            return exitFor(in, EXIT_PAUSE, 0);
+        }
+        if (c.cpl == 0 && secondary(S_PAUSE_LOOP)
+                && pauseLoop.pause(c.tsc + c.blockPos, c.controls.pleGap, c.controls.pleWindow)) {
+            return exitFor(in, EXIT_PAUSE, 0);
+        }
+        return Exec.NEXT;
     }
 
     // ---- SYSENTER / SYSEXIT (SDM 2) ----

@@ -25,4 +25,6 @@ public final class VmxControls {
     public int exitControls, entryControls;
     /** XSS-exiting bitmap (SDM 3C 25.6.19), consulted by XSAVES/XRSTORS. */
     public long xssExitingBitmap;
+    /** PLE_Gap and PLE_Window (SDM 3C 25.6.13), in TSC ticks, for "PAUSE-loop exiting" ({@link PauseLoop}). */
+    public int pleGap, pleWindow;
 }

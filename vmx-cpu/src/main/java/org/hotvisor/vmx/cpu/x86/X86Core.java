@@ -99,8 +99,10 @@ public final class X86Core {
      * layer compares those fields at a VM exit only then, and clears the flag.
      */
     public boolean systemStateChanged = true;
-    /** XCR0 (XSETBV exits always, but XGETBV reads it). */
-    public long xcr0 = 1;
+    /** XCR0 (XSETBV exits always, but XGETBV reads it). Only x87 is supported, so it stays 1 ({@link Xsave}). */
+    public long xcr0 = Xsave.SUPPORTED_XCR0;
+    /** x87 register state, saved and restored by the XSAVE feature set ({@link Xsave}). */
+    public final FpuState fpu = new FpuState();
 
     // ---- derived state ----
     final byte[] ram;
@@ -153,8 +155,13 @@ public final class X86Core {
     /** Whole-block interpreted runs before a block is compiled. */
     public int compileThreshold = BlockCompiler.THRESHOLD;
 
-    private volatile boolean exitRequested;
+    /** Something waits at the next instruction boundary: a host kick or a platform signal ({@link PlatformSignals}). */
+    volatile boolean exitRequested;
     private volatile Thread runner;
+    /** INIT, SIPI, SMI and the host kick, posted by other threads. */
+    public final PlatformSignals signals = new PlatformSignals(this);
+    /** The shadow VMCS of VMREAD/VMWRITE in VMX non-root operation (set by the VMX layer; see {@link VmcsShadowing}). */
+    public VmcsShadowAccess shadowVmcs;
     private long retired;
     /** Instructions retired inside the current block before the one executing (for RDTSC and exits). */
     int blockPos;
@@ -232,6 +239,7 @@ public final class X86Core {
     /** Runs guest code until a VM exit; on return {@link #exit} describes it. Never throws. */
     public void run() {
         try {
+            sys.pauseLoop.vmEntry();
             if (injectedExitPending) {
                 injectedExitPending = false;
                 return;
@@ -247,6 +255,11 @@ public final class X86Core {
 
     /** Thread-safe: the next instruction boundary exits with reason 1 (a host kick). */
     public void requestExit() {
+        signals.postHostKick();
+    }
+
+    /** Thread-safe: makes the run loop look at {@link #signals} at the next boundary (and wakes a wait). */
+    void wake() {
         exitRequested = true;
         Thread t = runner;
         if (t != null) {
@@ -438,7 +451,13 @@ public final class X86Core {
             return;
         }
         while (true) {
-            if (tsc >= timerDeadline) {
+            // SDM 3A 6.9: SMI and INIT (and a SIPI) come before the timer, window exits and the host kick
+            if (exitRequested && signals.recognise()) {
+                exitTaken();
+                return;
+            }
+            // SDM 3C 26.5.1: the timer causes no VM exit in the wait-for-SIPI state
+            if (tsc >= timerDeadline && activityState != ACTIVITY_WAIT_SIPI) {
                 preemptionTimerExit();
                 return;
             }
@@ -446,8 +465,7 @@ public final class X86Core {
                 exitTaken();
                 return;
             }
-            if (exitRequested) {
-                exitRequested = false;
+            if (exitRequested && signals.takeHostKick()) {
                 hostKickExit();
                 return;
             }
@@ -1567,11 +1585,12 @@ public final class X86Core {
     }
 
     /**
-     * Activity state HLT (or shutdown / wait-for-SIPI): nothing but a host kick or the preemption
-     * timer can end it. Virtual time jumps to the timer's expiry instead of stalling the host.
+     * Activity state HLT (or shutdown / wait-for-SIPI): nothing but a host kick, a platform signal
+     * the state does not block, or the preemption timer (not in wait-for-SIPI) can end it. Virtual
+     * time jumps to the timer's expiry instead of stalling the host.
      */
     private void waitWhileInactive() {
-        if (timerDeadline != Long.MAX_VALUE) {
+        if (timerDeadline != Long.MAX_VALUE && activityState != ACTIVITY_WAIT_SIPI) {
             if (tsc < timerDeadline) {
                 tsc = timerDeadline;
             }
@@ -1580,7 +1599,7 @@ public final class X86Core {
         // publish the thread before re-checking the flag, so requestExit() cannot miss us
         runner = Thread.currentThread();
         try {
-            while (!exitRequested) {
+            while (!signals.endsWait()) {
                 LockSupport.parkNanos(this, 50_000_000L);
             }
         } finally {

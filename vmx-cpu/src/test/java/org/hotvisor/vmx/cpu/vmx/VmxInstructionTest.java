@@ -155,10 +155,15 @@ class VmxInstructionTest {
     }
 
     @Test
-    void vmptrldOfShadowVmcsFailsWithError11WithoutShadowing() {
+    void vmptrldOfShadowVmcsSucceedsButVmEntryWithItFailsInvalid() {
+        // VMCS shadowing is supported, so the shadow-VMCS indicator is accepted (SDM 3C 31.3 VMPTRLD) ...
         VmxLogicalProcessor p = fixture.processorWithCurrentVmcs();
         Vmcs.writeInt(fixture.hostMemory, (int) VMCS_B, VmxCapabilities.VMCS_REVISION_ID | 1 << 31);
-        assertFailValid(p, p.vmptrld(VMCS_B), VmInstructionError.VMPTRLD_INCORRECT_REVISION);
+        assertEquals(VmxStatus.SUCCEED, p.vmptrld(VMCS_B));
+        assertEquals(VMCS_B, p.vmptrst());
+        // ... but a shadow VMCS cannot be entered (SDM 3C 27.1, item 4)
+        assertEquals(VmxStatus.FAIL_INVALID, p.vmlaunch());
+        assertEquals(VmxStatus.FAIL_INVALID, p.vmresume());
     }
 
     @Test

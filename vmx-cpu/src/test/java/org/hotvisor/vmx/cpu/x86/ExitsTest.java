@@ -294,7 +294,7 @@ class ExitsTest {
     void xsavesExitsPerTheXssExitingBitmapAndVmfuncExits() {
         Guest g = flat(RDPMC_XSAVES, 0, 1 << 20 | 1 << 13);   // enable XSAVES/XRSTORS, enable VM functions
         g.core.cr4 = X86Core.CR4_OSXSAVE;
-        g.core.writeMsr(0xDA0, 1);                            // IA32_XSS
+        g.core.sys.xss = 1;   // IA32_XSS, white box: WRMSR accepts no bit (no supervisor state component)
         g.core.controls.xssExitingBitmap = 1;
         g.core.gpr[X86Core.EAX] = 1;   // requested-feature bitmap EDX:EAX = 1
         g.core.rip = 0x100004;         // start at XSAVES (RDPMC would clear EAX)

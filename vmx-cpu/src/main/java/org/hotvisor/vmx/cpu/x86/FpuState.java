@@ -1,0 +1,107 @@
+package org.hotvisor.vmx.cpu.x86;
+
+import java.util.Arrays;
+
+/**
+ * The x87 FPU register state (SDM 1 8.1): control, status and tag words, last instruction and
+ * data pointers, last opcode and the eight 80-bit data registers R0-R7 (physical order; ST(i) is
+ * R((TOP + i) mod 8), TOP = FSW bits 13:11). The core has no x87 arithmetic yet (issue #7 adds
+ * it and will own this class); today the XSAVE feature set saves and restores this state.
+ */
+public final class FpuState {
+    /** FCW after FNINIT (SDM 1 8.1.5): all exceptions masked, 64-bit precision, round to nearest. */
+    public static final int FCW_INIT = 0x037F;
+    /** FTW after FNINIT: every register empty (tag 11b). */
+    public static final int FTW_ALL_EMPTY = 0xFFFF;
+
+    // two-bit tags of the full tag word (SDM 1 8.1.7)
+    static final int TAG_VALID = 0, TAG_ZERO = 1, TAG_SPECIAL = 2, TAG_EMPTY = 3;
+
+    public static final int REGISTERS = 8;
+    /** Bytes of one data register: 64-bit significand then 16-bit sign and exponent. */
+    public static final int REGISTER_BYTES = 10;
+    static final int FSW_TOP_SHIFT = 11, FSW_TOP_MASK = 7;
+    private static final int EXPONENT_MASK = 0x7FFF;
+    private static final long INTEGER_BIT = 1L << 63;
+
+    public int fcw = FCW_INIT, fsw, ftw = FTW_ALL_EMPTY, fop;
+    /** FPU instruction and data pointers: 32-bit offsets and 16-bit selectors (protected-mode format). */
+    public long fip, fdp;
+    public int fcs, fds;
+    /** R0-R7, {@link #REGISTER_BYTES} little-endian bytes each. */
+    public final byte[] registers = new byte[REGISTERS * REGISTER_BYTES];
+
+    /** The FNINIT state; the data registers keep their contents (SDM 2 FINIT/FNINIT "Operation"). */
+    public void fninit() {
+        fcw = FCW_INIT;
+        fsw = 0;
+        ftw = FTW_ALL_EMPTY;
+        fop = 0;
+        fip = fdp = 0;
+        fcs = fds = 0;
+    }
+
+    /** The initial configuration of XSAVE state component 0 (SDM 1 13.6): FNINIT plus zeroed registers. */
+    public void initialize() {
+        fninit();
+        Arrays.fill(registers, (byte) 0);
+    }
+
+    /** True when in the initial configuration of SDM 1 13.6 (XINUSE[0] = 0). */
+    boolean isInitial() {
+        if (fcw != FCW_INIT || fsw != 0 || ftw != FTW_ALL_EMPTY || fop != 0 || fip != 0 || fdp != 0 || fcs != 0
+                || fds != 0) {
+            return false;
+        }
+        for (byte b : registers) {
+            if (b != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    int top() {
+        return (fsw >>> FSW_TOP_SHIFT) & FSW_TOP_MASK;
+    }
+
+    /** The abridged tag byte of FXSAVE/XSAVE (SDM 1 10.5.1): bit i set when Ri is not empty. */
+    int abridgedTags() {
+        int abridged = 0;
+        for (int r = 0; r < REGISTERS; r++) {
+            if (((ftw >>> (2 * r)) & 3) != TAG_EMPTY) {
+                abridged |= 1 << r;
+            }
+        }
+        return abridged;
+    }
+
+    /**
+     * The full tag word from an abridged tag byte, classifying each non-empty register by its
+     * contents as FXRSTOR/XRSTOR do (SDM 1 10.5.1, Table 10-2 / 8.1.7).
+     */
+    void setAbridgedTags(int abridged) {
+        int full = 0;
+        for (int r = 0; r < REGISTERS; r++) {
+            int tag = (abridged & (1 << r)) == 0 ? TAG_EMPTY : classify(r);
+            full |= tag << (2 * r);
+        }
+        ftw = full;
+    }
+
+    private int classify(int r) {
+        int at = r * REGISTER_BYTES;
+        long significand = 0;
+        for (int k = 7; k >= 0; k--) {
+            significand = significand << 8 | (registers[at + k] & 0xFF);
+        }
+        int exponent = ((registers[at + 8] & 0xFF) | (registers[at + 9] & 0xFF) << 8) & EXPONENT_MASK;
+        if (exponent == EXPONENT_MASK) {
+            return TAG_SPECIAL;   // infinity, NaN
+        }
+        if (exponent == 0) {
+            return significand == 0 ? TAG_ZERO : TAG_SPECIAL;   // zero, denormal
+        }
+        return (significand & INTEGER_BIT) != 0 ? TAG_VALID : TAG_SPECIAL;   // unnormal is special
+    }
+}

@@ -1,0 +1,200 @@
+package org.hotvisor.vmx.cpu.x86;
+
+import static org.hotvisor.vmx.cpu.x86.X86Core.CR0_TS;
+import static org.hotvisor.vmx.cpu.x86.X86Core.EAX;
+import static org.hotvisor.vmx.cpu.x86.X86Core.EDX;
+
+/**
+ * The XSAVE feature set (SDM 1 chapter 13) at its minimal consistent level: state component 0
+ * (x87) only. XCR0 supports bit 0 alone and IA32_XSS no bit (no supervisor state component), so
+ * the standard and the compacted formats are both the 512-byte legacy region plus the 64-byte
+ * XSAVE header. XSAVE, XSAVEOPT, XSAVEC, XSAVES, XRSTOR and XRSTORS are implemented; XSAVEOPT
+ * and XSAVES use no modified optimization (saving is always allowed, SDM 1 13.6). CPUID leaf 0xD
+ * (the cpuid exit-handler bundle) reports exactly {@link #SUPPORTED_XCR0}, {@link #SUPPORTED_XSS},
+ * {@link #AREA_SIZE} and XSAVEOPT/XSAVEC/XSAVES.
+ *
+ * <p>Checks done by the caller ({@link SystemOps}) before this class runs: #UD for CR4.OSXSAVE = 0,
+ * and for XSAVES/XRSTORS the "enable XSAVES/XRSTORS" control, the CPL and the XSS-exiting bitmap.
+ */
+final class Xsave {
+    /** XCR0 bits this core supports: x87 only (SDM 1 13.3; bit 0 must always be 1). */
+    static final long SUPPORTED_XCR0 = 1;
+    /** IA32_XSS bits this core supports: no supervisor state component (SDM 1 13.3). */
+    static final long SUPPORTED_XSS = 0;
+    /** Legacy region (512) plus header (64): the area size for every supported configuration. */
+    static final int LEGACY_SIZE = 512, HEADER_SIZE = 64, AREA_SIZE = LEGACY_SIZE + HEADER_SIZE;
+    /** The area must be 64-byte aligned (SDM 1 13.4), checked on the linear address. */
+    static final int ALIGNMENT = 64;
+
+    static final long X87 = 1;
+    /** XCOMP_BV bit 63: the compacted format (SDM 1 13.4.2). */
+    static final long COMPACTED = 1L << 63;
+
+    // legacy region offsets of the x87 state (SDM 1 13.5.1, Table 13-1)
+    static final int FCW = 0, FSW = 2, FTW = 4, FOP = 6, FIP = 8, FCS = 12, FDP = 16, FDS = 20, ST0 = 32,
+            ST_STRIDE = 16;
+    static final int FOP_MASK = 0x7FF;
+    // header offsets (SDM 1 13.4.2)
+    static final int XSTATE_BV = LEGACY_SIZE, XCOMP_BV = LEGACY_SIZE + 8, HEADER_RESERVED = LEGACY_SIZE + 16;
+    /** Bytes of the x87 part of the legacy region that a save writes (bytes 159:0). */
+    static final int X87_BYTES = ST0 + FpuState.REGISTERS * ST_STRIDE;
+
+    private final X86Core c;
+    /** ST0-ST7 staged by XRSTOR until every check passed. */
+    private final byte[] staged = new byte[FpuState.REGISTERS * FpuState.REGISTER_BYTES];
+
+    Xsave(X86Core c) {
+        this.c = c;
+    }
+
+    /** EDX:EAX, the instruction mask. */
+    private long instructionMask() {
+        return (c.gpr[EDX] & 0xFFFF_FFFFL) << 32 | (c.gpr[EAX] & 0xFFFF_FFFFL);
+    }
+
+    /** XSAVE, XSAVEOPT, XSAVEC and XSAVES (SDM 1 13.7, 13.9-13.11). */
+    int save(Insn in) {
+        int op = in.op();
+        long supervisor = op == Op.XSAVES ? c.sys.xss : 0;
+        long rfbm = instructionMask() & (c.xcr0 | supervisor);
+        long off = areaOffset(in);
+        FpuState f = c.fpu;
+        boolean x87InUse = !f.isInitial();
+        boolean compacted = op == Op.XSAVEC || op == Op.XSAVES;
+        // SDM 1 13.7: the standard form saves every RFBM component; 13.10/13.11: XSAVEC and XSAVES
+        // skip components in their initial configuration
+        boolean saveX87 = (rfbm & X87) != 0 && (x87InUse || !compacted);
+        long inUse = x87InUse ? X87 : 0;
+        long mask = in.addrMask();
+        int seg = in.seg();
+        // every fault before the first store: the header, then the x87 part
+        long xstateBv;
+        if (compacted) {
+            c.mmu.checkWritableSlow(seg, (off + XSTATE_BV) & mask, 16);
+            xstateBv = rfbm & inUse;   // RFBM[i] = 0: XSTATE_BV[i] written as 0
+        } else {
+            c.mmu.checkWritableSlow(seg, (off + XSTATE_BV) & mask, 8);
+            long old = c.read(seg, (off + XSTATE_BV) & mask, 8);
+            xstateBv = (old & ~rfbm) | (rfbm & inUse);   // RFBM[i] = 0: XSTATE_BV[i] unchanged
+        }
+        if (saveX87) {
+            c.mmu.checkWritableSlow(seg, off, X87_BYTES);
+            writeX87(seg, off, mask);
+        }
+        c.write(seg, (off + XSTATE_BV) & mask, 8, xstateBv);
+        if (compacted) {
+            c.write(seg, (off + XCOMP_BV) & mask, 8, COMPACTED | rfbm);   // the other header bytes are not written
+        }
+        return Exec.NEXT;
+    }
+
+    /** XRSTOR and XRSTORS (SDM 1 13.8, 13.12): every check and read before any state changes. */
+    int restore(Insn in) {
+        boolean supervisorForm = in.op() == Op.XRSTORS;
+        long enabled = c.xcr0 | (supervisorForm ? c.sys.xss : 0);
+        long rfbm = instructionMask() & enabled;
+        long off = areaOffset(in);
+        long mask = in.addrMask();
+        int seg = in.seg();
+        long xstateBv = c.read(seg, (off + XSTATE_BV) & mask, 8);
+        long xcompBv = c.read(seg, (off + XCOMP_BV) & mask, 8);
+        boolean compacted = (xcompBv & COMPACTED) != 0;
+        if (supervisorForm && !compacted) {
+            throw c.gp(0);   // XRSTORS has only the compacted form
+        }
+        if (compacted) {
+            long components = xcompBv & ~COMPACTED;
+            if ((components & ~enabled) != 0 || (xstateBv & ~components) != 0
+                    || !headerZero(seg, off, HEADER_RESERVED, mask)) {
+                throw c.gp(0);
+            }
+        } else if ((xstateBv & ~c.xcr0) != 0 || xcompBv != 0
+                || c.read(seg, (off + XCOMP_BV + 8) & mask, 8) != 0) {
+            throw c.gp(0);   // standard form: bytes 23:8 of the header must be 0
+        }
+        if ((rfbm & X87) == 0) {
+            return Exec.NEXT;
+        }
+        FpuState f = c.fpu;
+        if ((xstateBv & X87) == 0) {
+            f.initialize();
+            return Exec.NEXT;
+        }
+        int fcw = (int) c.read(seg, (off + FCW) & mask, 2);
+        int fsw = (int) c.read(seg, (off + FSW) & mask, 2);
+        int abridged = (int) c.read(seg, (off + FTW) & mask, 1);
+        int fop = (int) c.read(seg, (off + FOP) & mask, 2) & FOP_MASK;
+        long fip = c.read(seg, (off + FIP) & mask, 4);
+        int fcs = (int) c.read(seg, (off + FCS) & mask, 2);
+        long fdp = c.read(seg, (off + FDP) & mask, 4);
+        int fds = (int) c.read(seg, (off + FDS) & mask, 2);
+        int top = (fsw >>> FpuState.FSW_TOP_SHIFT) & FpuState.FSW_TOP_MASK;
+        for (int i = 0; i < FpuState.REGISTERS; i++) {
+            long st = off + ST0 + (long) i * ST_STRIDE;
+            int at = ((top + i) & 7) * FpuState.REGISTER_BYTES;
+            long significand = c.read(seg, st & mask, 8);
+            long signExponent = c.read(seg, (st + 8) & mask, 2);
+            for (int k = 0; k < 8; k++) {
+                staged[at + k] = (byte) (significand >>> (8 * k));
+            }
+            staged[at + 8] = (byte) signExponent;
+            staged[at + 9] = (byte) (signExponent >>> 8);
+        }
+        f.fcw = fcw;
+        f.fsw = fsw;
+        f.fop = fop;
+        f.fip = fip;
+        f.fcs = fcs;
+        f.fdp = fdp;
+        f.fds = fds;
+        System.arraycopy(staged, 0, f.registers, 0, staged.length);
+        f.setAbridgedTags(abridged);
+        return Exec.NEXT;
+    }
+
+    /** The effective address, after the #NM and 64-byte alignment checks common to the whole family. */
+    private long areaOffset(Insn in) {
+        if ((c.cr0 & CR0_TS) != 0) {
+            throw c.fault(Events.NM, -1);   // SDM 2 XSAVE: #NM if CR0.TS = 1
+        }
+        long off = c.ea(in);
+        long linear = (c.segBase[in.seg()] + off) & 0xFFFF_FFFFL;
+        if ((linear & (ALIGNMENT - 1)) != 0) {
+            throw c.gp(0);   // "not aligned on a 64-byte boundary, regardless of segment"
+        }
+        return off;
+    }
+
+    private boolean headerZero(int seg, long off, int from, long mask) {
+        for (int at = from; at < AREA_SIZE; at += 8) {
+            if (c.read(seg, (off + at) & mask, 8) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void writeX87(int seg, long off, long mask) {
+        FpuState f = c.fpu;
+        c.write(seg, (off + FCW) & mask, 2, f.fcw);
+        c.write(seg, (off + FSW) & mask, 2, f.fsw);
+        c.write(seg, (off + FTW) & mask, 2, f.abridgedTags());   // byte 5 is reserved: written 0
+        c.write(seg, (off + FOP) & mask, 2, f.fop & FOP_MASK);
+        c.write(seg, (off + FIP) & mask, 4, f.fip);
+        c.write(seg, (off + FCS) & mask, 4, f.fcs & 0xFFFF);
+        c.write(seg, (off + FDP) & mask, 4, f.fdp);
+        c.write(seg, (off + FDS) & mask, 4, f.fds & 0xFFFF);
+        int top = f.top();
+        byte[] r = f.registers;
+        for (int i = 0; i < FpuState.REGISTERS; i++) {
+            int at = ((top + i) & 7) * FpuState.REGISTER_BYTES;
+            long significand = 0;
+            for (int k = 7; k >= 0; k--) {
+                significand = significand << 8 | (r[at + k] & 0xFF);
+            }
+            long st = off + ST0 + (long) i * ST_STRIDE;
+            c.write(seg, st & mask, 8, significand);
+            c.write(seg, (st + 8) & mask, 2, (r[at + 8] & 0xFF) | (r[at + 9] & 0xFF) << 8);
+        }
+    }
+}
