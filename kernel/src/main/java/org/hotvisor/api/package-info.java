@@ -5,7 +5,7 @@
  * never restarts another. Everything here is an interface, an enum or an annotation.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.hotvisor.api;
 
 import org.osgi.annotation.bundle.Export;

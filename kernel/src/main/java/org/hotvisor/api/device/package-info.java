@@ -4,7 +4,7 @@
  * properties, so installing a device bundle maps it and uninstalling it unmaps it.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.hotvisor.api.device;
 
 import org.osgi.annotation.bundle.Export;

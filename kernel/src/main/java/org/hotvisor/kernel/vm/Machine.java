@@ -454,7 +454,7 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
 
     @Override
     public void nmi() {
-        LOG.warn("NMI requested; NMI delivery is not wired to the vCPU yet");
+        vcpu.deliverNmi();
     }
 
     /** Makes the running guest exit (a host "IPI"), and wakes an idle HLT. */

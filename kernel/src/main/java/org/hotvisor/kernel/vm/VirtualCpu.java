@@ -94,6 +94,43 @@ public final class VirtualCpu implements Vcpu {
         return (T) v;
     }
 
+    // ---- platform signals (the local APIC's INIT, SIPI and NMI messages)
+
+    private volatile boolean nmiPending;
+
+    @Override
+    public void deliverInit() {
+        LogicalProcessor c = cpu;
+        if (c != null) {
+            c.signalInit();
+        }
+        machine.clock().wake();
+    }
+
+    @Override
+    public void deliverStartup(int vector) {
+        LogicalProcessor c = cpu;
+        if (c != null) {
+            c.signalStartup(vector & 0xFF);
+        }
+        machine.clock().wake();
+    }
+
+    @Override
+    public void deliverNmi() {
+        nmiPending = true;
+        kick();
+    }
+
+    @Override
+    public void kick() {
+        LogicalProcessor c = cpu;
+        if (c != null) {
+            c.requestExit();
+        }
+        machine.clock().wake();
+    }
+
     /** The processor, for the console's inspection commands while the vCPU is parked. */
     public LogicalProcessor processorForInspection() {
         return cpu;
@@ -359,6 +396,9 @@ public final class VirtualCpu implements Vcpu {
             }
             entryInfo = idtVectoring;
         }
+        if (nmiPending && entryInfo >= 0) {
+            entryInfo = injectNmiIfUnblocked(c);
+        }
         InterruptController pic = machine.interruptController();
         boolean wantWindow = false;
         // ---- debugger support: while single-stepping, hold interrupts back (QEMU's SSTEP_NOIRQ)
@@ -395,6 +435,25 @@ public final class VirtualCpu implements Vcpu {
             c.vmwrite(VmcsField.VMX_PREEMPTION_TIMER_VALUE.encoding(), ticks);
         }
     }
+
+    /**
+     * SDM 3C 26.3.1.5 / 27.6: an NMI is injected (type 2, vector 2) when the guest blocks neither
+     * NMIs nor, through STI or MOV SS, events; otherwise it waits for a later entry. Returns the
+     * entry interruption information now in the VMCS.
+     */
+    private int injectNmiIfUnblocked(LogicalProcessor c) {
+        long intr = c.vmread(VmcsField.GUEST_INTERRUPTIBILITY_INFO.encoding());
+        if ((intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI)) != 0) {
+            return 0;
+        }
+        nmiPending = false;
+        int info = 0x8000_0000 | (NMI_TYPE << 8) | NMI_VECTOR;
+        c.vmwrite(VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding(), info & 0xFFFF_FFFFL);
+        return info;
+    }
+
+    private static final long INTERRUPTIBILITY_STI = 1, INTERRUPTIBILITY_MOV_SS = 2, INTERRUPTIBILITY_NMI = 8;
+    private static final int NMI_TYPE = 2, NMI_VECTOR = 2;
 
     /** 32-bit preemption-timer field. */
     private static final long MAX_TIMER = 0xFFFF_FFFFL;

@@ -12,6 +12,9 @@ public final class FakeVcpu implements Vcpu {
     public boolean interruptPending;
     public boolean interruptsEnabled;
     public long instructionsRetired;
+    /** What the platform signalled: counts of INIT, NMI and kicks, and the last start-up vector (-1: none). */
+    public int inits, nmis, kicks;
+    public int lastStartupVector = -1;
 
     public FakeVcpu(int index) {
         this.index = index;
@@ -21,6 +24,11 @@ public final class FakeVcpu implements Vcpu {
     @Override public long instructionsRetired() { return instructionsRetired; }
     @Override public boolean interruptPending() { return interruptPending; }
     @Override public boolean interruptsEnabled() { return interruptsEnabled; }
+
+    @Override public void deliverInit() { inits++; }
+    @Override public void deliverStartup(int vector) { lastStartupVector = vector & 0xFF; }
+    @Override public void deliverNmi() { nmis++; }
+    @Override public void kick() { kicks++; }
 
     @Override
     @SuppressWarnings("unchecked")
