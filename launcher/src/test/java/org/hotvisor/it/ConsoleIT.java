@@ -68,6 +68,9 @@ class ConsoleIT {
         type("vm:regs");
         String s = await("RIP=", 10);
         assertTrue(s.contains("CS  =") && s.contains("CR0="), s);
+        type("vm:dis");   // the vmx-cpu bundle's disassembler, the instruction at RIP marked as gdb does
+        s = await("=> ", 10);
+        assertTrue(s.matches("(?s).*\\n=> [0-9a-f]{8}:  [0-9a-f]{2}( [0-9a-f]{2})* +[a-z].*"), s);
         type("vm:stats");
         s = await("VM-EXIT", 10);
         assertTrue(s.contains("CPUID(10)"), s);

@@ -9,6 +9,8 @@ import org.hotvisor.api.VmState;
 import org.hotvisor.api.device.MmioDevice;
 import org.hotvisor.api.device.MsrDevice;
 import org.hotvisor.api.device.PortIoDevice;
+import org.hotvisor.api.vmx.Disassembler;
+import org.hotvisor.api.vmx.LogicalProcessor;
 import org.hotvisor.api.vmx.VmcsField;
 import org.hotvisor.api.vmx.VmxProcessor;
 import org.hotvisor.kernel.vm.Machine;
@@ -19,30 +21,56 @@ import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 
 /**
  * The console's debugging commands in scope {@code vm}: memory dumps (QEMU's x and xp), the
- * machine overview, single-step and software breakpoints.
+ * disassembler (dis, and x/i), the machine overview, single-step and software breakpoints.
+ * Instructions are decoded by the vmx-cpu bundle's {@link Disassembler} service, so the text is
+ * what that processor executes; without the service the commands fall back to instruction bytes.
  */
 @Component(service = DebugCommands.class, property = {
     "osgi.command.scope=vm",
     "osgi.command.function=x", "osgi.command.function=xp", "osgi.command.function=info",
-    "osgi.command.function=step", "osgi.command.function=break", "osgi.command.function=delete"})
+    "osgi.command.function=step", "osgi.command.function=break", "osgi.command.function=delete",
+    "osgi.command.function=dis"})
 public final class DebugCommands {
     /** Service property a device may carry with its ISA interrupt line(s). */
     static final String IRQ_PROPERTY = "hotvisor.irq";
     static final long STEP_TIMEOUT_MILLIS = 10_000;
     static final int MAX_STEPS = 1_000_000;
+    /** vm:dis without a count. */
+    static final int DEFAULT_DIS_COUNT = 10;
+    static final int MAX_DIS_COUNT = 1000;
+    /** SDM 3A 2.3: RFLAGS.VM (bit 17), virtual-8086 mode: 16-bit code whatever CS.D says. */
+    static final long RFLAGS_VM = 1L << 17;
+    static final int CODE_BITS_16 = 16, CODE_BITS_32 = 32;
 
     private final Machine vm;
     private final GuestDebugger debugger;
     private final BundleContext context;
+    /** The vmx-cpu bundle's disassembler; it may come and go while the console runs (bundle updates). */
+    private volatile Disassembler disassembler;
 
     @Activate
     public DebugCommands(BundleContext context, @Reference Machine vm, @Reference GuestDebugger debugger) {
         this.context = context;
         this.vm = vm;
         this.debugger = debugger;
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindDisassembler(Disassembler d) {
+        disassembler = d;
+    }
+
+    void unbindDisassembler(Disassembler d) {
+        if (disassembler == d) {
+            disassembler = null;
+        }
     }
 
     // ---------------------------------------------------------------- x / xp
@@ -76,21 +104,79 @@ public final class DebugCommands {
             default -> spec.bytes();
         };
         GuestDebugger.MemoryRead read;
-        boolean code32;
+        int codeBits;
         try {
             debugger.requireProcessorState();
             read = debugger.read(address, length, !physical);
-            code32 = vm.withProcessor(CpuState::code32);
+            codeBits = vm.withProcessor(DebugCommands::codeBits);
         } catch (IllegalStateException | IllegalArgumentException e) {
             return "vm:" + name + ": " + e.getMessage();
         }
+        Disassembler d = disassembler;
         String out = switch (spec.format()) {
             case 's' -> MemoryDump.strings(address, read.data(), spec.count(), physical);
-            case 'i' -> MemoryDump.instructions(address, read.data(), spec.count(), code32, physical);
+            case 'i' -> d != null
+                    ? MemoryDump.disassembly(address, read.data(), spec.count(), codeBits, physical, d, MemoryDump.NO_MARK).text()
+                    : MemoryDump.instructions(address, read.data(), spec.count(), codeBits == CODE_BITS_32, physical);
             default -> MemoryDump.units(address, read.data(), spec, physical);
         };
         if (read.faultAddress() >= 0 && (spec.format() != 's' || out.isEmpty())) {
             out += String.format("Cannot access memory at address 0x%x (not mapped by the guest's paging)%n", read.faultAddress());
+        }
+        return out;
+    }
+
+    /**
+     * The default operand and address size of the guest's code, by the processor's own rule:
+     * CS.D (SDM 3A 3.4.5) outside virtual-8086 mode, where code is always 16-bit (SDM 3B 20.2).
+     * In real mode (CR0.PE = 0) CS.D is normally 0, so real-mode code is 16-bit too.
+     */
+    static int codeBits(LogicalProcessor c) {
+        boolean v86 = (c.vmread(VmcsField.GUEST_RFLAGS) & RFLAGS_VM) != 0;
+        return CpuState.code32(c) && !v86 ? CODE_BITS_32 : CODE_BITS_16;
+    }
+
+    // ---------------------------------------------------------------- dis
+
+    @Descriptor("disassemble guest code: vm:dis [ADDR] [N], N instructions (default 10) at a linear address (default pc), "
+            + "in the mode of the guest's code segment; => marks the instruction at RIP")
+    public String dis(@Descriptor("[ADDR] [N]   ADDR: 0x7c00, 0000:7c00, pc, sp") String... args) {
+        if (args.length > 2) {
+            return "usage: vm:dis [ADDR] [N]   e.g. vm:dis, vm:dis pc 20, vm:dis 0x7c00";
+        }
+        int count = DEFAULT_DIS_COUNT;
+        if (args.length == 2) {
+            try {
+                count = Integer.parseInt(args[1].trim());
+            } catch (NumberFormatException e) {
+                return "vm:dis: '" + args[1] + "' is not a number of instructions";
+            }
+            if (count < 1 || count > MAX_DIS_COUNT) {
+                return "vm:dis: the count must be 1 to " + MAX_DIS_COUNT;
+            }
+        }
+        Disassembler d = disassembler;
+        if (d == null) {
+            return "vm:dis: no disassembler: the VT-x processor bundle (org.hotvisor.vmx.cpu) provides it; is it installed and active?";
+        }
+        long address;
+        GuestDebugger.MemoryRead read;
+        long[] rip;
+        try {
+            debugger.requireProcessorState();
+            address = address(args.length == 0 ? "pc" : args[0], false);
+            read = debugger.read(address, count * InstructionLength.MAX_LENGTH, true);
+            rip = vm.withProcessor(c -> new long[] {CpuState.linearRip(c), codeBits(c)});
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return "vm:dis: " + e.getMessage();
+        }
+        MemoryDump.Listing listing = MemoryDump.disassembly(address, read.data(), count, (int) rip[1], false, d, rip[0]);
+        String out = listing.text();
+        if (listing.instructions() < count) {
+            long stop = address + listing.end();
+            out += read.faultAddress() >= 0
+                    ? String.format("Cannot access memory at address 0x%x (not mapped by the guest's paging)%n", read.faultAddress())
+                    : String.format("Cannot decode at address 0x%x%n", stop);
         }
         return out;
     }
@@ -272,20 +358,37 @@ public final class DebugCommands {
         return head + "\n" + here();
     }
 
-    /** "0000:7c12 (linear 0x7c12): b8 34 12" for the instruction at RIP. */
+    /**
+     * "0000:7c12 (linear 0x7c12): b8 34 12  mov ax, 0x1234" for the instruction at RIP (without
+     * the disassembler service: the bytes only, their length from {@link InstructionLength}).
+     */
     private String here() {
-        long[] rip = vm.withProcessor(c -> new long[] {CpuState.linearRip(c), CpuState.code32(c) ? 1 : 0});
+        long[] rip = vm.withProcessor(c -> new long[] {CpuState.linearRip(c), codeBits(c)});
         String csIp = vm.withProcessor(CpuState::csIp);
         GuestDebugger.MemoryRead read = debugger.read(rip[0], InstructionLength.MAX_LENGTH, true);
         byte[] code = read.data();
-        int len = InstructionLength.of(code, 0, code.length, rip[1] != 0);
+        Disassembler d = disassembler;
+        StringBuilder text = new StringBuilder();
+        int len;
+        if (d != null && code.length > 0) {
+            try {
+                len = d.disassemble(code, 0, rip[0], (int) rip[1], text);
+            } catch (RuntimeException e) {
+                len = 0;
+            }
+            len = len > 0 && len <= code.length ? len : -1;
+        } else {
+            len = InstructionLength.of(code, 0, code.length, rip[1] == CODE_BITS_32);
+        }
         StringBuilder b = new StringBuilder(String.format("%s (linear 0x%x):", csIp, rip[0]));
         int shown = len > 0 ? len : Math.min(code.length, 8);
         for (int i = 0; i < shown; i++) {
             b.append(String.format(" %02x", code[i] & 0xFF));
         }
         if (len < 0) {
-            b.append(code.length == 0 ? " (not mapped)" : " ... (length unknown)");
+            b.append(code.length == 0 ? " (not mapped)" : d != null ? " ... (bad)" : " ... (length unknown)");
+        } else if (d != null) {
+            b.append("  ").append(text);
         }
         return b.toString();
     }

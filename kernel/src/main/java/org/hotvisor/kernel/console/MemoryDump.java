@@ -1,13 +1,16 @@
 package org.hotvisor.kernel.console;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import org.hotvisor.api.vmx.Disassembler;
 
 /**
  * QEMU monitor-style memory dumps ({@code x /NFU ADDR}, {@code xp /NFU ADDR}): N units of size U
  * (b, h, w, g: 1, 2, 4, 8 bytes) in format F: x hex, d signed, u unsigned, o octal, c characters,
- * plus gdb's s (NUL-terminated strings) and i (instructions, shown as their bytes: there is no
- * disassembler). As QEMU prints them: 8 bytes per line for byte units, else 16; linear addresses
- * with 8 hex digits, physical ones with 16.
+ * plus gdb's s (NUL-terminated strings) and i (instructions: disassembled by the vmx-cpu bundle's
+ * {@link Disassembler} when it is there, else shown as their bytes). As QEMU prints them: 8 bytes
+ * per line for byte units, else 16; linear addresses with 8 hex digits, physical ones with 16.
  */
 public final class MemoryDump {
     private MemoryDump() {}
@@ -171,6 +174,79 @@ public final class MemoryDump {
         }
         return b.toString();
     }
+
+    /** No instruction to mark in a {@link #disassembly}. */
+    public static final long NO_MARK = -1;
+    /** gdb's mark of the instruction at RIP, and the blank of the same width on other lines. */
+    static final String MARK = "=> ", NO_MARK_PAD = "   ";
+    /** The bytes column is at least this many bytes wide, so short listings line up too. */
+    static final int MIN_BYTES_COLUMN = 4;
+
+    /**
+     * {@code count} instructions from {@code data} (the bytes at {@code address}) disassembled, one
+     * line each: [mark] address, the instruction's bytes padded to the longest, and its text. Bytes
+     * that are no instruction show as one byte of {@code (bad)} and the listing goes on after it
+     * (as objdump); in the last 15 bytes of {@code data} they end the listing instead, since the
+     * instruction may just be cut off (callers read 15 bytes per instruction asked for).
+     *
+     * @param codeBits 16 or 32: the code segment's default operand and address size
+     * @param mark the address to mark with "=> " (the current RIP), or {@link #NO_MARK} for no mark column
+     * @return the lines, where the listing stopped in {@code data}, and how many instructions it shows
+     */
+    public static Listing disassembly(long address, byte[] data, int count, int codeBits, boolean physical,
+            Disassembler disassembler, long mark) {
+        List<int[]> spans = new ArrayList<>();   // {offset, length} per line
+        List<String> texts = new ArrayList<>();
+        int p = 0;
+        int widest = MIN_BYTES_COLUMN;
+        StringBuilder text = new StringBuilder();
+        while (spans.size() < count && p < data.length) {
+            text.setLength(0);
+            int len;
+            try {
+                len = disassembler.disassemble(data, p, address + p, codeBits, text);
+            } catch (RuntimeException e) {
+                len = 0;   // a misbehaving service: the bytes show as (bad)
+                text.setLength(0);
+                text.append("(bad)");
+            }
+            if (len <= 0 || len > data.length - p) {
+                if (data.length - p < InstructionLength.MAX_LENGTH) {
+                    break;   // maybe an instruction cut off by the end of what could be read: the caller says why
+                }
+                spans.add(new int[] {p, 1});
+                texts.add("(bad)");
+                p++;
+                continue;
+            }
+            spans.add(new int[] {p, len});
+            texts.add(text.toString());
+            widest = Math.max(widest, len);
+            p += len;
+        }
+        StringBuilder b = new StringBuilder();
+        int column = widest * 3 - 1;
+        for (int i = 0; i < spans.size(); i++) {
+            int[] span = spans.get(i);
+            long at = address + span[0];
+            if (mark != NO_MARK) {
+                b.append(at == mark ? MARK : NO_MARK_PAD);
+            }
+            StringBuilder bytes = new StringBuilder(column);
+            for (int k = 0; k < span[1]; k++) {
+                if (k > 0) {
+                    bytes.append(' ');
+                }
+                bytes.append(String.format("%02x", data[span[0] + k] & 0xFF));
+            }
+            b.append(address(at, physical)).append(":  ").append(String.format("%-" + column + "s", bytes))
+                    .append("  ").append(texts.get(i)).append('\n');
+        }
+        return new Listing(b.toString(), p, spans.size());
+    }
+
+    /** A disassembly: its text, where it stopped in the data, and how many instructions it shows. */
+    public record Listing(String text, int end, int instructions) {}
 
     /** "0x7c00", "31744", "0000:7c00" (real-mode segment:offset, hex) as an address. */
     public static long parseAddress(String text) {

@@ -68,6 +68,9 @@ class ConsoleDebugIT {
             String csIp = "0000:" + here.substring(2);
             t.run("vm:resume", "breakpoint 1 hit at " + csIp, 15);
             t.run("vm:status", "state paused", 10);
+            // The disassembly at the breakpoint: RIP marked, the original instruction rather than the INT3
+            String listing = t.run("vm:dis pc 2", String.format("=> %08x:", Long.decode(here)), 10);
+            assertFalse(listing.contains("int3"), listing);
             String regs = t.run("vm:regs", "RIP=", 10);
             assertTrue(regs.contains(String.format("RIP=%016x", Long.decode(here))), regs);
 
