@@ -216,6 +216,18 @@ final class Decoder {
 
     // ---- ModRM / SIB (SDM 2 2.1.5, Tables 2-1..2-3) ----
 
+    /** A ModRM byte whose mod field is ignored (MOV CR/DR): register operands, nothing follows it. */
+    private void registerOnlyModRM() {
+        modrm = next();
+        mod = 3;
+        regField = (modrm >>> 3) & 7;
+        rmField = modrm & 7;
+        base = -1;
+        index = -1;
+        scale = 0;
+        disp = 0;
+    }
+
     private void modRM() {
         modrm = next();
         mod = modrm >>> 6;
@@ -747,7 +759,7 @@ final class Decoder {
                 return modrmInsn(Op.NOP, Op.NOP, 0, vsize(), regField, vsize(), 0, 0);
             }
             case 0x20, 0x21, 0x22, 0x23: {
-                modRM();   // SDM 2 MOV CR/DR: mod is ignored, always a register operand
+                registerOnlyModRM();   // SDM 2 MOV CR/DR: the mod bits are ignored: no SIB, no displacement
                 int op = switch (b) {
                     case 0x20 -> Op.MOV_FROM_CR;
                     case 0x21 -> Op.MOV_FROM_DR;
