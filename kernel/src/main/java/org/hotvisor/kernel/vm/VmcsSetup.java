@@ -124,7 +124,10 @@ final class VmcsSetup {
         w(c, VmcsField.VMREAD_BITMAP, layout.vmreadBitmap());
         w(c, VmcsField.VMWRITE_BITMAP, layout.vmwriteBitmap());
         c.vmclear(layout.shadowVmcs()); // formats the region; the VMM wrote its revision id and shadow indicator
-        linkShadowVmcs(c, layout); // SDM 3C 27.3.1.5: all-ones unless VMCS shadowing
+        // SDM 3C 27.3.1.5: all-ones unless VMCS shadowing. Any other value makes every VM entry
+        // re-read the linked region and so re-run the whole guest-state check group.
+        w(c, VmcsField.VMCS_LINK_POINTER, -1L);
+        linkShadowVmcs(c, layout);
     }
 
     /** Bit 31 of a VMCS region's first dword: the shadow-VMCS indicator (SDM 3C 25.2, 25.10). */
