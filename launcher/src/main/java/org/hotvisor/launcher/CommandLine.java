@@ -50,7 +50,9 @@ final class CommandLine {
               --stats-json FILE       write VM-exit statistics as JSON
               --trace FILE            write a VM-exit trace
               --deploy DIR            hot-deploy folder for bundles and configurations (default ./deploy)
-              --set NAME=VALUE        set a configuration property (repeatable)
+              --set NAME=VALUE[,...]  VMX settings (repeatable): a control NAME=on|off, a VMCS
+                                      field FIELD=VALUE, io-bitmap=PORT[-PORT][:on|off],
+                                      msr-bitmap=read|write:MSR[-MSR][:on|off]
               --gdb PORT              gdb server on 127.0.0.1:PORT; the guest waits for gdb's
                                       continue (as QEMU's -s -S)
               --help                  show this text
@@ -204,7 +206,7 @@ final class CommandLine {
             case "--trace" -> trace = outputFile(name, value(name, inlineValue));
             case "--timeout" -> timeout = wholeNumber(name, value(name, inlineValue), 1, Integer.MAX_VALUE, "seconds");
             case "--deploy" -> deploy = path(value(name, inlineValue), name);
-            case "--set" -> settings.add(setting(value(name, inlineValue)));
+            case "--set" -> settings.addAll(settingList(value(name, inlineValue)));
             case "--clock" -> clock = choice(name, value(name, inlineValue), CLOCKS);
             case "--cpus" -> cpus = (int) wholeNumber(name, value(name, inlineValue), 1, MAX_CPUS, "vCPUs");
             case "--gdb" -> gdbPort = port(name, value(name, inlineValue));
@@ -316,6 +318,18 @@ final class CommandLine {
         return equals < 0 ? file.toString() : file + value.substring(equals);
     }
 
+    /** A comma-separated list of NAME=VALUE entries (one --set may carry several). */
+    private static List<String> settingList(String value) throws UsageException {
+        if (value.indexOf('\n') >= 0) {
+            throw new UsageException("--set: a value may not contain a line break");
+        }
+        List<String> entries = new ArrayList<>();
+        for (String entry : value.split(",", -1)) {
+            entries.add(setting(entry.strip()));
+        }
+        return entries;
+    }
+
     private static String setting(String value) throws UsageException {
         int equals = value.indexOf('=');
         if (equals <= 0) {
@@ -324,9 +338,6 @@ final class CommandLine {
         String name = value.substring(0, equals);
         if (!SETTING_NAME.matcher(name).matches()) {
             throw new UsageException("--set: '" + name + "' is not a property name (letters, digits, '.', '_', '-')");
-        }
-        if (value.indexOf(',') >= 0 || value.indexOf('\n') >= 0) {
-            throw new UsageException("--set: the value of " + name + " may not contain ',' or a line break");
         }
         return value;
     }

@@ -17,7 +17,9 @@ import org.hotvisor.api.vmx.VmcsField;
 import org.hotvisor.api.vmx.VmxProcessor;
 import org.hotvisor.api.vmx.VmxStatus;
 import org.hotvisor.kernel.vm.ControlNames;
+import org.hotvisor.kernel.vm.ExitBitmaps;
 import org.hotvisor.kernel.vm.Machine;
+import org.hotvisor.kernel.vm.VmcsSettings;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -30,12 +32,10 @@ import org.osgi.service.component.annotations.Reference;
  */
 @Component(service = VmxCommands.class, property = {
     "osgi.command.scope=vmx",
-    "osgi.command.function=controls", "osgi.command.function=iobitmap", "osgi.command.function=vmcs"})
+    "osgi.command.function=controls", "osgi.command.function=iobitmap", "osgi.command.function=msrbitmap",
+    "osgi.command.function=vmcs"})
 public final class VmxCommands {
-    /** SDM 3C 25.6.4: bitmap A covers ports 0000-7FFF, B 8000-FFFF; one bit per port, 1 = exit. */
-    static final int PORTS_PER_BITMAP = 0x8000;
-    static final int BITMAP_BYTES = PORTS_PER_BITMAP / 8;
-    static final int MAX_PORT = 0xFFFF;
+    static final int MAX_PORT = ExitBitmaps.MAX_PORT;
 
     private final Machine vm;
     private final GuestDebugger debugger;
@@ -75,6 +75,7 @@ public final class VmxCommands {
             ProcessorControl.INTERRUPT_WINDOW_EXITING, "the kernel sets it before each entry when an interrupt waits",
             ProcessorControl.MONITOR_TRAP_FLAG, "vm:step and the gdbstub use it; with it on and no step, every instruction exits (37)",
             ProcessorControl.USE_IO_BITMAPS, "vmx:iobitmap fills the bitmaps when it switches to them",
+            ProcessorControl.USE_MSR_BITMAPS, "vmx:msrbitmap fills the bitmap when it switches to it",
             PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER, "the kernel's timers (PIT, RTC) are delivered through it");
 
     // ---------------------------------------------------------------- controls
@@ -237,31 +238,11 @@ public final class VmxCommands {
         String[] result;
         try {
             result = vm.withProcessor(c -> {
-                int proc = (int) c.vmread(VmcsField.CPU_BASED_VM_EXEC_CONTROL);
-                String switched = null;
-                if (!ProcessorControl.USE_IO_BITMAPS.isSet(proc)) {
-                    boolean unconditional = ProcessorControl.UNCONDITIONAL_IO_EXITING.isSet(proc);
-                    // Keep every other port as it was: all exit under unconditional I/O exiting, none without.
-                    fill(c, VmcsField.IO_BITMAP_A, unconditional);
-                    fill(c, VmcsField.IO_BITMAP_B, unconditional);
-                    int now = ProcessorControl.USE_IO_BITMAPS.set(proc, true);
-                    if (caps.mayBeZero(ProcessorControl.UNCONDITIONAL_IO_EXITING)) {
-                        now = ProcessorControl.UNCONDITIONAL_IO_EXITING.set(now, false); // ignored with bitmaps (SDM 3C 25.6.2)
-                    }
-                    c.vmwrite(VmcsField.CPU_BASED_VM_EXEC_CONTROL, now & 0xFFFF_FFFFL);
-                    switched = unconditional
-                            ? "switched proc.unconditional-io-exiting -> proc.use-io-bitmaps, every other port's bit set: they still exit"
-                            : "switched to proc.use-io-bitmaps with every other port's bit clear: they still run without exits";
-                }
-                VmcsField field = port < PORTS_PER_BITMAP ? VmcsField.IO_BITMAP_A : VmcsField.IO_BITMAP_B;
-                long byteAddress = c.vmread(field) + ((port & (PORTS_PER_BITMAP - 1)) >>> 3);
-                int mask = 1 << (port & 7);
-                int old = vm.readHostMemory(byteAddress);
-                if (old < 0 || !vm.writeHostMemory(byteAddress, exits ? old | mask : old & ~mask)) {
-                    throw new IllegalStateException(String.format("the %s address 0x%x is outside the VMM's host memory", field, byteAddress));
-                }
+                String switched = switchToIoBitmaps(c, caps);
+                ExitBitmaps.setIoPorts(c, vm, port, port, exits);
+                VmcsField field = ExitBitmaps.ioBitmapOf(port);
                 return new String[] {switched, field == VmcsField.IO_BITMAP_A ? "A" : "B",
-                    String.format("0x%x", byteAddress - c.vmread(field)), String.valueOf(port & 7)};
+                    String.format("0x%x", ExitBitmaps.ioByteOffset(port)), String.valueOf(port & 7)};
             });
         } catch (IllegalStateException e) {
             return "vmx:iobitmap: " + e.getMessage();
@@ -278,11 +259,25 @@ public final class VmxCommands {
         return b.toString();
     }
 
-    private void fill(LogicalProcessor c, VmcsField bitmap, boolean exits) {
-        long base = c.vmread(bitmap);
-        for (int i = 0; i < BITMAP_BYTES; i++) {
-            vm.writeHostMemory(base + i, exits ? 0xFF : 0);
+    /**
+     * Switches to the I/O bitmaps if they are not in use yet, keeping every other port as it was:
+     * all exit under unconditional I/O exiting, none without. Returns what it did, or null.
+     */
+    private String switchToIoBitmaps(LogicalProcessor c, VmxCapabilities caps) {
+        int proc = (int) c.vmread(VmcsField.CPU_BASED_VM_EXEC_CONTROL);
+        if (ProcessorControl.USE_IO_BITMAPS.isSet(proc)) {
+            return null;
         }
+        boolean unconditional = ProcessorControl.UNCONDITIONAL_IO_EXITING.isSet(proc);
+        ExitBitmaps.fillIo(c, vm, unconditional);
+        int now = ProcessorControl.USE_IO_BITMAPS.set(proc, true);
+        if (caps.mayBeZero(ProcessorControl.UNCONDITIONAL_IO_EXITING)) {
+            now = ProcessorControl.UNCONDITIONAL_IO_EXITING.set(now, false); // ignored with bitmaps (SDM 3C 25.6.2)
+        }
+        c.vmwrite(VmcsField.CPU_BASED_VM_EXEC_CONTROL, now & 0xFFFF_FFFFL);
+        return unconditional
+                ? "switched proc.unconditional-io-exiting -> proc.use-io-bitmaps, every other port's bit set: they still exit"
+                : "switched to proc.use-io-bitmaps with every other port's bit clear: they still run without exits";
     }
 
     private String showIoBitmaps() {
@@ -298,7 +293,7 @@ public final class VmxCommands {
                 List<String> quiet = new ArrayList<>();
                 int start = -1;
                 for (int port = 0; port <= MAX_PORT + 1; port++) {
-                    boolean exits = port > MAX_PORT || exitsFor(c, port);
+                    boolean exits = port > MAX_PORT || ExitBitmaps.ioPortExits(c, vm, port);
                     if (!exits && start < 0) {
                         start = port;
                     } else if (exits && start >= 0) {
@@ -315,16 +310,103 @@ public final class VmxCommands {
         }
     }
 
-    private boolean exitsFor(LogicalProcessor c, int port) {
-        VmcsField field = port < PORTS_PER_BITMAP ? VmcsField.IO_BITMAP_A : VmcsField.IO_BITMAP_B;
-        int b = vm.readHostMemory(c.vmread(field) + ((port & (PORTS_PER_BITMAP - 1)) >>> 3));
-        return b < 0 || (b & (1 << (port & 7))) != 0;
+
+    // ---------------------------------------------------------------- MSR bitmap
+
+    @Descriptor("make RDMSR or WRMSR of an MSR (or MSR-MSR) exit (on) or run without an exit (off) through the MSR bitmap; without arguments, show it")
+    public String msrbitmap(@Descriptor("[read|write MSR[-MSR] on|off]") String... args) {
+        if (args.length == 0) {
+            return showMsrBitmap();
+        }
+        if (args.length != 3) {
+            return "usage: vmx:msrbitmap read|write MSR[-MSR] on|off   (on: the access exits; off: it does not)";
+        }
+        VmcsSettings.MsrRange range;
+        try {
+            range = VmcsSettings.parseMsrs(args[0] + ":" + args[1] + ":" + args[2]);
+        } catch (IllegalArgumentException e) {
+            return "vmx:msrbitmap: " + e.getMessage();
+        }
+        return applyMsrs(range, "vmx:msrbitmap");
     }
 
-    // ---------------------------------------------------------------- VMCS dump
+    private String applyMsrs(VmcsSettings.MsrRange range, String command) {
+        try {
+            VmxCapabilities caps = capabilities();
+            debugger.requireProcessorState();
+            if (!caps.mayBeOne(ProcessorControl.USE_MSR_BITMAPS)) {
+                return "refused: the capability MSRs do not allow use-msr-bitmaps = 1";
+            }
+            String switched = vm.withProcessor(c -> {
+                String s = switchToMsrBitmap(c);
+                ExitBitmaps.setMsrs(c, vm, range.write(), range.first(), range.last(), range.exits());
+                return s;
+            });
+            int bit = ExitBitmaps.msrBitIndex(range.write(), range.first());
+            String what = range.first() == range.last() ? String.format("MSR 0x%x", range.first())
+                    : String.format("MSRs 0x%x-0x%x", range.first(), range.last());
+            return (switched == null ? "" : switched + "\n") + String.format("%s of %s: %s (MSR bitmap byte 0x%x bit %d%s), "
+                    + "effective at the next VM entry", range.write() ? "WRMSR" : "RDMSR", what,
+                    range.exits() ? "exits" : "runs without an exit", bit >>> 3, bit & 7, range.first() == range.last() ? "" : " on");
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            return command + ": " + e.getMessage();
+        }
+    }
 
-    @Descriptor("every VMCS field of the current vCPU by name and value (hex), optionally only names containing a substring")
-    public String vmcs(@Descriptor("[substring]") String... args) {
+    /** Switches "use MSR bitmaps" on with every bit set (every MSR still exits, as before); null if it was on. */
+    private String switchToMsrBitmap(LogicalProcessor c) {
+        int proc = (int) c.vmread(VmcsField.CPU_BASED_VM_EXEC_CONTROL);
+        if (ProcessorControl.USE_MSR_BITMAPS.isSet(proc)) {
+            return null;
+        }
+        ExitBitmaps.fillMsr(c, vm, true);
+        c.vmwrite(VmcsField.CPU_BASED_VM_EXEC_CONTROL, ProcessorControl.USE_MSR_BITMAPS.set(proc, true) & 0xFFFF_FFFFL);
+        return "switched proc.use-msr-bitmaps on with every other MSR's bits set: they still exit";
+    }
+
+    private String showMsrBitmap() {
+        try {
+            debugger.requireProcessorState();
+            return vm.withProcessor(c -> {
+                int proc = (int) c.vmread(VmcsField.CPU_BASED_VM_EXEC_CONTROL);
+                if (!ProcessorControl.USE_MSR_BITMAPS.isSet(proc)) {
+                    return "no MSR bitmap: every RDMSR and WRMSR exits (vmx:msrbitmap read|write MSR off switches to it)";
+                }
+                return String.format("MSR bitmap 0x%x (host-physical, SDM 3C 25.6.9)%n  RDMSR without exits: %s%n"
+                        + "  WRMSR without exits: %s%n  every other RDMSR/WRMSR exits%n", c.vmread(VmcsField.MSR_BITMAP),
+                        quietMsrs(c, false), quietMsrs(c, true));
+            });
+        } catch (IllegalStateException e) {
+            return "vmx:msrbitmap: " + e.getMessage();
+        }
+    }
+
+    private String quietMsrs(LogicalProcessor c, boolean write) {
+        List<String> quiet = new ArrayList<>();
+        for (long[] half : new long[][] {{ExitBitmaps.MSR_LOW_FIRST, ExitBitmaps.MSR_LOW_LAST},
+            {ExitBitmaps.MSR_HIGH_FIRST, ExitBitmaps.MSR_HIGH_LAST}}) {
+            long start = -1;
+            for (long msr = half[0]; msr <= half[1] + 1; msr++) {
+                boolean exits = msr > half[1] || ExitBitmaps.msrExits(c, vm, write, msr);
+                if (!exits && start < 0) {
+                    start = msr;
+                } else if (exits && start >= 0) {
+                    quiet.add(start == msr - 1 ? String.format("0x%x", start) : String.format("0x%x-0x%x", start, msr - 1));
+                    start = -1;
+                }
+            }
+        }
+        return quiet.isEmpty() ? "none" : String.join(", ", quiet);
+    }
+
+    // ---------------------------------------------------------------- VMCS dump and set
+
+    @Descriptor("every VMCS field of the current vCPU by name and value (hex), optionally only names containing a substring; "
+            + "'set FIELD VALUE' writes one (any --set form: a field, a control NAME on|off, io-bitmap, msr-bitmap)")
+    public String vmcs(@Descriptor("[substring | set FIELD VALUE]") String... args) {
+        if (args.length == 3 && args[0].equalsIgnoreCase("set")) {
+            return setField(args[1], args[2]);
+        }
         String filter = args.length == 0 ? "" : String.join("_", args).toUpperCase(Locale.ROOT).replace('-', '_');
         try {
             debugger.requireProcessorState();
@@ -353,6 +435,70 @@ public final class VmxCommands {
                 return b.toString();
             });
         } catch (IllegalStateException e) {
+            return "vmx:vmcs: " + e.getMessage();
+        }
+    }
+
+    /** vmx:vmcs set NAME VALUE: the same parser as --set ({@link VmcsSettings}), effective at the next VM entry. */
+    private String setField(String name, String value) {
+        VmcsSettings.Item item;
+        try {
+            item = VmcsSettings.parseItem(name, value);
+        } catch (IllegalArgumentException e) {
+            return "vmx:vmcs: " + e.getMessage();
+        }
+        return switch (item) {
+            case VmcsSettings.ControlSwitch sw -> setControl(name, value);
+            case VmcsSettings.MsrRange range -> applyMsrs(range, "vmx:vmcs");
+            case VmcsSettings.PortRange range -> applyPorts(range);
+            case VmcsSettings.FieldWrite w -> writeField(w);
+        };
+    }
+
+    private String applyPorts(VmcsSettings.PortRange range) {
+        try {
+            VmxCapabilities caps = capabilities();
+            debugger.requireProcessorState();
+            if (!caps.mayBeOne(ProcessorControl.USE_IO_BITMAPS)) {
+                return "refused: the capability MSRs do not allow use-io-bitmaps = 1";
+            }
+            String switched = vm.withProcessor(c -> {
+                String s = switchToIoBitmaps(c, caps);
+                ExitBitmaps.setIoPorts(c, vm, range.first(), range.last(), range.exits());
+                return s;
+            });
+            return (switched == null ? "" : switched + "\n") + String.format("ports 0x%04x-0x%04x: %s, effective at the next VM entry",
+                    range.first(), range.last(), range.exits() ? "exit" : "run without exits");
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            return "vmx:vmcs: " + e.getMessage();
+        }
+    }
+
+    private String writeField(VmcsSettings.FieldWrite w) {
+        VmcsField f = w.field();
+        long value = w.value();
+        try {
+            if (VmcsSettings.isControlWord(f)) {
+                VmxProcessor p = vm.processorService();
+                if (p == null) {
+                    return "vmx:vmcs: no VMX processor bundle is bound";
+                }
+                try {
+                    value = VmcsSettings.adjustControlWord(p, f, value);
+                } catch (IllegalArgumentException e) {
+                    return "refused: " + e.getMessage();
+                }
+            }
+            debugger.requireProcessorState();
+            long wanted = value;
+            long old = vm.withProcessor(c -> {
+                long before = c.vmread(f);
+                VmcsSettings.write(c, f, wanted);
+                return before;
+            });
+            String adjusted = value != w.value() ? String.format(" (must-be-1 bits added: 0x%x)", value & ~w.value()) : "";
+            return String.format("%s 0x%x -> 0x%x%s, effective at the next VM entry", f.name(), old, value, adjusted);
+        } catch (IllegalStateException | IllegalArgumentException e) {
             return "vmx:vmcs: " + e.getMessage();
         }
     }

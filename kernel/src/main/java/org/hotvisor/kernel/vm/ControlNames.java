@@ -1,7 +1,6 @@
 package org.hotvisor.kernel.vm;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -41,6 +40,15 @@ public final class ControlNames {
 
     /** Finds a control by name, with or without its group prefix ("exit.load-ia32-efer"). */
     public static ControlBit find(String name) {
+        ControlBit b = lookup(name);
+        if (b == null) {
+            throw new IllegalArgumentException("unknown VMX control '" + name + "' (see vmx:controls for the names)");
+        }
+        return b;
+    }
+
+    /** Like {@link #find} but null when no control has the name (an ambiguous name still throws). */
+    public static ControlBit lookup(String name) {
         String n = name.trim().toLowerCase(Locale.ROOT).replace('_', '-');
         String group = null;
         int dot = n.indexOf('.');
@@ -55,7 +63,7 @@ public final class ControlNames {
             }
         }
         if (hits.isEmpty()) {
-            throw new IllegalArgumentException("unknown VMX control '" + name + "' (see vmx:controls for the names)");
+            return null;
         }
         if (hits.size() > 1) {
             throw new IllegalArgumentException("VMX control '" + name + "' is ambiguous: prefix it with "
@@ -72,22 +80,11 @@ public final class ControlNames {
         };
     }
 
-    /** Parses "a=on,b=off" (the hotvisor.set property). */
+    /**
+     * The control bits of a {@code --set} list (the hotvisor.set property); the list may also hold
+     * VMCS fields and bitmaps, see {@link VmcsSettings#parse}, which this delegates to.
+     */
     public static Map<ControlBit, Boolean> parseSettings(String spec) {
-        Map<ControlBit, Boolean> m = new LinkedHashMap<>();
-        if (spec == null || spec.isBlank()) {
-            return m;
-        }
-        for (String item : spec.split(",")) {
-            if (item.isBlank()) {
-                continue;
-            }
-            int eq = item.indexOf('=');
-            if (eq < 0) {
-                throw new IllegalArgumentException("--set takes NAME=on|off, not '" + item + "'");
-            }
-            m.put(find(item.substring(0, eq)), parseSwitch(item.substring(eq + 1)));
-        }
-        return m;
+        return VmcsSettings.parse(spec).controlBits();
     }
 }

@@ -39,8 +39,20 @@ import org.slf4j.LoggerFactory;
 public final class Machine implements Vm, MachineControl, InterruptSink {
     private static final Logger LOG = LoggerFactory.getLogger(Machine.class);
 
-    /** Machine settings: RAM, clock, control overrides. */
-    public record Settings(long ramBytes, boolean hostClock, Map<ControlBit, Boolean> controlOverrides) {}
+    /**
+     * Machine settings: RAM, clock, control-bit overrides and the rest of the user's {@code --set}
+     * list (VMCS fields, I/O and MSR bitmaps), written after the kernel's own VMWRITEs.
+     */
+    public record Settings(long ramBytes, boolean hostClock, Map<ControlBit, Boolean> controlOverrides, VmcsSettings vmcs) {
+        public Settings(long ramBytes, boolean hostClock, Map<ControlBit, Boolean> controlOverrides) {
+            this(ramBytes, hostClock, controlOverrides, VmcsSettings.NONE);
+        }
+
+        /** The whole {@code --set} list: its control bits are the overrides. */
+        public Settings(long ramBytes, boolean hostClock, VmcsSettings vmcs) {
+            this(ramBytes, hostClock, vmcs.controlBits(), vmcs);
+        }
+    }
 
     private final Settings settings;
     private final GuestRam ram;
@@ -422,8 +434,32 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         stopFromVcpu(status, reason);
     }
 
+    /**
+     * The platform's reset lines (i8042 pulse, port 0x92, 0xCF9) drive the processor's INIT#: while
+     * the guest runs, vCPU 0 gets INIT, which in VMX non-root operation is a VM exit (reason 3, SDM
+     * 3C 26.2, 28.1). The kernel's default INIT handler then performs the platform reset
+     * ({@link #performPlatformReset}); a handler bundle for exit 3 may observe or veto it. While the
+     * vCPU is not running guest code (paused, loaded, between runs) the reset is direct.
+     */
     @Override
     public void reset(String reason) {
+        LogicalProcessor c;
+        synchronized (this) {
+            c = vcpu.cpu;
+            boolean guestRunning = state == VmState.RUNNING && thread != null && thread.isAlive() && !parked
+                    && !pauseRequested && !swapRequested && c != null;
+            if (!guestRunning) {
+                LOG.info("platform reset (vCPU 0 not running, reset directly): {}", reason);
+                reset();
+                return;
+            }
+        }
+        LOG.debug("platform reset line: INIT to vCPU 0 ({})", reason);
+        vcpu.deliverInit(); // wakes an idle HLT too
+    }
+
+    /** The platform reset itself (the default INIT handler of vCPU 0): RAM reloaded, devices reset, a fresh VMCS. */
+    void performPlatformReset(String reason) {
         LOG.info("platform reset: {}", reason);
         reset();
     }
@@ -557,9 +593,20 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         }
         expect(c.vmptrld(vmcs), c, "VMPTRLD");
         if (fresh) {
-            VmcsSetup.writeControls(p, c, VmcsSetup.Controls.defaults().with(settings.controlOverrides()), layout);
-            VmcsSetup.writeHostState(c);
-            VmcsSetup.writeGuestState(p, c, boot);
+            try {
+                VmcsSetup.Controls want = VmcsSetup.Controls.defaults().with(settings.controlOverrides());
+                VmcsSetup.writeControls(p, c, settings.vmcs().applyTo(want), layout);
+                VmcsSetup.writeHostState(c);
+                VmcsSetup.writeGuestState(p, c, boot);
+                // The user's --set fields and bitmaps: after the kernel's VMWRITEs, before VMLAUNCH.
+                settings.vmcs().writeAfterSetup(c, this);
+            } catch (IllegalArgumentException e) {
+                synchronized (this) {
+                    requestStop(StopStatus.USER_ERROR, e.getMessage());
+                }
+                vcpu.cpu = c; // in VMX operation: leaveVmxOperation ends it
+                return false;
+            }
         } else {
             for (int i = 0; i < 16; i++) {
                 c.setGpr(i, savedGprs[i]);

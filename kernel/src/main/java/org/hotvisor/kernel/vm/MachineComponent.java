@@ -8,14 +8,12 @@ import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
-import java.util.Map;
 import org.hotvisor.api.Vm;
 import org.hotvisor.api.device.HostConsole;
 import org.hotvisor.api.device.InterruptController;
 import org.hotvisor.api.device.InterruptSink;
 import org.hotvisor.api.device.MachineControl;
 import org.hotvisor.api.device.VirtualClock;
-import org.hotvisor.api.vmx.ControlBit;
 import org.hotvisor.api.vmx.VmxProcessor;
 import org.hotvisor.kernel.dispatch.ExitDispatcher;
 import org.hotvisor.kernel.loader.ImageException;
@@ -64,15 +62,15 @@ public final class MachineComponent {
         String mode = prop("hotvisor.mode", "console");
         Machine m;
         String setupError = null;
-        Map<ControlBit, Boolean> overrides = Map.of();
+        VmcsSettings vmcsSettings = VmcsSettings.NONE;
         try {
-            overrides = ControlNames.parseSettings(prop("hotvisor.set", ""));
+            vmcsSettings = VmcsSettings.parse(prop("hotvisor.set", "")); // control bits, VMCS fields, bitmaps
         } catch (IllegalArgumentException e) {
             setupError = e.getMessage();
         }
         long mem = parseLong(prop("hotvisor.mem", String.valueOf(128L << 20)), 128L << 20);
         boolean hostClock = "host".equals(prop("hotvisor.clock", "run".equals(mode) ? "deterministic" : "host"));
-        m = new Machine(new Machine.Settings(mem, hostClock, overrides), dispatcher, new HostConsoleImpl(!"run".equals(mode)));
+        m = new Machine(new Machine.Settings(mem, hostClock, vmcsSettings), dispatcher, new HostConsoleImpl(!"run".equals(mode)));
         this.machine = m;
         register(new String[] {Vm.class.getName(), MachineControl.class.getName(), InterruptSink.class.getName(),
             Machine.class.getName()}, m);

@@ -11,8 +11,9 @@ import org.slf4j.LoggerFactory;
  * The kernel's defaults for the platform-signal exits (a handler bundle registered for the
  * reason replaces them, as for every default):
  * <ul>
- * <li>INIT (3) on vCPU 0: the platform reset path ({@code MachineControl.reset}, as the i8042's
- *     reset pulse). On any other vCPU: the INIT state of SDM 3A 10.1 Table 10-1 (real mode at
+ * <li>INIT (3) on vCPU 0: the platform reset ({@code Machine.performPlatformReset}). The
+ *     platform's reset lines ({@code MachineControl.reset}: i8042 pulse, port 0x92, 0xCF9) reach
+ *     the guest as this INIT exit, so a handler bundle for exit 3 can observe or veto them. On any other vCPU: the INIT state of SDM 3A 10.1 Table 10-1 (real mode at
  *     F000:FFF0, CS base FFFF0000) in the wait-for-SIPI activity state (SDM 3C 27.7.2), as an
  *     application processor waits for its start-up IPI.</li>
  * <li>SIPI (4): the vCPU starts in real mode at CS = vector &lt;&lt; 8, IP = 0 (SDM 3A 8.4.4,
@@ -43,7 +44,8 @@ final class SignalDefaults {
 
     static ExitAction init(ExitView exit, Machine machine) {
         if (exit.vcpu().index() == 0) {
-            machine.reset("INIT signal (exit 3) on vCPU 0");
+            // Perform, not request: Machine.reset(String) would signal INIT again.
+            machine.performPlatformReset("INIT signal (exit 3) on vCPU 0");
             return ExitAction.RESUME;
         }
         enterInitState(exit.cpu, machine);

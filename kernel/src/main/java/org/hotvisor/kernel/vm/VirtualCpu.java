@@ -192,6 +192,10 @@ public final class VirtualCpu implements Vcpu {
                 stats.count(slot, lastBundle);
                 if (timed) {
                     stats.time(slot, now - exitTime);
+                    if (t != null) { // the exit that ends, pauses or resets the run is traced too
+                        t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle,
+                                now - exitTime);
+                    }
                 }
                 stats.loopNanos(loopBase + now - loopStart);
                 stats.instructions(c.instructionsRetired());

@@ -68,11 +68,42 @@ final class VmcsSetup {
             }
             return new Controls(p, c, c2, x, e);
         }
+
+        /** Replaces one whole control word (a {@code --set} of the field by name). */
+        Controls withWord(VmcsField word, int value) {
+            return switch (word) {
+                case PIN_BASED_VM_EXEC_CONTROL -> new Controls(value, proc, proc2, exit, entry);
+                case CPU_BASED_VM_EXEC_CONTROL -> new Controls(pin, value, proc2, exit, entry);
+                case SECONDARY_VM_EXEC_CONTROL -> new Controls(pin, proc, value, exit, entry);
+                case VM_EXIT_CONTROLS -> new Controls(pin, proc, proc2, value, entry);
+                case VM_ENTRY_CONTROLS -> new Controls(pin, proc, proc2, exit, value);
+                default -> throw new IllegalArgumentException(word + " is not a control word");
+            };
+        }
+    }
+
+    /** The capability MSR of a control word, TRUE variant where IA32_VMX_BASIC[55] says it exists (SDM 3D A.3-A.5). */
+    static int capabilityMsrOf(VmxProcessor p, VmcsField word) {
+        boolean trueCtls = (p.capabilityMsr(IA32_VMX_BASIC) & (1L << 55)) != 0;
+        return switch (word) {
+            case PIN_BASED_VM_EXEC_CONTROL -> trueCtls ? IA32_VMX_TRUE_PINBASED_CTLS : IA32_VMX_PINBASED_CTLS;
+            case CPU_BASED_VM_EXEC_CONTROL -> trueCtls ? IA32_VMX_TRUE_PROCBASED_CTLS : IA32_VMX_PROCBASED_CTLS;
+            case SECONDARY_VM_EXEC_CONTROL -> IA32_VMX_PROCBASED_CTLS2;
+            case VM_EXIT_CONTROLS -> trueCtls ? IA32_VMX_TRUE_EXIT_CTLS : IA32_VMX_EXIT_CTLS;
+            case VM_ENTRY_CONTROLS -> trueCtls ? IA32_VMX_TRUE_ENTRY_CTLS : IA32_VMX_ENTRY_CTLS;
+            default -> throw new IllegalArgumentException(word + " is not a control word");
+        };
+    }
+
+    /** {@link #adjust} for a control word by its field. */
+    static int adjustWord(VmxProcessor p, VmcsField word, int wanted) {
+        return adjust(p, capabilityMsrOf(p, word), wanted, word.name());
     }
 
     /**
      * SDM 3D A.3-A.5: OR in the bits that must be 1 (low dword of the capability MSR) and keep only
-     * the bits allowed to be 1 (high dword). A requested bit that is not allowed is an error.
+     * the bits allowed to be 1 (high dword). A requested bit that is not allowed is an
+     * IllegalArgumentException: the user asked for it (--set, the console).
      */
     static int adjust(VmxProcessor p, int msr, int wanted, String what) {
         long cap = p.capabilityMsr(msr);
@@ -80,20 +111,19 @@ final class VmcsSetup {
         int mayBeOne = (int) (cap >>> 32);
         int notAllowed = wanted & ~mayBeOne;
         if (notAllowed != 0) {
-            throw new IllegalStateException(String.format(
+            throw new IllegalArgumentException(String.format(
                     "the VMX processor does not support %s control bits 0x%x (allowed-1 0x%x)", what, notAllowed, mayBeOne));
         }
         return wanted | mustBeOne;
     }
 
     static void writeControls(VmxProcessor p, LogicalProcessor c, Controls want, HostMemoryLayout layout) {
-        boolean trueCtls = (p.capabilityMsr(IA32_VMX_BASIC) & (1L << 55)) != 0;
-        int pin = adjust(p, trueCtls ? IA32_VMX_TRUE_PINBASED_CTLS : IA32_VMX_PINBASED_CTLS, want.pin(), "pin-based");
-        int proc = adjust(p, trueCtls ? IA32_VMX_TRUE_PROCBASED_CTLS : IA32_VMX_PROCBASED_CTLS, want.proc(), "processor-based");
+        int pin = adjustWord(p, VmcsField.PIN_BASED_VM_EXEC_CONTROL, want.pin());
+        int proc = adjustWord(p, VmcsField.CPU_BASED_VM_EXEC_CONTROL, want.proc());
         int proc2 = ProcessorControl.ACTIVATE_SECONDARY_CONTROLS.isSet(proc)
-                ? adjust(p, IA32_VMX_PROCBASED_CTLS2, want.proc2(), "secondary processor-based") : 0;
-        int exit = adjust(p, trueCtls ? IA32_VMX_TRUE_EXIT_CTLS : IA32_VMX_EXIT_CTLS, want.exit(), "VM-exit");
-        int entry = adjust(p, trueCtls ? IA32_VMX_TRUE_ENTRY_CTLS : IA32_VMX_ENTRY_CTLS, want.entry(), "VM-entry");
+                ? adjustWord(p, VmcsField.SECONDARY_VM_EXEC_CONTROL, want.proc2()) : 0;
+        int exit = adjustWord(p, VmcsField.VM_EXIT_CONTROLS, want.exit());
+        int entry = adjustWord(p, VmcsField.VM_ENTRY_CONTROLS, want.entry());
         w(c, VmcsField.PIN_BASED_VM_EXEC_CONTROL, pin & 0xFFFFFFFFL);
         w(c, VmcsField.CPU_BASED_VM_EXEC_CONTROL, proc & 0xFFFFFFFFL);
         w(c, VmcsField.SECONDARY_VM_EXEC_CONTROL, proc2 & 0xFFFFFFFFL);

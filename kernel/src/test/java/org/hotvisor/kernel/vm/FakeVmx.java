@@ -1,0 +1,129 @@
+package org.hotvisor.kernel.vm;
+
+import java.io.ByteArrayOutputStream;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.Proxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import org.hotvisor.api.vmx.LogicalProcessor;
+import org.hotvisor.api.vmx.VmcsField;
+import org.hotvisor.api.vmx.VmxProcessor;
+import org.hotvisor.api.vmx.VmxStatus;
+import org.hotvisor.kernel.dispatch.ExitDispatcher;
+import org.hotvisor.kernel.loader.LoadOptions;
+
+/**
+ * A stand-in VT-x processor for the kernel's VM tests: the VMCS is a map; VMLAUNCH/VMRESUME run no
+ * guest code and exit at once, with reason 3 (INIT) when {@code signalInit} was called, else with
+ * the preemption-timer exit (52) after a short sleep. VMWRITEs of {@link #unsupported} fields fail
+ * with VM-instruction error 12 (SDM 3C 31.4).
+ */
+final class FakeVmx implements VmxProcessor {
+    static final int EXIT_INIT = 3, EXIT_PREEMPTION_TIMER = 52, ERROR_UNSUPPORTED_FIELD = 12;
+    /** IA32_VMX_PROCBASED_CTLS2: every bit but 0 (virtualize APIC accesses) may be 1. */
+    static final long SECONDARY_CAPS = 0xFFFF_FFFE_0000_0000L;
+    /** IA32_VMX_PINBASED_CTLS: bits 1, 2, 4 must be 1 (the default1 class). */
+    static final long PIN_CAPS = 0xFFFF_FFFF_0000_0016L;
+
+    final Set<Integer> unsupported = ConcurrentHashMap.newKeySet();
+    final AtomicInteger processors = new AtomicInteger();
+    final AtomicInteger initSignals = new AtomicInteger();
+    volatile Map<Integer, Long> vmcs;
+
+    @Override
+    public LogicalProcessor createLogicalProcessor(byte[] guestRam, byte[] hostMemory) {
+        processors.incrementAndGet();
+        Map<Integer, Long> fields = new ConcurrentHashMap<>();
+        vmcs = fields;
+        boolean[] initPending = {false};
+        VmxStatus[] last = {VmxStatus.SUCCEED};
+        InvocationHandler h = (proxy, m, args) -> {
+            if (m.isDefault()) {
+                return InvocationHandler.invokeDefault(proxy, m, args);
+            }
+            switch (m.getName()) {
+                case "vmread":
+                    return fields.getOrDefault((Integer) args[0], 0L);
+                case "vmwrite":
+                    if (unsupported.contains((Integer) args[0])) {
+                        fields.put(VmcsField.VM_INSTRUCTION_ERROR.encoding(), (long) ERROR_UNSUPPORTED_FIELD);
+                        return last[0] = VmxStatus.FAIL_VALID;
+                    }
+                    fields.put((Integer) args[0], (Long) args[1]);
+                    return last[0] = VmxStatus.SUCCEED;
+                case "vmlaunch", "vmresume":
+                    synchronized (initPending) {
+                        if (initPending[0]) {
+                            initPending[0] = false;
+                            fields.put(VmcsField.VM_EXIT_REASON.encoding(), (long) EXIT_INIT);
+                            return VmxStatus.SUCCEED;
+                        }
+                    }
+                    LockSupport.parkNanos(200_000);
+                    fields.put(VmcsField.VM_EXIT_REASON.encoding(), (long) EXIT_PREEMPTION_TIMER);
+                    return VmxStatus.SUCCEED;
+                case "signalInit":
+                    initSignals.incrementAndGet();
+                    synchronized (initPending) {
+                        initPending[0] = true;
+                    }
+                    return null;
+                case "lastStatus":
+                    return last[0];
+                case "vmxon", "vmxoff", "vmclear", "vmptrld":
+                    return VmxStatus.SUCCEED;
+                case "toString":
+                    return "FakeVmx";
+                case "hashCode":
+                    return System.identityHashCode(proxy);
+                case "equals":
+                    return proxy == args[0];
+                default:
+                    Class<?> r = m.getReturnType();
+                    return r == long.class ? (Object) 0L : r == int.class ? (Object) 0 : r == boolean.class ? (Object) false : null;
+            }
+        };
+        return (LogicalProcessor) Proxy.newProxyInstance(LogicalProcessor.class.getClassLoader(),
+                new Class<?>[] {LogicalProcessor.class}, h);
+    }
+
+    @Override
+    public long capabilityMsr(int msr) {
+        return switch (msr) {
+            case VmcsSetup.IA32_VMX_BASIC -> 1; // revision 1, no TRUE controls
+            case VmcsSetup.IA32_VMX_PINBASED_CTLS -> PIN_CAPS;
+            case VmcsSetup.IA32_VMX_PROCBASED_CTLS2 -> SECONDARY_CAPS;
+            case VmcsSetup.IA32_VMX_PROCBASED_CTLS, VmcsSetup.IA32_VMX_EXIT_CTLS, VmcsSetup.IA32_VMX_ENTRY_CTLS -> 0xFFFF_FFFF_0000_0000L;
+            default -> 0;
+        };
+    }
+
+    @Override
+    public String model() {
+        return "fake";
+    }
+
+    long field(VmcsField f) {
+        return vmcs.getOrDefault(f.encoding(), 0L);
+    }
+
+    /** A machine with this processor and a boot sector of NOPs, loaded (not started), with the given --set list. */
+    Machine machine(String set) throws Exception {
+        Machine m = new Machine(new Machine.Settings(2L << 20, false, VmcsSettings.parse(set)), new ExitDispatcher(),
+                new HostConsoleImpl(new ByteArrayOutputStream(), false));
+        m.processor(this);
+        byte[] sector = new byte[512];
+        java.util.Arrays.fill(sector, (byte) 0x90);
+        Path image = Files.createTempFile("fakevmx", ".img");
+        image.toFile().deleteOnExit();
+        Files.write(image, sector);
+        m.load(image, new LoadOptions("boot", -1, -1, "", List.of()));
+        return m;
+    }
+}
