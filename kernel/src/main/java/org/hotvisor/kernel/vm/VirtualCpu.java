@@ -164,6 +164,16 @@ public final class VirtualCpu implements Vcpu {
         reloadCachedControls(c);
         prepareEntry(c);
         // Timing is sampled (ExitStatistics): a host-clock read costs as much as a fast exit.
+        // The coarse clock, a field read, still catches every handler over its budget.
+        CoarseClock.acquire();
+        try {
+            runGuest(c);
+        } finally {
+            CoarseClock.release();
+        }
+    }
+
+    private void runGuest(LogicalProcessor c) {
         long loopBase = stats.loopNanos();
         long loopStart = System.nanoTime();
         VmxStatus status = launched ? c.vmresume() : c.vmlaunch();
@@ -180,6 +190,7 @@ public final class VirtualCpu implements Vcpu {
             ExitTrace t = trace;
             boolean timed = t != null || stats.shouldTime(slot);
             long exitTime = timed ? System.nanoTime() : 0;
+            long coarseExitTime = CoarseClock.nanos();
             machine.clock().publish(c.tsc());
             handleExit(c, basic);
             machine.clock().runDue();
@@ -209,16 +220,23 @@ public final class VirtualCpu implements Vcpu {
                 long handling = entryTime - exitTime;
                 stats.time(slot, handling);
                 stats.loopNanos(loopBase + entryTime - loopStart);
-                if (handling > machine.dispatcher().budgetNanos() && lastBundle != null) {
-                    stats.recordOverBudget(slot);
-                    machine.reportOverBudget(lastBundle, view.reason, view.guestRip, handling);
-                }
+                checkBudget(slot, handling);
                 if (t != null) {
                     t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle, handling);
                 }
+            } else {
+                // untimed: the coarse clock (ms resolution) bounds the handling time from below
+                checkBudget(slot, CoarseClock.nanos() - coarseExitTime);
             }
             stats.instructions(c.instructionsRetired());
             status = c.vmresume();
+        }
+    }
+
+    private void checkBudget(int slot, long handling) {
+        if (handling > machine.dispatcher().budgetNanos() && lastBundle != null) {
+            stats.recordOverBudget(slot);
+            machine.reportOverBudget(lastBundle, view.reason, view.guestRip, handling);
         }
     }
 
