@@ -13,9 +13,13 @@ import org.hotvisor.api.vmx.VmcsField;
  * <li>HLT: interrupts enabled: idle to the next timer; disabled with nothing pending: power-off (0);</li>
  * <li>RDMSR/WRMSR: #GP(0), as for an MSR the processor lacks;</li>
  * <li>RDTSC/RDTSCP: the guest TSC (TSC + TSC offset); RDTSCP's TSC_AUX is 0;</li>
- * <li>RDPMC: 0; INVD, WBINVD, INVLPG, PAUSE, MONITOR, MWAIT: done as no-ops (nothing is cached);</li>
+ * <li>RDPMC: 0; INVD, WBINVD, PAUSE, MONITOR, MWAIT: done as no-ops (nothing is cached);</li>
+ * <li>INVLPG, INVPCID: the processor's TLB is flushed; INVPCID's type and descriptor are checked
+ *     (#GP(0)) first. See {@link TlbInvalidation};</li>
+ * <li>SGDT/SIDT/LGDT/LIDT (46), SLDT/STR/LLDT/LTR (47): emulated from the instruction information,
+ *     with the instruction's faults injected. See {@link DescriptorTableEmulation};</li>
  * <li>RDRAND/RDSEED: a value from a deterministic generator, CF=1;</li>
- * <li>the VMX instructions, GETSEC, INVPCID, XSETBV, XSAVES/XRSTORS: #UD (nested VMX is not offered);</li>
+ * <li>the VMX instructions, GETSEC, XSETBV, XSAVES/XRSTORS: #UD (nested VMX is not offered);</li>
  * <li>exception or NMI (the exception bitmap selected it): re-injected unchanged;</li>
  * <li>control-register access: emulated (MOV to/from CR0, CR3, CR4, CR8, CLTS, LMSW) against the
  *     guest/host masks and read shadows, as KVM does;</li>
@@ -58,7 +62,11 @@ final class DefaultExitHandlers {
                 exit.setGpr(2, 0);
                 yield ExitAction.EMULATED;
             }
-            case 13, 54, 14, 40, 39, 36 -> ExitAction.EMULATED;
+            case 13, 54, 40, 39, 36 -> ExitAction.EMULATED;
+            case 14 -> TlbInvalidation.invlpg(exit, exit.cpu, machine.a20());
+            case 58 -> TlbInvalidation.invpcid(exit, exit.cpu, machine.a20());
+            case 46 -> DescriptorTableEmulation.gdtrIdtr(exit, exit.cpu);
+            case 47 -> DescriptorTableEmulation.ldtrTr(exit, exit.cpu);
             case 28 -> ControlRegisterEmulation.handle(exit);
             case 3 -> SignalDefaults.init(exit, machine);
             case 4 -> SignalDefaults.startup(exit);
@@ -74,7 +82,7 @@ final class DefaultExitHandlers {
                 exit.set(Register.RFLAGS, (exit.get(Register.RFLAGS) & ~0x8D5L) | 1); // CF=1, others 0
                 yield ExitAction.EMULATED;
             }
-            case 11, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 50, 53, 55, 58, 63, 64 -> {
+            case 11, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 50, 53, 55, 63, 64 -> {
                 exit.injectException(UD, -1);
                 yield ExitAction.RESUME;
             }

@@ -15,7 +15,8 @@ import org.hotvisor.api.vmx.VmcsField;
  * processor only by {@link #commit()}, so a handler that throws leaves the guest untouched.
  */
 final class ExitView implements VmExit, GuestRegisters {
-    private static final int MAX_STAGED_VMWRITES = 32;
+    /** Enough for a whole guest state (an INIT handler rewrites all segments, CRs and descriptor tables). */
+    private static final int MAX_STAGED_VMWRITES = 128;
     private static final Register[] REGISTERS = Register.values();
 
     private final VirtualCpu vcpu;
