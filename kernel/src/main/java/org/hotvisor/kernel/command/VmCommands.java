@@ -106,14 +106,22 @@ public final class VmCommands {
         return b.toString();
     }
 
-    @Descriptor("the guest registers (pauses the VM for the read if it runs)")
+    @Descriptor("the guest registers of the selected vCPU (vm:cpu) (pauses the VM for the read if it runs)")
     public String regs() {
+        return regs(vm.selectedVcpu().index());
+    }
+
+    @Descriptor("the guest registers of a vCPU (pauses the VM for the read if it runs)")
+    public String regs(@Descriptor("vCPU number") int cpu) {
+        if (cpu < 0 || cpu >= vm.vcpuCount()) {
+            return "vm:regs: no vCPU " + cpu + " (this VM has " + vm.vcpuCount() + ")";
+        }
         boolean wasRunning = vm.state() == VmState.RUNNING;
         if (wasRunning) {
             vm.pause();
         }
         try {
-            LogicalProcessor c = vm.bsp().processorForInspection();
+            LogicalProcessor c = vm.vcpu(cpu).processorForInspection();
             if (c == null) {
                 return "the VM has no processor state yet (vm:start it, or wait for the CPU bundle)";
             }

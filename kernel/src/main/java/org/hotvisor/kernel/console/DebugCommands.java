@@ -35,7 +35,7 @@ import org.osgi.service.component.annotations.ReferencePolicyOption;
     "osgi.command.scope=vm",
     "osgi.command.function=x", "osgi.command.function=xp", "osgi.command.function=info",
     "osgi.command.function=step", "osgi.command.function=break", "osgi.command.function=delete",
-    "osgi.command.function=dis"})
+    "osgi.command.function=dis", "osgi.command.function=cpu"})
 public final class DebugCommands {
     /** Service property a device may carry with its ISA interrupt line(s). */
     static final String IRQ_PROPERTY = "hotvisor.irq";
@@ -243,8 +243,7 @@ public final class DebugCommands {
                 b.append(String.format("  %-35s  %s%s%n", d[0], d[1], d[2]));
             }
         }
-        b.append(String.format("%nvCPUs: %d%n", vm.vcpuCount()));
-        b.append("  #0 ").append(vcpuLine()).append('\n');
+        b.append(vcpuList());
         List<GuestDebugger.BreakpointInfo> bps = debugger.breakpoints();
         if (!bps.isEmpty()) {
             b.append(String.format("%nBreakpoints: %d (vm:break lists them)%n", bps.size()));
@@ -252,14 +251,25 @@ public final class DebugCommands {
         return b.toString();
     }
 
-    private String vcpuLine() {
+    /** vm:info's vCPU section: one line per vCPU with its activity state, the selected one starred. */
+    String vcpuList() {
+        StringBuilder b = new StringBuilder(String.format(
+                "%nvCPUs: %d (vm:cpu selects the one vm:regs, vm:x, vm:dis, vm:step and breakpoints use)%n", vm.vcpuCount()));
+        int selected = vm.selectedVcpu().index();
+        for (int i = 0; i < vm.vcpuCount(); i++) {
+            b.append(i == selected ? "* #" : "  #").append(i).append(' ').append(vcpuLine(i)).append('\n');
+        }
+        return b.toString();
+    }
+
+    private String vcpuLine(int index) {
         VmState s = vm.state();
         String state = s.name().toLowerCase(Locale.ROOT);
         if (s != VmState.RUNNING && s != VmState.PAUSED) {
             return state;
         }
         try {
-            return vm.withProcessor(c -> String.format("%s at %s (linear 0x%x), activity %s, %s mode, %d instructions retired",
+            return vm.withProcessor(index, c -> String.format("%s at %s (linear 0x%x), activity %s, %s mode, %d instructions retired",
                     state, CpuState.csIp(c), CpuState.linearRip(c),
                     CpuState.activityName((int) c.vmread(VmcsField.GUEST_ACTIVITY_STATE)),
                     CpuState.protectedMode(c) ? (CpuState.code32(c) ? "32-bit protected" : "16-bit protected") : "real",
@@ -318,6 +328,26 @@ public final class DebugCommands {
         return className.substring(className.lastIndexOf('.') + 1);
     }
 
+    // ---------------------------------------------------------------- cpu
+
+    @Descriptor("show or select the vCPU that vm:regs, vm:x, vm:dis, vm:step, vm:break and the gdb stub address")
+    public String cpu(@Descriptor("[N]") String... args) {
+        if (args.length > 1) {
+            return "usage: vm:cpu [N]";
+        }
+        if (args.length == 1) {
+            try {
+                vm.selectVcpu(Integer.parseInt(args[0].trim()));
+            } catch (NumberFormatException e) {
+                return "vm:cpu: '" + args[0] + "' is not a vCPU number";
+            } catch (IllegalArgumentException e) {
+                return "vm:cpu: " + e.getMessage();
+            }
+        }
+        int n = vm.selectedVcpu().index();
+        return "vCPU " + n + " of " + vm.vcpuCount() + ": " + vcpuLine(n);
+    }
+
     // ---------------------------------------------------------------- step
 
     @Descriptor("single-step a paused VM N instructions (default 1) with the monitor trap flag, then show RIP and the instruction there")
@@ -343,7 +373,7 @@ public final class DebugCommands {
         long before;
         try {
             debugger.requireProcessorState();
-            before = vm.bsp().instructionsRetired();
+            before = vm.selectedVcpu().instructionsRetired();
             e = debugger.step(count, STEP_TIMEOUT_MILLIS);
         } catch (IllegalStateException | IllegalArgumentException ex) {
             return "vm:step: " + ex.getMessage();
@@ -351,7 +381,7 @@ public final class DebugCommands {
         if (vm.state() == VmState.STOPPED) {
             return "the VM stopped while stepping: " + vm.stopReason();
         }
-        long retired = vm.bsp().instructionsRetired() - before;
+        long retired = vm.selectedVcpu().instructionsRetired() - before;
         String head = e != null && e.kind() == GuestDebugger.StopKind.BREAKPOINT
                 ? "breakpoint " + e.breakpoint() + " hit after " + retired + " instruction(s)"
                 : "stepped " + count + " instruction(s)" + (retired != count ? " (" + retired + " retired by the CPU, the rest emulated by the VMM)" : "");

@@ -2,7 +2,6 @@ package org.hotvisor.kernel.console;
 
 import java.util.Locale;
 import org.apache.felix.service.command.Descriptor;
-import org.hotvisor.api.Vcpu;
 import org.hotvisor.api.vmx.LogicalProcessor;
 import org.hotvisor.api.vmx.VmcsField;
 import org.hotvisor.kernel.vm.Machine;
@@ -42,7 +41,7 @@ public final class SignalCommands {
         this.vm = vm;
     }
 
-    @Descriptor("raise INIT, a start-up IPI (with its vector), an SMI or an NMI on vCPU 0")
+    @Descriptor("raise INIT, a start-up IPI (with its vector), an SMI or an NMI on the selected vCPU (vm:cpu)")
     public String signal(@Descriptor("init | sipi VECTOR | smi | nmi") String... args) {
         if (args.length == 0) {
             return USAGE;
@@ -61,8 +60,10 @@ public final class SignalCommands {
         }
         switch (what) {
             case "init" -> {
-                c.signalInit();
-                return "INIT raised: exit 3 at the next instruction boundary (vCPU 0 default: platform reset)";
+                VirtualCpu v = vm.selectedVcpu();
+                v.deliverInit(); // as the APIC's INIT message: an AP's INIT stays ordered before later SIPIs
+                return "INIT raised: exit 3 at the next instruction boundary (vCPU " + v.index() + (v.index() == 0
+                        ? " default: platform reset)" : " default: the INIT state, wait-for-SIPI)");
             }
             case "smi" -> {
                 c.signalSmi();
@@ -79,7 +80,7 @@ public final class SignalCommands {
                 } catch (NumberFormatException e) {
                     return "vm:signal: not a vector: " + args[1];
                 }
-                c.signalStartup(vector);
+                vm.selectedVcpu().deliverStartup(vector);
                 return String.format("SIPI 0x%02x sent: exit 4 if the vCPU is in wait-for-SIPI, else discarded", vector);
             }
             default -> {
@@ -89,13 +90,7 @@ public final class SignalCommands {
     }
 
     private LogicalProcessor processor() {
-        Vcpu v;
-        try {
-            v = vm.vcpu(0);
-        } catch (RuntimeException e) {
-            return null;
-        }
-        return v instanceof VirtualCpu cpu ? cpu.processorForInspection() : null;
+        return vm.selectedVcpu().processorForInspection();
     }
 
     private String nmi() {

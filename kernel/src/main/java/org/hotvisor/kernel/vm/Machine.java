@@ -19,6 +19,8 @@ import org.hotvisor.api.device.InterruptSink;
 import org.hotvisor.api.device.MachineControl;
 import org.hotvisor.api.vmx.ControlBit;
 import org.hotvisor.api.vmx.LogicalProcessor;
+import org.hotvisor.api.vmx.PinBasedControl;
+import org.hotvisor.api.vmx.ProcessorControl;
 import org.hotvisor.api.vmx.VmxProcessor;
 import org.hotvisor.api.vmx.VmxStatus;
 import org.hotvisor.kernel.dispatch.ExitDispatcher;
@@ -32,9 +34,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The VM: guest RAM, the VMM's host memory (VMXON region, VMCS, bitmaps), the vCPU thread and
- * the machine-level services devices use. Plain Java, so the handler test bench can run it
- * without Felix; {@code MachineComponent} publishes it as OSGi services.
+ * The VM: guest RAM, the VMM's host memory (VMXON regions, one VMCS per vCPU, bitmaps), one host
+ * thread per vCPU and the machine-level services devices use. Plain Java, so the handler test
+ * bench can run it without Felix; {@code MachineComponent} publishes it as OSGi services.
+ *
+ * <p><b>SMP</b> ({@link Settings#cpus()} &gt; 1): vCPU 0 starts in the boot state; the others
+ * (application processors) start in the INIT state, wait-for-SIPI activity (SDM 3A 9.4, 3C 25.4.2),
+ * with the VMX-preemption timer and HLT exiting off (a halted AP waits inside its processor for a
+ * kick, INIT, SIPI or NMI). Life-cycle requests (pause, stop, reset, CPU swap) act on every vCPU:
+ * each thread leaves its run loop at its next exit and parks; a reset waits until every vCPU has left
+ * VMX operation, then vCPU 0's thread performs it. vCPU 0 keeps the virtual clock: it publishes
+ * its TSC as machine time and runs the due timers; a timer armed on another thread kicks it.
  */
 public final class Machine implements Vm, MachineControl, InterruptSink {
     private static final Logger LOG = LoggerFactory.getLogger(Machine.class);
@@ -43,7 +53,21 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
      * Machine settings: RAM, clock, control-bit overrides and the rest of the user's {@code --set}
      * list (VMCS fields, I/O and MSR bitmaps), written after the kernel's own VMWRITEs.
      */
-    public record Settings(long ramBytes, boolean hostClock, Map<ControlBit, Boolean> controlOverrides, VmcsSettings vmcs) {
+    public record Settings(long ramBytes, boolean hostClock, Map<ControlBit, Boolean> controlOverrides, VmcsSettings vmcs,
+            int cpus) {
+        /** Most vCPUs: the MADT's 8-bit APIC IDs, 0xFF being the broadcast ID. */
+        public static final int MAX_CPUS = 255;
+
+        public Settings {
+            if (cpus < 1 || cpus > MAX_CPUS) {
+                throw new IllegalArgumentException("the number of vCPUs must be between 1 and " + MAX_CPUS);
+            }
+        }
+
+        public Settings(long ramBytes, boolean hostClock, Map<ControlBit, Boolean> controlOverrides, VmcsSettings vmcs) {
+            this(ramBytes, hostClock, controlOverrides, vmcs, 1);
+        }
+
         public Settings(long ramBytes, boolean hostClock, Map<ControlBit, Boolean> controlOverrides) {
             this(ramBytes, hostClock, controlOverrides, VmcsSettings.NONE);
         }
@@ -52,45 +76,53 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         public Settings(long ramBytes, boolean hostClock, VmcsSettings vmcs) {
             this(ramBytes, hostClock, vmcs.controlBits(), vmcs);
         }
+
+        /** The same settings with {@code n} vCPUs. */
+        public Settings withCpus(int n) {
+            return new Settings(ramBytes, hostClock, controlOverrides, vmcs, n);
+        }
     }
 
     private final Settings settings;
     private final GuestRam ram;
     private final byte[] hostMemory;
-    private final VmcsSetup.HostMemoryLayout layout = VmcsSetup.HostMemoryLayout.forCpus(1);
+    private final VmcsSetup.HostMemoryLayout layout;
     private final VirtualClockImpl clock;
     private final HostConsoleImpl console;
     private final ExitDispatcher dispatcher;
+    /** vCPU 0, the bootstrap processor. */
     private final VirtualCpu vcpu;
+    private final VirtualCpu[] vcpus;
     private final List<Consumer<Machine>> stopListeners = new CopyOnWriteArrayList<>();
-    /** Actions for the vCPU thread, run between an exit and the next entry. */
-    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> vcpuTasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final List<org.hotvisor.api.device.ResetListener> resetListeners = new CopyOnWriteArrayList<>();
+    private final InterruptRouting interruptRouting = new InterruptRouting();
 
     private volatile VmxProcessor processor;
-    private volatile InterruptController interruptController;
     private volatile boolean a20 = true;
+    /** The vCPU the console's inspection and debugging commands address ({@code vm:cpu N}). */
+    private volatile int selected;
 
     // Life cycle, guarded by "this".
     private volatile VmState state = VmState.EMPTY;
     private Path image;
     private LoadOptions loadOptions;
     private BootState boot;
+    /** vCPU 0's thread (null before the first start of a run); the others are in {@link #threads}. */
     private Thread thread;
+    private Thread[] threads;
+    private int liveThreads;
+    private int parkedThreads;
+    /** vCPUs that have left VMX operation for the reset in progress, and how many resets were done. */
+    private int resetArrivals;
+    private long resetsDone;
     // Volatile so that the vCPU polls them on every exit without taking the lock; they change under it.
     private volatile boolean pauseRequested;
     private volatile boolean stopRequested;
     private volatile boolean resetRequested;
     private volatile boolean swapRequested;
-    private boolean parked;
     private volatile int exitStatus = -1;
     private volatile String stopReason;
     private volatile CountDownLatch stopped = new CountDownLatch(1);
-    /** GPRs, CR2 and DRs saved across a CPU-bundle swap (they are not in the VMCS). */
-    private final long[] savedGprs = new long[16];
-    private final long[] savedDrs = new long[7];
-    private long savedCr2;
-    private boolean savedState;
 
     public Machine(Settings settings, ExitDispatcher dispatcher, HostConsoleImpl console) {
         if (settings.ramBytes() < (1 << 20) || settings.ramBytes() > Integer.MAX_VALUE - 16) {
@@ -100,15 +132,24 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         this.dispatcher = dispatcher;
         this.console = console;
         this.ram = new GuestRam((int) settings.ramBytes());
+        this.layout = VmcsSetup.HostMemoryLayout.forCpus(settings.cpus());
         this.hostMemory = new byte[layout.size()];
         this.clock = new VirtualClockImpl(settings.hostClock());
-        this.vcpu = new VirtualCpu(0, this);
+        this.vcpus = new VirtualCpu[settings.cpus()];
+        for (int i = 0; i < vcpus.length; i++) {
+            vcpus[i] = new VirtualCpu(i, this);
+        }
+        this.vcpu = vcpus[0];
         clock.idleSink(delta -> {
             LogicalProcessor c = vcpu.cpu;
             if (c != null) {
                 c.advanceTsc(delta);
             }
         });
+        if (vcpus.length > 1) {
+            // vCPU 0 keeps the time: a timer armed elsewhere (an AP's local APIC) must reach its next entry.
+            clock.multiProcessor(vcpu::kick);
+        }
     }
 
     // ---------------------------------------------------------------- wiring
@@ -126,11 +167,11 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
             if (processor != p) {
                 return;
             }
-            if (thread != null && thread.isAlive() && vcpu.cpu != null) {
+            if (liveThreads > 0 && anyInVmxOperation()) {
                 swapRequested = true;
-                kick();
+                kickAll();
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                while (vcpu.cpu != null && thread.isAlive() && System.nanoTime() < deadline) {
+                while (anyInVmxOperation() && liveThreads > 0 && System.nanoTime() < deadline) {
                     try {
                         wait(50);
                     } catch (InterruptedException e) {
@@ -139,16 +180,62 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
                     }
                 }
             }
+            swapRequested = false;
             processor = null;
+            notifyAll();
         }
     }
 
-    public void interruptController(InterruptController ic) {
-        interruptController = ic;
+    private boolean anyInVmxOperation() {
+        for (VirtualCpu v : vcpus) {
+            if (v.cpu != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
+    /**
+     * Sets the one unqualified interrupt controller (tests and the handler bench; the OSGi
+     * component uses {@link #addInterruptController}); null removes it.
+     */
+    public synchronized void interruptController(InterruptController ic) {
+        if (manualController != null) {
+            interruptRouting.remove(manualController);
+        }
+        manualController = ic;
+        if (ic != null) {
+            interruptRouting.add(ic, InterruptRouting.ANY_VCPU, 0, Long.MAX_VALUE);
+        }
+        routeInterrupts();
+    }
+
+    private InterruptController manualController;
+
+    /**
+     * An interrupt controller service: {@code vcpu} is its {@code hotvisor.vcpu} property (null:
+     * unqualified, the 8259), {@code ranking} and {@code serviceId} order equals.
+     */
+    public void addInterruptController(InterruptController ic, Object vcpuProperty, int ranking, long serviceId) {
+        interruptRouting.add(ic, InterruptRouting.vcpuOf(vcpuProperty), ranking, serviceId);
+        routeInterrupts();
+    }
+
+    public void removeInterruptController(InterruptController ic) {
+        interruptRouting.remove(ic);
+        routeInterrupts();
+    }
+
+    private synchronized void routeInterrupts() {
+        InterruptController[] chosen = interruptRouting.select(vcpus.length);
+        for (int i = 0; i < vcpus.length; i++) {
+            vcpus[i].controller = chosen[i];
+        }
+    }
+
+    /** vCPU 0's interrupt controller. */
     public InterruptController interruptController() {
-        return interruptController;
+        return vcpu.controller;
     }
 
     public ExitDispatcher dispatcher() {
@@ -179,14 +266,47 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         return vcpu;
     }
 
+    /** The vCPU the console's commands address (vCPU 0 unless {@link #selectVcpu} chose another). */
+    public VirtualCpu selectedVcpu() {
+        return vcpus[selected];
+    }
+
+    /**
+     * Makes {@code index} the console's vCPU; an installed debugger hook (breakpoints, step) moves
+     * with it. Throws IllegalArgumentException for a vCPU the VM does not have.
+     */
+    public synchronized void selectVcpu(int index) {
+        if (index < 0 || index >= vcpus.length) {
+            throw new IllegalArgumentException("no vCPU " + index + " (this VM has " + vcpus.length + ")");
+        }
+        VirtualCpu old = vcpus[selected];
+        Machine.DebugHook hook = old.debugHook;
+        if (index != selected && hook != null) {
+            old.debugHook = null;
+            vcpus[index].debugHook = hook;
+        }
+        selected = index;
+    }
+
+    /** The exit statistics of all vCPUs, merged (one vCPU: its own snapshot). */
     public ExitStatistics.Snapshot statistics() {
-        return vcpu.statistics().snapshot();
+        if (vcpus.length == 1) {
+            return vcpu.statistics().snapshot();
+        }
+        List<ExitStatistics.Snapshot> all = new java.util.ArrayList<>(vcpus.length);
+        for (VirtualCpu v : vcpus) {
+            all.add(v.statistics().snapshot());
+        }
+        return ExitStatistics.Snapshot.merge(all);
     }
 
     public void resetStatistics() {
-        vcpu.statistics().reset(vcpu.instructionsRetired());
+        for (VirtualCpu v : vcpus) {
+            v.statistics().reset(v.instructionsRetired());
+        }
     }
 
+    /** The exit trace; it records vCPU 0's exits (its lines carry no vCPU number). */
     public void trace(ExitTrace t) {
         ExitTrace old = vcpu.trace;
         vcpu.trace = t;
@@ -203,16 +323,25 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         return image;
     }
 
+    /** {@link #withProcessor(int, java.util.function.Function)} on the selected vCPU. */
+    public <T> T withProcessor(java.util.function.Function<LogicalProcessor, T> action) {
+        return withProcessor(selected, action);
+    }
+
     /**
-     * Runs {@code action} with the vCPU's processor on the vCPU thread, between a VM exit and the
+     * Runs {@code action} with a vCPU's processor on that vCPU's thread, between a VM exit and the
      * next VM entry, so VMWRITEs take effect at the next entry. While the vCPU is parked (paused,
      * or loaded and not started) it runs at once on the caller's thread. Returns its result.
      */
-    public <T> T withProcessor(java.util.function.Function<LogicalProcessor, T> action) {
+    public <T> T withProcessor(int index, java.util.function.Function<LogicalProcessor, T> action) {
+        if (index < 0 || index >= vcpus.length) {
+            throw new IllegalArgumentException("no vCPU " + index + " (this VM has " + vcpus.length + ")");
+        }
+        VirtualCpu v = vcpus[index];
         java.util.concurrent.CompletableFuture<T> result = new java.util.concurrent.CompletableFuture<>();
         Runnable task = () -> {
             try {
-                LogicalProcessor c = vcpu.cpu;
+                LogicalProcessor c = v.cpu;
                 if (c == null) {
                     throw new IllegalStateException("the vCPU has no processor state yet (vm:start it first)");
                 }
@@ -222,11 +351,12 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
             }
         };
         synchronized (this) {
-            if (thread == null || !thread.isAlive() || parked) {
+            Thread t = v.thread;
+            if (t == null || !t.isAlive() || v.parked) {
                 task.run();
             } else {
-                vcpuTasks.add(task);
-                kick();
+                v.tasks.add(task);
+                v.kick();
             }
         }
         try {
@@ -241,16 +371,6 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         }
     }
 
-    /** On the vCPU thread after each exit: runs queued actions; returns whether any ran. */
-    boolean runVcpuTasks() {
-        if (vcpuTasks.isEmpty()) {
-            return false;
-        }
-        for (Runnable t; (t = vcpuTasks.poll()) != null; ) {
-            t.run();
-        }
-        return true;
-    }
 
     // ---------------------------------------------------------------- loading
 
@@ -262,15 +382,22 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         if (state == VmState.STOPPED) {
             // A new run on the same machine: a fresh vCPU thread, stop state and statistics.
             thread = null;
+            threads = null;
+            parkedThreads = 0;
             stopRequested = false;
             pauseRequested = false;
             resetRequested = false;
             exitStatus = -1;
             stopReason = null;
-            savedState = false;
             stopped = new CountDownLatch(1);
             clock.cancelAll();
-            vcpu.clearHandlerState();
+            for (VirtualCpu v : vcpus) {
+                v.clearHandlerState();
+                v.resetSignals();
+                v.savedState = false;
+                v.thread = null;
+                v.parked = false;
+            }
             resetStatistics();
         }
         ram.clear();
@@ -307,10 +434,27 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         }
     }
 
+    /** One host thread per vCPU; vCPU 0's first (the others wait for a SIPI anyway). */
     private void startThread() {
-        thread = new Thread(this::vcpuThread, "vcpu-0");
-        thread.setDaemon(true);
-        thread.start();
+        threads = new Thread[vcpus.length];
+        liveThreads = vcpus.length;
+        parkedThreads = 0;
+        for (VirtualCpu v : vcpus) {
+            Thread t = new Thread(() -> vcpuThread(v), "vcpu-" + v.index());
+            t.setDaemon(true);
+            v.thread = t;
+            threads[v.index()] = t;
+        }
+        thread = threads[0];
+        clock.timekeeper(thread);
+        for (Thread t : threads) {
+            t.start();
+        }
+    }
+
+    /** Whether every live vCPU thread is parked; guarded by "this". */
+    private boolean allParked() {
+        return liveThreads > 0 && parkedThreads >= liveThreads;
     }
 
     @Override
@@ -319,9 +463,9 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
             return;
         }
         pauseRequested = true;
-        kick();
+        kickAll();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!parked && state == VmState.RUNNING && System.nanoTime() < deadline) {
+        while (!allParked() && state == VmState.RUNNING && System.nanoTime() < deadline) {
             try {
                 wait(20);
             } catch (InterruptedException e) {
@@ -355,7 +499,7 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
             return;
         }
         resetRequested = true;
-        kick();
+        kickAll();
         notifyAll();
     }
 
@@ -365,7 +509,7 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
             if (state == VmState.STOPPED) {
                 return;
             }
-            if (thread == null || !thread.isAlive()) {
+            if (liveThreads == 0) {
                 finish(status, reason);
                 return;
             }
@@ -380,7 +524,7 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
             stopReason = reason == null ? "" : reason;
             stopRequested = true;
         }
-        kick();
+        kickAll();
     }
 
     /** A stop decided on the vCPU thread (power-off, triple fault, handler): takes effect after this exit. */
@@ -411,15 +555,15 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
 
     @Override
     public int vcpuCount() {
-        return 1;
+        return vcpus.length;
     }
 
     @Override
-    public Vcpu vcpu(int index) {
-        if (index != 0) {
-            throw new IndexOutOfBoundsException("vCPU " + index + " (this VM has 1)");
+    public VirtualCpu vcpu(int index) {
+        if (index < 0 || index >= vcpus.length) {
+            throw new IndexOutOfBoundsException("vCPU " + index + " (this VM has " + vcpus.length + ")");
         }
-        return vcpu;
+        return vcpus[index];
     }
 
     @Override
@@ -446,7 +590,7 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         LogicalProcessor c;
         synchronized (this) {
             c = vcpu.cpu;
-            boolean guestRunning = state == VmState.RUNNING && thread != null && thread.isAlive() && !parked
+            boolean guestRunning = state == VmState.RUNNING && thread != null && thread.isAlive() && !vcpu.parked
                     && !pauseRequested && !swapRequested && c != null;
             if (!guestRunning) {
                 LOG.info("platform reset (vCPU 0 not running, reset directly): {}", reason);
@@ -483,9 +627,10 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         return ram.size();
     }
 
+    /** The 8259's INTR reaches vCPU 0 (directly, or through its local APIC's LINT0). */
     @Override
     public void intrAsserted() {
-        kick();
+        vcpu.kick();
     }
 
     @Override
@@ -493,13 +638,11 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         vcpu.deliverNmi();
     }
 
-    /** Makes the running guest exit (a host "IPI"), and wakes an idle HLT. */
-    private void kick() {
-        LogicalProcessor c = vcpu.cpu;
-        if (c != null) {
-            c.requestExit();
+    /** Makes every vCPU leave the guest at its next instruction boundary (a host "IPI"), and wakes idle ones. */
+    private void kickAll() {
+        for (VirtualCpu v : vcpus) {
+            v.kick();
         }
-        clock.wake();
     }
 
     // ---------------------------------------------------------------- the vCPU thread
@@ -517,6 +660,9 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         synchronized (this) {
             pauseRequested = true;
             state = VmState.PAUSED;
+            if (vcpus.length > 1) {
+                kickAll();
+            }
         }
     }
 
@@ -524,55 +670,108 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         LOG.warn("handler {} took {} ms on {} at RIP 0x{} (over its budget)", bundle, nanos / 1_000_000, reason, Long.toHexString(rip));
     }
 
-    private void vcpuThread() {
+    /** One vCPU's host thread: park while held, run the guest, and take part in swaps and resets. */
+    private void vcpuThread(VirtualCpu v) {
         try {
-            while (!stopRequested) {
-                if (!awaitRunnable()) {
-                    break;
-                }
-                if (!ensureVmxOperation()) {
+            while (awaitRunnable(v)) {
+                if (!ensureVmxOperation(v)) {
                     continue;
                 }
-                vcpu.runLoop();
-                handleLoopReturn();
+                v.runLoop();
             }
-            leaveVmxOperation();
+            leaveVmxOperation(v);
         } catch (Throwable t) { // an internal error must end the VM, never the host
-            LOG.error("vCPU thread failed", t);
+            LOG.error("vCPU " + v.index() + " thread failed", t);
             synchronized (this) {
-                requestStop(StopStatus.INTERNAL_ERROR, "internal error in the vCPU loop: " + t);
+                requestStop(StopStatus.INTERNAL_ERROR, "internal error in the vCPU " + v.index() + " loop: " + t);
             }
+            leaveQuietly(v);
         } finally {
-            finish(exitStatus < 0 ? StopStatus.INTERNAL_ERROR : exitStatus, stopReason);
+            threadEnded(v);
         }
     }
 
-    /** Parks while paused (or before the first start). Returns false when the VM is stopping. */
-    private synchronized boolean awaitRunnable() throws InterruptedException {
-        while ((pauseRequested || state == VmState.LOADED || processor == null) && !stopRequested && !resetRequested) {
+    /**
+     * Parks while paused, before the first start, without a processor, or while a CPU swap is in
+     * progress; leaves VMX operation for a swap and takes part in a reset. Returns false when the
+     * VM is stopping.
+     */
+    private synchronized boolean awaitRunnable(VirtualCpu v) throws InterruptedException {
+        while (true) {
+            if (stopRequested) {
+                unpark(v);
+                return false;
+            }
+            if (resetRequested) {
+                unpark(v);
+                takePartInReset(v);
+                ensureVmxOperation(v); // a fresh VMCS now: a paused VM shows its reset state
+                continue;
+            }
+            if (swapRequested && v.cpu != null) {
+                saveForSwap(v); // also while parked: the CPU bundle may go while the VM is paused
+                notifyAll();
+            }
+            if (!(pauseRequested || state == VmState.LOADED || processor == null || swapRequested)) {
+                break;
+            }
             // ---- debugger support (console/gdb): count parkings; run actions queued just before parking
-            if (!parked) {
-                parkCount++;
-                runVcpuTasks();
+            if (!v.parked) {
+                v.parked = true;
+                parkedThreads++;
+                v.runTasks();
+                if (allParked()) {
+                    parkCount++;
+                }
+                notifyAll(); // only on a change: parked vCPUs must not wake each other in a loop
             }
             // ---- end debugger support
-            parked = true;
-            if (pauseRequested && state == VmState.RUNNING) {
+            if (pauseRequested && state == VmState.RUNNING && allParked()) {
                 state = VmState.PAUSED;
+                notifyAll();
             }
-            notifyAll();
             wait(100);
         }
-        parked = false;
-        if (resetRequested) {
-            doReset();
+        unpark(v);
+        return true;
+    }
+
+    private void unpark(VirtualCpu v) {
+        if (v.parked) {
+            v.parked = false;
+            parkedThreads--;
         }
-        return !stopRequested;
+    }
+
+    /**
+     * A platform reset with every vCPU out of VMX operation: each thread leaves it and checks in;
+     * vCPU 0's thread waits for the others, performs the reset and releases them. Guarded by "this".
+     */
+    private void takePartInReset(VirtualCpu v) throws InterruptedException {
+        leaveVmxOperation(v);
+        v.savedState = false;
+        v.resetSignals();
+        long generation = resetsDone;
+        resetArrivals++;
+        notifyAll();
+        if (v != vcpu) {
+            while (resetsDone == generation && resetRequested && !stopRequested) {
+                wait(50);
+            }
+            return;
+        }
+        while (resetArrivals < liveThreads && !stopRequested) {
+            wait(50);
+        }
+        doReset();
+        resetArrivals = 0;
+        resetsDone++;
+        notifyAll();
     }
 
     /** Life-cycle steps 1-3: VMXON, VMCLEAR + VMPTRLD, VMWRITE of controls, host and guest state. */
-    private boolean ensureVmxOperation() {
-        if (vcpu.cpu != null) {
+    private boolean ensureVmxOperation(VirtualCpu v) {
+        if (v.cpu != null) {
             return true;
         }
         VmxProcessor p = processor;
@@ -581,91 +780,128 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         }
         LogicalProcessor c = p.createLogicalProcessor(ram.array(), hostMemory);
         int revision = (int) (p.capabilityMsr(VmcsSetup.IA32_VMX_BASIC) & 0x7FFF_FFFF);
+        int index = v.index();
         // SDM 3C 25.11.5: software writes the revision identifier into the VMXON region and each VMCS region.
-        putInt(layout.vmxonRegion(), revision);
-        expect(c.vmxon(layout.vmxonRegion()), c, "VMXON");
-        long vmcs = layout.vmcs(0);
-        boolean fresh = !savedState;
+        putInt(layout.vmxonRegion(index), revision);
+        expect(c.vmxon(layout.vmxonRegion(index)), c, "VMXON");
+        long vmcs = layout.vmcs(index);
+        boolean fresh = !v.savedState;
         if (fresh) {
             putInt(vmcs, revision);
-            putInt(layout.shadowVmcs(), revision | VmcsSetup.SHADOW_VMCS_INDICATOR); // for VMCS shadowing
+            if (index == 0) {
+                putInt(layout.shadowVmcs(), revision | VmcsSetup.SHADOW_VMCS_INDICATOR); // for VMCS shadowing
+            }
             expect(c.vmclear(vmcs), c, "VMCLEAR");
         }
         expect(c.vmptrld(vmcs), c, "VMPTRLD");
         if (fresh) {
             try {
-                VmcsSetup.Controls want = VmcsSetup.Controls.defaults().with(settings.controlOverrides());
-                VmcsSetup.writeControls(p, c, settings.vmcs().applyTo(want), layout);
+                VmcsSetup.Controls want = settings.vmcs().applyTo(VmcsSetup.Controls.defaults().with(settings.controlOverrides()));
+                if (index != 0) {
+                    want = applicationProcessorControls(want);
+                }
+                VmcsSetup.writeControls(p, c, want, layout);
                 VmcsSetup.writeHostState(c);
                 VmcsSetup.writeGuestState(p, c, boot);
                 // The user's --set fields and bitmaps: after the kernel's VMWRITEs, before VMLAUNCH.
                 settings.vmcs().writeAfterSetup(c, this);
+                if (index != 0) {
+                    // SDM 3A 9.4.1: an application processor waits for its start-up IPI (SDM 3C 25.4.2: wait-for-SIPI).
+                    SignalDefaults.enterInitState(c, this);
+                    v.waitingForSipi = true;
+                }
             } catch (IllegalArgumentException e) {
                 synchronized (this) {
                     requestStop(StopStatus.USER_ERROR, e.getMessage());
                 }
-                vcpu.cpu = c; // in VMX operation: leaveVmxOperation ends it
+                v.cpu = c; // in VMX operation: leaveVmxOperation ends it
                 return false;
             }
         } else {
             for (int i = 0; i < 16; i++) {
-                c.setGpr(i, savedGprs[i]);
+                c.setGpr(i, v.savedGprs[i]);
             }
-            c.setCr2(savedCr2);
+            c.setCr2(v.savedCr2);
             for (int i : new int[] {0, 1, 2, 3, 6}) {
-                c.setDr(i, savedDrs[i]);
+                c.setDr(i, v.savedDrs[i]);
             }
-            savedState = false;
+            v.savedState = false;
         }
         c.setA20(a20);
-        vcpu.launched = false; // after VMCLEAR the launch state is "clear": VMLAUNCH next (SDM 3C 25.1)
-        ram.invalidator(c::invalidateCode);
-        ram.translator((linear, write) -> c.translateGuestLinear(linear, write != 0));
-        vcpu.cpu = c;
+        v.launched = false; // after VMCLEAR the launch state is "clear": VMLAUNCH next (SDM 3C 25.1)
+        if (index == 0) {
+            // Writes through GuestMemory drop vCPU 0's decoded code (the processors' caches are not thread-safe).
+            ram.invalidator(c::invalidateCode);
+            ram.translator((linear, write) -> c.translateGuestLinear(linear, write != 0));
+        }
+        v.cpu = c;
+        v.processorReady(c);
         return true;
     }
 
-    private void handleLoopReturn() {
-        boolean swap;
-        synchronized (this) {
-            swap = swapRequested;
+    /**
+     * An application processor's controls: the VMX-preemption timer off (vCPU 0 runs the timers)
+     * and HLT exiting off unless the user's --set names it, so a halted AP waits inside its
+     * processor (activity state HLT, SDM 3C 25.4.2) until a kick, INIT, SIPI or NMI.
+     */
+    private VmcsSetup.Controls applicationProcessorControls(VmcsSetup.Controls want) {
+        int pin = PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.set(want.pin(), false);
+        int proc = settings.controlOverrides().containsKey(ProcessorControl.HLT_EXITING) ? want.proc()
+                : ProcessorControl.HLT_EXITING.set(want.proc(), false);
+        return new VmcsSetup.Controls(pin, proc, want.proc2(), want.exit(), want.entry());
+    }
+
+    /** CPU-bundle swap: GPRs, CR2 and DRs (not in the VMCS) saved, then VMCLEAR and VMXOFF. */
+    private void saveForSwap(VirtualCpu v) {
+        LogicalProcessor c = v.cpu;
+        for (int i = 0; i < 16; i++) {
+            v.savedGprs[i] = c.gpr(i);
         }
-        if (swap) {
-            LogicalProcessor c = vcpu.cpu;
-            for (int i = 0; i < 16; i++) {
-                savedGprs[i] = c.gpr(i);
-            }
-            savedCr2 = c.cr2();
-            for (int i : new int[] {0, 1, 2, 3, 6}) {
-                savedDrs[i] = c.dr(i);
-            }
-            savedState = true;
-            leaveVmxOperation();
-            synchronized (this) {
-                swapRequested = false;
-                notifyAll();
-            }
+        v.savedCr2 = c.cr2();
+        for (int i : new int[] {0, 1, 2, 3, 6}) {
+            v.savedDrs[i] = c.dr(i);
         }
+        v.savedState = true;
+        leaveVmxOperation(v);
     }
 
     /** Life-cycle step 6: VMCLEAR flushes the VMCS to its region, then VMXOFF. */
-    private void leaveVmxOperation() {
-        LogicalProcessor c = vcpu.cpu;
+    private void leaveVmxOperation(VirtualCpu v) {
+        LogicalProcessor c = v.cpu;
         if (c == null) {
             return;
         }
-        c.vmclear(layout.vmcs(0));
+        c.vmclear(layout.vmcs(v.index()));
         c.vmxoff();
-        vcpu.cpu = null;
+        v.cpu = null;
     }
 
-    /** A platform reset: RAM reloaded from the image, a fresh VMCS, timers cancelled. */
+    private void leaveQuietly(VirtualCpu v) {
+        try {
+            leaveVmxOperation(v);
+        } catch (RuntimeException e) {
+            v.cpu = null;
+        }
+    }
+
+    /** A vCPU thread ended; the last one ends the VM. */
+    private synchronized void threadEnded(VirtualCpu v) {
+        unpark(v);
+        liveThreads--;
+        notifyAll();
+        if (liveThreads <= 0) {
+            liveThreads = 0;
+            finish(exitStatus < 0 ? StopStatus.INTERNAL_ERROR : exitStatus, stopReason);
+        }
+    }
+
+    /** A platform reset: RAM reloaded from the image, fresh VMCSs, timers cancelled. Guarded by "this". */
     private void doReset() {
         resetRequested = false;
-        leaveVmxOperation();
-        savedState = false;
         clock.cancelAll();
-        vcpu.clearHandlerState();
+        for (VirtualCpu v : vcpus) {
+            v.clearHandlerState();
+        }
         a20 = true;
         for (org.hotvisor.api.device.ResetListener l : resetListeners) {
             try {
@@ -756,18 +992,24 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
     /** Times the vCPU thread has parked (paused, or held before its first entry); guarded by "this". */
     private long parkCount;
 
-    /** Installs (or with null removes) the debugger's hook. */
-    public void debugHook(DebugHook hook) {
-        vcpu.debugHook = hook;
+    /** Installs (or with null removes) the debugger's hook, on the selected vCPU. */
+    public synchronized void debugHook(DebugHook hook) {
+        for (VirtualCpu v : vcpus) {
+            v.debugHook = null;
+        }
+        vcpus[selected].debugHook = hook;
     }
 
     public DebugHook debugHook() {
-        return vcpu.debugHook;
+        return vcpus[selected].debugHook;
     }
 
-    /** On the vCPU thread: pause at the end of this exit (a breakpoint hit, a finished step). */
+    /** On a vCPU thread: pause at the end of this exit (a breakpoint hit, a finished step); the others are kicked. */
     public synchronized void pauseFromVcpu() {
-        pauseRequested = true; // serviceRequests() sees it after this exit; no kick needed on the vCPU thread
+        pauseRequested = true; // serviceRequests() sees it after this exit
+        if (vcpus.length > 1) {
+            kickAll();
+        }
     }
 
     /** How often the vCPU thread has parked so far; pair with {@link #awaitParkedAfter}. */
@@ -781,7 +1023,7 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
      */
     public synchronized boolean awaitParkedAfter(long count, long timeoutMillis) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        while (!(parked && parkCount > count) && state != VmState.STOPPED) {
+        while (!(allParked() && parkCount > count) && state != VmState.STOPPED) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 return false;
@@ -791,9 +1033,9 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         return true;
     }
 
-    /** Whether the vCPU thread is parked now (its processor may be used from the caller's thread). */
+    /** Whether every vCPU thread is parked now (their processors may be used from the caller's thread). */
     public synchronized boolean parked() {
-        return parked;
+        return allParked();
     }
 
     /** The VMX processor service (capability MSRs for the console), or null while none is bound. */

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
+import java.util.Map;
 import org.hotvisor.api.Vm;
 import org.hotvisor.api.device.HostConsole;
 import org.hotvisor.api.device.InterruptController;
@@ -22,6 +23,7 @@ import org.hotvisor.kernel.stats.ExitTrace;
 import org.hotvisor.kernel.stats.StatsReport;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.service.component.annotations.Activate;
@@ -70,7 +72,9 @@ public final class MachineComponent {
         }
         long mem = parseLong(prop("hotvisor.mem", String.valueOf(128L << 20)), 128L << 20);
         boolean hostClock = "host".equals(prop("hotvisor.clock", "run".equals(mode) ? "deterministic" : "host"));
-        m = new Machine(new Machine.Settings(mem, hostClock, vmcsSettings), dispatcher, new HostConsoleImpl(!"run".equals(mode)));
+        int cpus = cpus(prop(CPUS_PROPERTY, "1"));
+        m = new Machine(new Machine.Settings(mem, hostClock, vmcsSettings).withCpus(cpus), dispatcher,
+                new HostConsoleImpl(!"run".equals(mode)));
         this.machine = m;
         register(new String[] {Vm.class.getName(), MachineControl.class.getName(), InterruptSink.class.getName(),
             Machine.class.getName()}, m);
@@ -96,16 +100,44 @@ public final class MachineComponent {
         machine().processorGone(p);
     }
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
-    void bindInterruptController(InterruptController ic) {
-        machine().interruptController(ic);
+    /** The launcher's {@code --cpus}: the number of vCPUs (the loader's MADT lists as many local APICs). */
+    static final String CPUS_PROPERTY = "hotvisor.cpus";
+
+    /** The vCPU count of the framework property; a bad value is logged and means 1. */
+    static int cpus(String value) {
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n >= 1 && n <= Machine.Settings.MAX_CPUS) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        LOG.error("{}={} is not a vCPU count (1-{}); one vCPU", CPUS_PROPERTY, value, Machine.Settings.MAX_CPUS);
+        return 1;
+    }
+
+    /**
+     * Every interrupt controller: vCPU N takes the one with {@code hotvisor.vcpu=N} (its local
+     * APIC), else the unqualified one (the 8259); dynamic, so the APIC bundle may come and go.
+     */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, updated = "updatedInterruptController")
+    void bindInterruptController(InterruptController ic, Map<String, Object> properties) {
+        machine().addInterruptController(ic, properties.get(InterruptController.VCPU), ranking(properties),
+                properties.get(Constants.SERVICE_ID) instanceof Long id ? id : Long.MAX_VALUE);
+    }
+
+    void updatedInterruptController(InterruptController ic, Map<String, Object> properties) {
+        bindInterruptController(ic, properties);
     }
 
     void unbindInterruptController(InterruptController ic) {
-        if (machine().interruptController() == ic) {
-            machine().interruptController(null);
-        }
+        machine().removeInterruptController(ic);
+    }
+
+    private static int ranking(Map<String, Object> properties) {
+        return properties.get(Constants.SERVICE_RANKING) instanceof Integer r ? r : 0;
     }
 
     private Machine machine() {
@@ -260,7 +292,7 @@ public final class MachineComponent {
                 modules.add(LoadOptions.Module.parse(line)); // "path[=arguments]": the string is "path arguments"
             }
         }
-        int cpus = (int) parseLong(prop("hotvisor.cpus", "1"), 1); // the ACPI MADT lists one local APIC each
+        int cpus = machine.vcpuCount(); // the ACPI MADT lists one local APIC each
         return new LoadOptions(format, loadAddr, entry, cmdline, modules, cpus);
     }
 

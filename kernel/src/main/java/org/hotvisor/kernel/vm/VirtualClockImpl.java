@@ -10,6 +10,13 @@ import org.hotvisor.api.device.VirtualClock;
  *
  * <p>Timers fire on the vCPU thread at exits: the run loop programs the VMX-preemption timer for the
  * next deadline, so a timer interrupts the guest at exactly its virtual instant.
+ *
+ * <p>Several vCPUs ({@link #multiProcessor}): vCPU 0's thread is the timekeeper. Its TSC is the
+ * virtual time, it runs the due timers and idles to the next deadline; a timer armed on another
+ * thread (an AP's local APIC) kicks it so that it re-programs its preemption timer. Another
+ * thread that idles here only waits (1 ms at a time) without moving time or running timers. With
+ * nothing armed the timekeeper waits for a kick instead of ending: another vCPU may still send an
+ * IPI. The deterministic clock is then deterministic per vCPU only: the threads interleave freely.
  */
 public final class VirtualClockImpl implements VirtualClock {
     private final boolean hostPaced;
@@ -37,6 +44,12 @@ public final class VirtualClockImpl implements VirtualClock {
     private volatile boolean wake;
     /** Advances the processor's TSC while idling in deterministic mode. */
     private volatile java.util.function.LongConsumer idleSink = d -> { };
+    /** Several vCPUs: kicks the timekeeper (null with one vCPU). */
+    private volatile Runnable kickTimekeeper;
+    private volatile Thread timekeeper;
+    /** How long a non-timekeeper thread waits in {@link #idleUntil} before its caller looks again. */
+    private static final long FOLLOWER_IDLE_NANOS = 1_000_000L;
+    private static final long IDLE_POLL_NANOS = 50_000_000L;
 
     public VirtualClockImpl(boolean hostPaced) {
         this.hostPaced = hostPaced;
@@ -48,6 +61,25 @@ public final class VirtualClockImpl implements VirtualClock {
 
     public void idleSink(java.util.function.LongConsumer sink) {
         idleSink = sink;
+    }
+
+    /** Several vCPUs share this clock; {@code kick} makes the timekeeper (vCPU 0) leave the guest. */
+    public void multiProcessor(Runnable kick) {
+        kickTimekeeper = kick;
+    }
+
+    /** The timekeeper's thread (vCPU 0's), set when it starts. */
+    public void timekeeper(Thread t) {
+        timekeeper = t;
+    }
+
+    /** A timer armed or cancelled: with several vCPUs, one armed off the timekeeper's thread must reach it. */
+    private void timerArmed() {
+        deadlinesChanged = true;
+        Runnable k = kickTimekeeper;
+        if (k != null && Thread.currentThread() != timekeeper) {
+            k.run();
+        }
     }
 
     /** Called by the run loop at each exit with the processor's TSC (deterministic mode). */
@@ -116,15 +148,23 @@ public final class VirtualClockImpl implements VirtualClock {
 
     @Override
     public long idleUntil(long deadline) {
-        if (hostPaced) {
+        boolean shared = kickTimekeeper != null;
+        if (shared && Thread.currentThread() != timekeeper) {
+            LockSupport.parkNanos(FOLLOWER_IDLE_NANOS); // not the timekeeper: time is not ours to move
+            return nanos();
+        }
+        if (hostPaced || (shared && deadline == Long.MAX_VALUE)) {
             idler = Thread.currentThread();
             try {
                 while (!wake) {
-                    long left = deadline == Long.MAX_VALUE ? 50_000_000L : deadline - nanos();
+                    long left = deadline == Long.MAX_VALUE ? IDLE_POLL_NANOS : deadline - nanos();
                     if (left <= 0) {
                         break;
                     }
-                    LockSupport.parkNanos(Math.min(left, 50_000_000L));
+                    LockSupport.parkNanos(Math.min(left, IDLE_POLL_NANOS));
+                    if (shared && !hostPaced && deadlinesChanged) {
+                        break; // another vCPU armed a timer: idle to its deadline instead
+                    }
                     if (deadline == Long.MAX_VALUE && !wake) {
                         continue;
                     }
@@ -172,7 +212,7 @@ public final class VirtualClockImpl implements VirtualClock {
         @Override
         public void armAt(long deadlineNanos) {
             deadline = deadlineNanos == Long.MAX_VALUE ? Long.MAX_VALUE - 1 : deadlineNanos;
-            deadlinesChanged = true;
+            timerArmed();
         }
 
         @Override

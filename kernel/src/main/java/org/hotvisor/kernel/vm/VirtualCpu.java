@@ -5,6 +5,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.hotvisor.api.ExitAction;
 import org.hotvisor.api.ExitReason;
+import org.hotvisor.api.GuestMemory;
 import org.hotvisor.api.Vcpu;
 import org.hotvisor.api.device.InterruptController;
 import org.hotvisor.api.vmx.LogicalProcessor;
@@ -30,12 +31,18 @@ import org.hotvisor.kernel.stats.ExitTrace;
  * <li>VMCLEAR and VMXOFF when the VM stops.</li>
  * </ol>
  * The loop allocates nothing per exit; the dispatch table is one volatile read.
+ *
+ * <p>With several vCPUs each runs this loop on its own host thread with its own VMCS. vCPU 0 is
+ * the timekeeper: it publishes its TSC as the machine's virtual time and runs the due timers.
+ * An application processor only catches its TSC up with that time (deterministic clock).
  */
 public final class VirtualCpu implements Vcpu {
     private static final int KERNEL_HANDLED = 0;
 
     private final int index;
     private final Machine machine;
+    /** vCPU 0: publishes the virtual time and runs the due timers at its exits. */
+    private final boolean timekeeper;
     final ExitView view;
     final ExitStatistics stats = new ExitStatistics();
     private final Map<String, Object> state = new ConcurrentHashMap<>();
@@ -51,11 +58,38 @@ public final class VirtualCpu implements Vcpu {
     private boolean preemptionTimer;
     private String lastBundle;
     volatile ExitTrace trace;
+    /** This vCPU's interrupt controller: its local APIC, else the 8259 (see {@link InterruptRouting}). */
+    volatile InterruptController controller;
+
+    // Life cycle, guarded by the machine's monitor.
+    Thread thread;
+    boolean parked;
+    /** GPRs, CR2 and DRs saved across a CPU-bundle swap (they are not in the VMCS). */
+    final long[] savedGprs = new long[16];
+    final long[] savedDrs = new long[7];
+    long savedCr2;
+    boolean savedState;
+    /** Actions for this vCPU's thread, run between an exit and the next entry. */
+    final java.util.concurrent.ConcurrentLinkedQueue<Runnable> tasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     VirtualCpu(int index, Machine machine) {
         this.index = index;
         this.machine = machine;
-        this.view = new ExitView(this, machine.memory());
+        this.timekeeper = index == 0;
+        GuestMemory ram = machine.memory();
+        // vCPU 0 translates through GuestRam's translator (its processor); the others through their own.
+        this.view = new ExitView(this, index == 0 ? ram : new VcpuMemory(ram, this));
+    }
+
+    /** On the vCPU thread after each exit (and when parking): runs queued actions; returns whether any ran. */
+    boolean runTasks() {
+        if (tasks.isEmpty()) {
+            return false;
+        }
+        for (Runnable t; (t = tasks.poll()) != null; ) {
+            t.run();
+        }
+        return true;
     }
 
     @Override
@@ -71,7 +105,7 @@ public final class VirtualCpu implements Vcpu {
 
     @Override
     public boolean interruptPending() {
-        InterruptController pic = machine.interruptController();
+        InterruptController pic = controller;
         return pic != null && pic.interruptPending();
     }
 
@@ -98,23 +132,106 @@ public final class VirtualCpu implements Vcpu {
 
     private volatile boolean nmiPending;
 
+    /*
+     * INIT-SIPI ordering on an application processor. In VMX non-root operation the wait-for-SIPI
+     * state blocks INIT (SDM 3C 25.4.2, 26.2), while a bare-metal AP re-initialises and keeps
+     * waiting. Posted as is, a guest's INIT-SIPI-SIPI to a waiting AP would exit 4 first and INIT
+     * (exit 3) after it, leaving the AP waiting again. So the kernel keeps the order: while an INIT
+     * is in flight (posted, its exit 3 not yet handled) a SIPI is held back and posted after the
+     * exit; and a waiting AP with an INIT in flight re-enters in the HLT activity state, which does
+     * not block INIT. Guarded by "signalLock"; off the hot path (one volatile read per AP entry).
+     */
+    private final Object signalLock = new Object();
+    private volatile boolean initInFlight;
+    private int heldSipiVector = NO_SIPI;
+    /** Whether the AP is in the wait-for-SIPI activity state (set by the vCPU thread after set-up and exits 3/4). */
+    volatile boolean waitingForSipi;
+    private static final int NO_SIPI = -1;
+
     @Override
     public void deliverInit() {
+        if (!timekeeper) {
+            synchronized (signalLock) {
+                initInFlight = true;
+                heldSipiVector = NO_SIPI; // SDM 3A 9.4: INIT discards what came before it
+            }
+        }
         LogicalProcessor c = cpu;
         if (c != null) {
-            c.signalInit();
+            c.signalInit(); // without a processor yet, processorReady posts it
         }
-        machine.clock().wake();
+        if (!timekeeper) {
+            kick(); // the AP's thread must see "initInFlight" at an entry
+        } else {
+            machine.clock().wake();
+        }
     }
 
     @Override
     public void deliverStartup(int vector) {
+        if (!timekeeper) {
+            synchronized (signalLock) {
+                if (initInFlight) {
+                    heldSipiVector = vector & 0xFF; // posted once the INIT exit is handled
+                    return;
+                }
+            }
+        }
         LogicalProcessor c = cpu;
         if (c != null) {
             c.signalStartup(vector & 0xFF);
         }
-        machine.clock().wake();
+        if (timekeeper) {
+            machine.clock().wake();
+        }
     }
+
+    /** After exit 3 or 4 on the vCPU thread: the activity state may have changed; post a held SIPI. */
+    private void signalExitHandled(LogicalProcessor c, int basic) {
+        waitingForSipi = c.vmread(VmcsField.GUEST_ACTIVITY_STATE.encoding()) == ACTIVITY_WAIT_FOR_SIPI;
+        if (basic != INIT_EXIT || timekeeper) {
+            return;
+        }
+        int held;
+        synchronized (signalLock) {
+            initInFlight = false;
+            held = heldSipiVector;
+            heldSipiVector = NO_SIPI;
+        }
+        if (held != NO_SIPI) {
+            c.signalStartup(held);
+        }
+    }
+
+    /** Before an AP's entry with an INIT in flight: leave wait-for-SIPI for HLT, so the INIT is recognised. */
+    private void unblockInit(LogicalProcessor c) {
+        if (c.vmread(VmcsField.GUEST_ACTIVITY_STATE.encoding()) == ACTIVITY_WAIT_FOR_SIPI) {
+            c.vmwrite(VmcsField.GUEST_ACTIVITY_STATE.encoding(), ACTIVITY_HLT);
+        }
+    }
+
+    /**
+     * A new processor for this vCPU (start, CPU swap): an INIT posted to the old one and not yet
+     * taken is posted again, else a held SIPI would wait forever.
+     */
+    void processorReady(LogicalProcessor c) {
+        if (initInFlight) {
+            c.signalInit();
+        }
+    }
+
+    /** A platform reset or a new run: no signal in flight. */
+    void resetSignals() {
+        synchronized (signalLock) {
+            initInFlight = false;
+            heldSipiVector = NO_SIPI;
+        }
+        nmiPending = false;
+        waitingForSipi = false;
+    }
+
+    private static final int INIT_EXIT = 3, SIPI_EXIT = 4;
+    private static final long ACTIVITY_WAIT_FOR_SIPI = 3;
 
     @Override
     public void deliverNmi() {
@@ -128,7 +245,9 @@ public final class VirtualCpu implements Vcpu {
         if (c != null) {
             c.requestExit();
         }
-        machine.clock().wake();
+        if (timekeeper) {
+            machine.clock().wake(); // vCPU 0 may idle on the clock (HLT); an AP halts inside its processor
+        }
     }
 
     /** The processor, for the console's inspection commands while the vCPU is parked. */
@@ -191,10 +310,16 @@ public final class VirtualCpu implements Vcpu {
             boolean timed = t != null || stats.shouldTime(slot);
             long exitTime = timed ? System.nanoTime() : 0;
             long coarseExitTime = CoarseClock.nanos();
-            machine.clock().publish(c.tsc());
+            if (timekeeper) {
+                machine.clock().publish(c.tsc());
+            } else {
+                followClock(c);
+            }
             handleExit(c, basic);
-            machine.clock().runDue();
-            if (machine.runVcpuTasks()) {
+            if (timekeeper) {
+                machine.clock().runDue();
+            }
+            if (runTasks()) {
                 reloadCachedControls(c); // a console action may have rewritten the controls
             }
             if (machine.serviceRequests(this)) {
@@ -230,6 +355,20 @@ public final class VirtualCpu implements Vcpu {
             }
             stats.instructions(c.instructionsRetired());
             status = c.vmresume();
+        }
+    }
+
+    /**
+     * An AP's TSC follows vCPU 0's (deterministic clock): it never lags the machine time, so a
+     * TSC deadline an AP computes from RDTSC meets the clock that fires it. Host clock: nothing.
+     */
+    private void followClock(LogicalProcessor c) {
+        VirtualClockImpl clock = machine.clock();
+        if (!clock.hostPaced()) {
+            long lag = clock.nanos() - c.tsc();
+            if (lag > 0) {
+                c.advanceTsc(lag);
+            }
         }
     }
 
@@ -276,6 +415,10 @@ public final class VirtualCpu implements Vcpu {
                 lastBundle = "kernel";
                 machine.stopFromVcpu(StopStatus.TRIPLE_FAULT, String.format("triple fault at RIP 0x%x", view.guestRip));
             }
+            case INIT_EXIT, SIPI_EXIT -> {
+                dispatch(c, basic);
+                signalExitHandled(c, basic);
+            }
             default -> dispatch(c, basic);
         }
         // ---- debugger support: an instruction the VMM emulated while single-stepping counts as a step
@@ -300,7 +443,8 @@ public final class VirtualCpu implements Vcpu {
         }
         VirtualClockImpl clock = machine.clock();
         long deadline = clock.nextDeadline();
-        if (deadline == Long.MAX_VALUE && !clock.hostPaced()) {
+        if (deadline == Long.MAX_VALUE && !clock.hostPaced() && machine.vcpuCount() == 1) {
+            // with other vCPUs, an IPI may still come: the clock parks until a kick
             machine.stopFromVcpu(StopStatus.POWER_OFF, "halted with no timer armed and no interrupt source");
             return;
         }
@@ -421,7 +565,10 @@ public final class VirtualCpu implements Vcpu {
         if (nmiPending && entryInfo >= 0) {
             entryInfo = injectNmiIfUnblocked(c);
         }
-        InterruptController pic = machine.interruptController();
+        if (!timekeeper && initInFlight) {
+            unblockInit(c);
+        }
+        InterruptController pic = controller;
         boolean wantWindow = false;
         // ---- debugger support: while single-stepping, hold interrupts back (QEMU's SSTEP_NOIRQ)
         Machine.DebugHook hook = debugHook;

@@ -300,12 +300,19 @@ final class VmcsSetup {
         static HostMemoryLayout forCpus(int cpus) {
             long vmcs = 0x1000;
             long after = vmcs + 0x1000L * cpus;
+            // SDM 3C 24.11.5: each logical processor has its own VMXON region; vCPU 0's stays at 0, the
+            // others follow the shared regions (so one vCPU's layout is unchanged).
             return new HostMemoryLayout(0, vmcs, after, after + 0x1000, after + 0x2000, after + 0x3000,
-                    after + 0x4000, after + 0x5000, after + 0x6000, (int) (after + 0x7000));
+                    after + 0x4000, after + 0x5000, after + 0x6000, (int) (after + 0x7000 + 0x1000L * (cpus - 1)));
         }
 
         long vmcs(int cpu) {
             return vmcsBase + 0x1000L * cpu;
+        }
+
+        /** The VMXON region of a vCPU (vCPU 0: {@link #vmxonRegion()}). */
+        long vmxonRegion(int cpu) {
+            return cpu == 0 ? vmxonRegion : shadowVmcs + 0x1000L * cpu;
         }
     }
 }

@@ -25,6 +25,7 @@ import org.hotvisor.kernel.vm.Machine;
  */
 public final class ToyCpu implements LogicalProcessor {
     static final int SLICE = 1000;
+    static final long WAIT_FOR_SIPI = 3;
     static final int NOP = 0x90, JMP = 0xEB, OUT = 0xE6, INT3 = 0xCC;
 
     final Map<Integer, Long> vmcs = new HashMap<>();
@@ -42,7 +43,12 @@ public final class ToyCpu implements LogicalProcessor {
 
     /** A Machine with this toy CPU and {@code code} as a boot sector at 0x7C00 (loaded, not started). */
     public static Machine machine(byte[] code) throws Exception {
-        Machine m = new Machine(new Machine.Settings(2L << 20, false, Map.of()), new ExitDispatcher(),
+        return machine(code, 1);
+    }
+
+    /** {@link #machine(byte[])} with {@code cpus} vCPUs (the APs wait for a SIPI: the toy idles them). */
+    public static Machine machine(byte[] code, int cpus) throws Exception {
+        Machine m = new Machine(new Machine.Settings(2L << 20, false, Map.of()).withCpus(cpus), new ExitDispatcher(),
                 new HostConsoleImpl(new java.io.ByteArrayOutputStream(), false));
         m.processor(new VmxProcessor() {
             @Override
@@ -94,6 +100,12 @@ public final class ToyCpu implements LogicalProcessor {
         wr(VmcsField.VM_EXIT_INTR_INFO, 0);
         wr(VmcsField.EXIT_QUALIFICATION, 0);
         wr(VmcsField.VM_EXIT_INSTRUCTION_LEN, 0);
+        if (rd(VmcsField.GUEST_ACTIVITY_STATE) == WAIT_FOR_SIPI) {
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000); // an AP waiting for its SIPI
+            boolean kicked = exitRequested;
+            exitRequested = false;
+            return exit(kicked ? 1 : 52, rip);
+        }
         for (int budget = SLICE; ; budget--) {
             if (exitRequested) {
                 exitRequested = false;

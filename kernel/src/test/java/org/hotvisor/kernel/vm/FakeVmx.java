@@ -20,12 +20,16 @@ import org.hotvisor.kernel.loader.LoadOptions;
 
 /**
  * A stand-in VT-x processor for the kernel's VM tests: the VMCS is a map; VMLAUNCH/VMRESUME run no
- * guest code and exit at once, with reason 3 (INIT) when {@code signalInit} was called, else with
- * the preemption-timer exit (52) after a short sleep. VMWRITEs of {@link #unsupported} fields fail
- * with VM-instruction error 12 (SDM 3C 31.4).
+ * guest code and exit at once, with reason 3 (INIT) when {@code signalInit} was called, 4 (SIPI)
+ * when {@code signalStartup} was, else with the preemption-timer exit (52) after a short sleep.
+ * As in VMX non-root operation (SDM 3C 26.2, 25.4.2), the wait-for-SIPI activity state blocks
+ * INIT and only it takes a SIPI; any other state discards a SIPI. VMWRITEs of {@link #unsupported}
+ * fields fail with VM-instruction error 12 (SDM 3C 31.4).
  */
 final class FakeVmx implements VmxProcessor {
-    static final int EXIT_INIT = 3, EXIT_PREEMPTION_TIMER = 52, ERROR_UNSUPPORTED_FIELD = 12;
+    static final int EXIT_INIT = 3, EXIT_SIPI = 4, EXIT_PREEMPTION_TIMER = 52, ERROR_UNSUPPORTED_FIELD = 12;
+    static final long ACTIVITY_WAIT_FOR_SIPI = 3;
+    private static final int NO_SIPI = -1;
     /** IA32_VMX_PROCBASED_CTLS2: every bit but 0 (virtualize APIC accesses) may be 1. */
     static final long SECONDARY_CAPS = 0xFFFF_FFFE_0000_0000L;
     /** IA32_VMX_PINBASED_CTLS: bits 1, 2, 4 must be 1 (the default1 class). */
@@ -34,6 +38,8 @@ final class FakeVmx implements VmxProcessor {
     final Set<Integer> unsupported = ConcurrentHashMap.newKeySet();
     final AtomicInteger processors = new AtomicInteger();
     final AtomicInteger initSignals = new AtomicInteger();
+    /** The exit reasons in the order the processors reported them. */
+    final List<Integer> exits = new java.util.concurrent.CopyOnWriteArrayList<>();
     volatile Map<Integer, Long> vmcs;
 
     @Override
@@ -42,6 +48,7 @@ final class FakeVmx implements VmxProcessor {
         Map<Integer, Long> fields = new ConcurrentHashMap<>();
         vmcs = fields;
         boolean[] initPending = {false};
+        int[] sipiVector = {NO_SIPI};
         VmxStatus[] last = {VmxStatus.SUCCEED};
         InvocationHandler h = (proxy, m, args) -> {
             if (m.isDefault()) {
@@ -58,16 +65,28 @@ final class FakeVmx implements VmxProcessor {
                     fields.put((Integer) args[0], (Long) args[1]);
                     return last[0] = VmxStatus.SUCCEED;
                 case "vmlaunch", "vmresume":
+                    boolean waiting = fields.getOrDefault(VmcsField.GUEST_ACTIVITY_STATE.encoding(), 0L) == ACTIVITY_WAIT_FOR_SIPI;
                     synchronized (initPending) {
-                        if (initPending[0]) {
+                        if (sipiVector[0] != NO_SIPI && !waiting) {
+                            sipiVector[0] = NO_SIPI; // discarded outside wait-for-SIPI
+                        }
+                        if (initPending[0] && !waiting) {
                             initPending[0] = false;
-                            fields.put(VmcsField.VM_EXIT_REASON.encoding(), (long) EXIT_INIT);
-                            return VmxStatus.SUCCEED;
+                            return exit(fields, EXIT_INIT, 0);
+                        }
+                        if (sipiVector[0] != NO_SIPI) {
+                            int v = sipiVector[0];
+                            sipiVector[0] = NO_SIPI;
+                            return exit(fields, EXIT_SIPI, v);
                         }
                     }
                     LockSupport.parkNanos(200_000);
-                    fields.put(VmcsField.VM_EXIT_REASON.encoding(), (long) EXIT_PREEMPTION_TIMER);
-                    return VmxStatus.SUCCEED;
+                    return exit(fields, EXIT_PREEMPTION_TIMER, 0);
+                case "signalStartup":
+                    synchronized (initPending) {
+                        sipiVector[0] = (Integer) args[0];
+                    }
+                    return null;
                 case "signalInit":
                     initSignals.incrementAndGet();
                     synchronized (initPending) {
@@ -93,6 +112,13 @@ final class FakeVmx implements VmxProcessor {
                 new Class<?>[] {LogicalProcessor.class}, h);
     }
 
+    private VmxStatus exit(Map<Integer, Long> fields, int reason, long qualification) {
+        fields.put(VmcsField.VM_EXIT_REASON.encoding(), (long) reason);
+        fields.put(VmcsField.EXIT_QUALIFICATION.encoding(), qualification);
+        exits.add(reason);
+        return VmxStatus.SUCCEED;
+    }
+
     @Override
     public long capabilityMsr(int msr) {
         return switch (msr) {
@@ -115,7 +141,12 @@ final class FakeVmx implements VmxProcessor {
 
     /** A machine with this processor and a boot sector of NOPs, loaded (not started), with the given --set list. */
     Machine machine(String set) throws Exception {
-        Machine m = new Machine(new Machine.Settings(2L << 20, false, VmcsSettings.parse(set)), new ExitDispatcher(),
+        return machine(set, 1);
+    }
+
+    /** {@link #machine(String)} with {@code cpus} vCPUs. */
+    Machine machine(String set, int cpus) throws Exception {
+        Machine m = new Machine(new Machine.Settings(2L << 20, false, VmcsSettings.parse(set)).withCpus(cpus), new ExitDispatcher(),
                 new HostConsoleImpl(new ByteArrayOutputStream(), false));
         m.processor(this);
         byte[] sector = new byte[512];

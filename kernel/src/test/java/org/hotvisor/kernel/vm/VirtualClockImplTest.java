@@ -35,4 +35,57 @@ class VirtualClockImplTest {
         assertEquals(Long.MAX_VALUE, clock.nextDeadline());
         assertEquals(1, fired.get());
     }
+
+    @Test
+    void withSeveralVcpusATimerArmedOffTheTimekeeperKicksIt() throws Exception {
+        VirtualClockImpl clock = new VirtualClockImpl(false);
+        AtomicInteger kicks = new AtomicInteger();
+        clock.multiProcessor(kicks::incrementAndGet);
+        clock.timekeeper(Thread.currentThread());
+        VirtualClock.Timer t = clock.newTimer("lapic1", () -> { });
+        t.armAt(100); // on the timekeeper: it re-programs its preemption timer itself
+        assertEquals(0, kicks.get());
+        Thread ap = new Thread(() -> t.armAt(50));
+        ap.start();
+        ap.join();
+        assertEquals(1, kicks.get(), "an AP's timer reaches vCPU 0");
+        assertEquals(50, clock.nextDeadline());
+    }
+
+    @Test
+    void withSeveralVcpusOnlyTheTimekeeperMovesTime() throws Exception {
+        VirtualClockImpl clock = new VirtualClockImpl(false);
+        clock.multiProcessor(() -> { });
+        clock.timekeeper(new Thread(() -> { }));
+        AtomicInteger fired = new AtomicInteger();
+        clock.newTimer("t", fired::incrementAndGet).armAt(1_000);
+        clock.idleUntil(1_000); // this thread is not the timekeeper
+        assertEquals(0, clock.nanos(), "an AP idling does not advance the virtual time");
+        assertEquals(0, fired.get(), "nor run the timers");
+        clock.timekeeper(Thread.currentThread());
+        clock.idleUntil(1_000);
+        assertEquals(1_000, clock.nanos());
+        assertEquals(1, fired.get());
+    }
+
+    @Test
+    void withSeveralVcpusNothingArmedWaitsForAKick() throws Exception {
+        VirtualClockImpl clock = new VirtualClockImpl(false);
+        clock.multiProcessor(() -> { });
+        clock.timekeeper(Thread.currentThread());
+        Thread waker = new Thread(() -> {
+            try {
+                Thread.sleep(30);
+            } catch (InterruptedException e) {
+                return;
+            }
+            clock.wake();
+        });
+        long start = System.nanoTime();
+        waker.start();
+        clock.idleUntil(Long.MAX_VALUE);
+        waker.join();
+        assertEquals(true, System.nanoTime() - start >= 25_000_000L, "waited for the IPI's kick");
+        assertEquals(0, clock.nanos(), "no time passes for a wait on nothing");
+    }
 }
