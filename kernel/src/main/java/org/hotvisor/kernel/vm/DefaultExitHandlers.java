@@ -173,10 +173,11 @@ final class DefaultExitHandlers {
         }
         if (ifSet && !exit.vcpu().interruptPending()) {
             long deadline = clock.nextDeadline();
-            if (deadline == Long.MAX_VALUE && !clock.hostPaced()) {
+            if (deadline == Long.MAX_VALUE && !clock.hostPaced() && machine.vcpuCount() == 1) {
                 exit.stop(StopStatus.POWER_OFF, "HLT with no timer armed and no interrupt source");
                 return ExitAction.STOP;
             }
+            // with more vCPUs another one may send the IPI that ends this halt: wait for a kick
             clock.idleUntil(deadline);
         }
         return ExitAction.EMULATED;

@@ -56,10 +56,32 @@ public final class HltExitHandler implements ExitHandler {
 
     private volatile Settings settings = new Settings(false, false, DEFAULT_IDLE_SLICE_NANOS);
 
+    /** More than one vCPU: another one may still send the IPI that ends this halt. */
+    private final boolean multiprocessor;
+
     @Activate
-    public HltExitHandler(@Reference(name = "clock") VirtualClock clock, Map<String, Object> properties) {
+    public HltExitHandler(@Reference(name = "clock") VirtualClock clock, org.osgi.framework.BundleContext context,
+            Map<String, Object> properties) {
+        this(clock, properties, cpus(context.getProperty("hotvisor.cpus")));
+    }
+
+    HltExitHandler(VirtualClock clock, Map<String, Object> properties) {
+        this(clock, properties, 1);
+    }
+
+    HltExitHandler(VirtualClock clock, Map<String, Object> properties, int cpus) {
         this.clock = clock;
+        this.multiprocessor = cpus > 1;
         configure(properties);
+    }
+
+    /** The launcher's --cpus (framework property hotvisor.cpus); 1 when absent or malformed. */
+    static int cpus(String value) {
+        try {
+            return value == null ? 1 : Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            return 1;
+        }
     }
 
     @Modified
@@ -115,10 +137,13 @@ public final class HltExitHandler implements ExitHandler {
             }
             long deadline = clock.nextDeadline();
             if (deadline == Long.MAX_VALUE) {
-                if (!s.waitForever()) {
+                if (multiprocessor && !s.waitForever()) {
+                    clock.idleUntil(Long.MAX_VALUE); // until a kick: another vCPU's IPI may end this halt
+                } else if (!s.waitForever()) {
                     return powerOff(exit, interruptsEnabled ? REASON_NOTHING_ARMED : REASON_INTERRUPTS_DISABLED);
+                } else {
+                    clock.idleUntil(clock.nanos() + s.idleSliceNanos()); // a host thread may raise an interrupt meanwhile
                 }
-                clock.idleUntil(clock.nanos() + s.idleSliceNanos()); // a host thread may raise an interrupt meanwhile
             } else {
                 clock.idleUntil(deadline); // runs the timers due; a timer may raise an interrupt
             }

@@ -104,6 +104,28 @@ class HltExitHandlerTest {
     }
 
     @Test
+    void withSeveralVcpusNoTimerWaitsForAKickInsteadOfPoweringOff() {
+        vcpu.interruptsEnabled = true;
+        List<Long> waits = new java.util.ArrayList<>();
+        org.hotvisor.api.device.VirtualClock ipiClock = new org.hotvisor.api.device.VirtualClock() {
+            @Override public long nanos() { return 0; }
+            @Override public long nextDeadline() { return Long.MAX_VALUE; }
+            @Override public long idleUntil(long deadline) {
+                waits.add(deadline);
+                vcpu.interruptPending = true; // another vCPU's IPI kicks this one
+                return 0;
+            }
+            @Override public Timer newTimer(String name, Runnable callback) { throw new UnsupportedOperationException(); }
+        };
+        HltExitHandler smp = new HltExitHandler(ipiClock, Map.of(), 2);
+        assertEquals(ExitAction.EMULATED, smp.handle(exit));
+        assertEquals(List.of(Long.MAX_VALUE), waits, "waits for a kick, no power-off");
+        assertEquals(2, HltExitHandler.cpus(" 2 "));
+        assertEquals(1, HltExitHandler.cpus("x"));
+        assertEquals(1, HltExitHandler.cpus(null));
+    }
+
+    @Test
     void idleForeverWaitIdlesInSlicesUntilAnInterruptArrives() {
         vcpu.interruptsEnabled = true;
         // Stands in for host input: the interrupt appears after three idle slices.
