@@ -36,6 +36,12 @@ bits 32
 %define COM1_LSR          (COM1 + 5)
 %define LSR_THRE          0x20          ; 16550 LSR bit 5: transmitter holding register empty
 %define DEBUG_EXIT_PORT   0xf4
+%define CR0_MP            0x2
+%define CR0_EM            0x4
+%define CR0_TS            0x8
+%define CR0_NE            0x20
+%define CR4_OSFXSR        0x200
+%define CR4_OSXMMEXCPT    0x400
 %define CODE_SELECTOR     0x08
 %define DATA_SELECTOR     0x10
 %define CODE16_SELECTOR   0x18          ; 16-bit code segment, based at the current 16-bit case
@@ -84,6 +90,17 @@ entry:
     dec ecx
     jnz .gate
     lidt [idtr]
+    ; x87/SSE cases (FloatCaseGenerator): CR0.MP and CR0.NE (native #MF), EM and TS clear; CR4.OSFXSR
+    ; and CR4.OSXMMEXCPT (SDM 3A 2.5, 13.1.3). Under the test's VMM CR4.VMXE is owned by the host
+    ; (guest/host mask) and reads as 0, so writing it back as 0 causes no exit.
+    mov eax, cr0
+    and eax, ~(CR0_EM | CR0_TS)
+    or eax, CR0_MP | CR0_NE
+    mov cr0, eax
+    mov eax, cr4
+    or eax, CR4_OSFXSR | CR4_OSXMMEXCPT
+    mov cr4, eax
+    fninit
     ; A null LDT: QEMU leaves LDTR in its reset state (base 0, limit 0xffff), the VMM starts the
     ; guest with LDTR unusable; LAR/LSL/VERR on TI=1 selectors must see the same machine.
     xor eax, eax

@@ -10,7 +10,7 @@ final class CpuFeatures {
     }
 
     // ---- leaf 1 EDX ------------------------------------------------------------- advertised?
-    /** x87 FPU on chip. No: the CPU has no x87 yet (a guest needs FPU emulation). */
+    /** x87 FPU on chip. YES: the vmx-cpu's x87 unit (exact double extended arithmetic, issue #7). */
     static final int EDX_FPU = 1 << 0;
     /** Virtual-8086 mode enhancements (CR4.VME/PVI). No. */
     static final int EDX_VME = 1 << 1;
@@ -44,17 +44,29 @@ final class CpuFeatures {
     static final int EDX_PAT = 1 << 16;
     /** 36-bit page size extension. No. */
     static final int EDX_PSE36 = 1 << 17;
-    /** CLFLUSH. No. */
+    /** CLFLUSH (with the line size in leaf 1 EBX[15:8]). YES: the core checks the address (no caches). */
     static final int EDX_CLFSH = 1 << 19;
     /** Max-APIC-IDs field (leaf 1 EBX[23:16]) valid: set automatically with more than one logical processor. */
     static final int EDX_HTT = 1 << 28;
-    // MMX (23), FXSR (24), SSE (25), SSE2 (26): no, no SIMD state yet.
+    /** MMX technology. YES. */
+    static final int EDX_MMX = 1 << 23;
+    /** FXSAVE/FXRSTOR and CR4.OSFXSR. YES. */
+    static final int EDX_FXSR = 1 << 24;
+    /** SSE. YES. */
+    static final int EDX_SSE = 1 << 25;
+    /** SSE2. YES. */
+    static final int EDX_SSE2 = 1 << 26;
 
-    /** The default leaf 1 EDX: PSE, TSC, MSR, PAE, CX8, MTRR, CMOV, PAT = 0x00019178. */
-    static final int DEFAULT_LEAF1_EDX =
-            EDX_PSE | EDX_TSC | EDX_MSR | EDX_PAE | EDX_CX8 | EDX_MTRR | EDX_CMOV | EDX_PAT;
+    /**
+     * The default leaf 1 EDX: FPU, PSE, TSC, MSR, PAE, CX8, MTRR, CMOV, PAT, CLFSH, MMX, FXSR, SSE,
+     * SSE2 = 0x07899179.
+     */
+    static final int DEFAULT_LEAF1_EDX = EDX_FPU | EDX_PSE | EDX_TSC | EDX_MSR | EDX_PAE | EDX_CX8 | EDX_MTRR
+            | EDX_CMOV | EDX_PAT | EDX_CLFSH | EDX_MMX | EDX_FXSR | EDX_SSE | EDX_SSE2;
 
     // ---- leaf 1 ECX ----
+    /** SSE3 (ADDSUBPS/PD, HADD/HSUB, MOVSLDUP/MOVSHDUP/MOVDDUP, LDDQU, FISTTP). YES. SSSE3 (bit 9): no. */
+    static final int ECX_SSE3 = 1 << 0;
     /** VMX. Not offered by default: no nested VMX. */
     static final int ECX_VMX = 1 << 5;
     /**
@@ -68,16 +80,28 @@ final class CpuFeatures {
     /** Bit 31: reserved for hypervisor use, "a hypervisor is present" by convention. YES. */
     static final int ECX_HYPERVISOR = 1 << 31;
 
-    /** The default leaf 1 ECX: XSAVE and the hypervisor bit = 0x84000000. */
-    static final int DEFAULT_LEAF1_ECX = ECX_XSAVE | ECX_HYPERVISOR;
+    /** The default leaf 1 ECX: SSE3, XSAVE and the hypervisor bit = 0x84000001. */
+    static final int DEFAULT_LEAF1_ECX = ECX_SSE3 | ECX_XSAVE | ECX_HYPERVISOR;
 
     // ---- leaf 0xD (SDM Vol. 2A, CPUID leaf 0DH; SDM Vol. 1 13.2) ----
-    /** XCR0 bits the processor supports: x87 only (the vmx-cpu's XCR0 is fixed at 1). */
+    /**
+     * XCR0 bits offered to the guest: x87 only. The vmx-cpu also implements SSE state (XCR0 bit 1),
+     * but a VMM cannot yet load a guest XCR0 (no root-mode XSETBV in the LogicalProcessor API), so
+     * an XSETBV enabling bit 1 could not take effect: bit 1 is not offered until then.
+     */
     static final long SUPPORTED_XCR0 = 1;
-    /** IA32_XSS bits the processor supports: none (no supervisor state component). */
-    static final long SUPPORTED_XSS = 0;
+    /** IA32_XSS bits the processor supports: PASID state, component 10 (SDM Vol. 1 13.3, 13.5). */
+    static final long SUPPORTED_XSS = 1L << 10;
+    /** Leaf 0xD subleaf 10 (PASID state): 8 bytes, a supervisor component (ECX bit 0), no 64-byte alignment. */
+    static final int PASID_SUBLEAF = 10, PASID_STATE_SIZE = 8, SUBLEAF_SUPERVISOR = 1;
     /** XSAVE area size for x87 only, standard and compacted: 512-byte legacy region + 64-byte header. */
     static final int XSAVE_AREA_SIZE = 512 + 64;
+    /**
+     * Compacted size with XCR0 | IA32_XSS = x87 | PASID (leaf 0xD subleaf 1 EBX). The SDM defines
+     * EBX for the current XCR0 | IA32_XSS; the handler cannot read the guest's IA32_XSS (WRMSR does
+     * not exit), so it reports the size with every supported supervisor component enabled.
+     */
+    static final int XSAVES_AREA_SIZE = XSAVE_AREA_SIZE + PASID_STATE_SIZE;
     /** Leaf 0xD subleaf 1 EAX: XSAVEOPT (bit 0) and XSAVEC with the compacted XRSTOR (bit 1). YES. */
     static final int XSAVE_SUBLEAF1_XSAVEOPT = 1 << 0, XSAVE_SUBLEAF1_XSAVEC = 1 << 1;
     /** Leaf 0xD subleaf 1 EAX bit 2: XGETBV with ECX = 1 (XINUSE). No. */

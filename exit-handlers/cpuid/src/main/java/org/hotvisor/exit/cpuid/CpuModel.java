@@ -42,8 +42,9 @@ final class CpuModel {
     static final int LEAF_XSAVE = 0xD;
     /** The highest basic leaf implemented; CPUID.0:EAX. */
     static final int MAX_BASIC_LEAF = LEAF_XSAVE;
-    /** Leaf 0xD subleaves 0 (XCR0 features, sizes) and 1 (XSAVE extensions, IA32_XSS); higher ones are components (none). */
-    static final int XSAVE_MAIN_SUBLEAF = 0, XSAVE_EXTENSIONS_SUBLEAF = 1, XSAVE_SUBLEAVES = 2;
+    /** Leaf 0xD subleaves 0 (XCR0 features, sizes) and 1 (XSAVE extensions, IA32_XSS), then row 2 = component 10 (PASID). */
+    static final int XSAVE_MAIN_SUBLEAF = 0, XSAVE_EXTENSIONS_SUBLEAF = 1, XSAVE_SUBLEAVES = 3;
+    private static final int XSAVE_PASID_ROW = 2;
     static final int HYPERVISOR_BASE = 0x4000_0000;
     static final int HYPERVISOR_MAX = 0x4000_0001;
     static final int EXTENDED_BASE = 0x8000_0000;
@@ -220,9 +221,11 @@ final class CpuModel {
         if (xsave) {
             put(leafDOffset, (int) CpuFeatures.SUPPORTED_XCR0, CpuFeatures.XSAVE_AREA_SIZE, CpuFeatures.XSAVE_AREA_SIZE,
                     (int) (CpuFeatures.SUPPORTED_XCR0 >>> 32));
+            // subleaf 1: EBX and ECX/EDX (IA32_XSS bits) are filled per CPUID only when the VMCS
+            // enables XSAVES (CpuidExitHandler); without it IA32_XSS is not enumerated
             put(leafDOffset + REGS, CpuFeatures.XSAVE_SUBLEAF1_XSAVEOPT | CpuFeatures.XSAVE_SUBLEAF1_XSAVEC,
-                    CpuFeatures.XSAVE_AREA_SIZE, (int) CpuFeatures.SUPPORTED_XSS,
-                    (int) (CpuFeatures.SUPPORTED_XSS >>> 32));
+                    CpuFeatures.XSAVE_AREA_SIZE, 0, 0);
+            put(leafDOffset + XSAVE_PASID_ROW * REGS, CpuFeatures.PASID_STATE_SIZE, 0, CpuFeatures.SUBLEAF_SUPERVISOR, 0);
         }
 
         // Hypervisor leaves, present only with the hypervisor bit.
@@ -292,7 +295,10 @@ final class CpuModel {
             case LEAF_TOPOLOGY:
                 return leafBOffset + (Integer.compareUnsigned(subleaf, leafBCount) < 0 ? subleaf : leafBCount) * REGS;
             case LEAF_XSAVE:
-                return Integer.compareUnsigned(subleaf, XSAVE_SUBLEAVES) < 0 ? leafDOffset + subleaf * REGS : zeroRow;
+                if (subleaf == CpuFeatures.PASID_SUBLEAF) {
+                    return leafDOffset + XSAVE_PASID_ROW * REGS;
+                }
+                return Integer.compareUnsigned(subleaf, XSAVE_PASID_ROW) < 0 ? leafDOffset + subleaf * REGS : zeroRow;
             default:
                 if (Integer.compareUnsigned(leaf, MAX_BASIC_LEAF) <= 0) {
                     return basic(leaf);

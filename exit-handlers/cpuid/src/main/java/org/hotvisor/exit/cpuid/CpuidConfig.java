@@ -29,10 +29,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     String stepping() default "0";
 
     @AttributeDefinition(description = "CPUID leaf 1 EDX feature word; the default is the table in CpuFeatures.")
-    String leaf1_edx() default "0x00019178";
+    String leaf1_edx() default "0x07899179";
 
     @AttributeDefinition(description = "CPUID leaf 1 ECX feature word; bit 31 = hypervisor present (also gates the 0x40000000 leaves), bit 26 = XSAVE (also gates leaf 0xD and XSETBV emulation). OSXSAVE (bit 27) always mirrors the guest's CR4.OSXSAVE. VMX (bit 5) is not offered by default: no nested VMX.")
-    String leaf1_ecx() default "0x84000000";
+    String leaf1_ecx() default "0x84000001";
 
     @AttributeDefinition(description = "CPUID leaf 7 subleaf 0 EBX structured extended features.")
     String leaf7_ebx() default "0";

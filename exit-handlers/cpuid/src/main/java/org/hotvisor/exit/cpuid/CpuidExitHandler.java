@@ -87,6 +87,11 @@ public final class CpuidExitHandler implements ExitHandler {
         } else if (leaf == CpuModel.LEAF_XSAVE && subleaf == CpuModel.XSAVE_EXTENSIONS_SUBLEAF && m.xsave
                 && xsavesEnabled(exit)) {
             eax |= CpuFeatures.XSAVE_SUBLEAF1_XSAVES;
+            ebx = CpuFeatures.XSAVES_AREA_SIZE;
+            ecx = (int) CpuFeatures.SUPPORTED_XSS;
+            edx = (int) (CpuFeatures.SUPPORTED_XSS >>> 32);
+        } else if (leaf == CpuModel.LEAF_XSAVE && subleaf == CpuFeatures.PASID_SUBLEAF && !xsavesEnabled(exit)) {
+            eax = ebx = ecx = edx = 0;   // supervisor components exist only with XSAVES/IA32_XSS
         } else if (leaf == CpuModel.LEAF_TOPOLOGY) {
             // SDM Vol. 2A, CPUID leaf 0BH: ECX[7:0] echoes the input level number, EDX is the x2APIC ID.
             ecx |= subleaf & CpuModel.LEVEL_NUMBER_MASK;

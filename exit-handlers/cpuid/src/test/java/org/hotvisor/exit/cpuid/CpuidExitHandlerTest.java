@@ -78,11 +78,11 @@ class CpuidExitHandlerTest {
     @Test
     void leaf1DefaultFeatureWordsAreExactlyTheImplementedOnes() {
         long[] r = cpuid(1);
-        // PSE, TSC, MSR, PAE, CX8, MTRR, CMOV, PAT; no FPU, no APIC, no SEP, no PGE.
-        assertEquals(0x0001_9178L, r[3]);
-        assertEquals(0L, r[3] & CpuFeatures.EDX_FPU);
+        // FPU, PSE, TSC, MSR, PAE, CX8, MTRR, CMOV, PAT, CLFSH, MMX, FXSR, SSE, SSE2; no APIC, no SEP, no PGE.
+        assertEquals(0x0789_9179L, r[3]);
         assertEquals(0L, r[3] & CpuFeatures.EDX_APIC);
-        assertEquals(0x8400_0000L, r[2], "XSAVE and the hypervisor bit; no VMX; OSXSAVE clear while CR4.OSXSAVE is");
+        assertEquals(4, (r[1] >>> 8) & 0xFF, "CLFLUSH line size: 4 x 8 = 32 bytes, the L2 line of the cache model");
+        assertEquals(0x8400_0001L, r[2], "SSE3, XSAVE and the hypervisor bit; no SSSE3, no VMX; OSXSAVE clear while CR4.OSXSAVE is");
         // family 6, model 1, stepping 0
         assertEquals(0x610L, r[0]);
     }
@@ -114,7 +114,7 @@ class CpuidExitHandlerTest {
     void badConfigValuesKeepTheirDefaults() {
         handler.modified(Map.of("leaf1.edx", "lots", "family", "999"));
         long[] r = cpuid(1);
-        assertEquals(0x0001_9178L, r[3]);
+        assertEquals(0x0789_9179L, r[3]);
         assertEquals(0x610L, r[0]);
         assertEquals(2, handler.model().problems.size());
     }

@@ -53,7 +53,8 @@ class XsaveLeavesTest {
         exit.registers.set(Register.CR4, 0);
         assertEquals(0, cpuid(1, 0)[2] & CpuFeatures.ECX_OSXSAVE);
         exit.registers.set(Register.CR4, CR4_OSXSAVE);
-        assertEquals(Integer.toUnsignedLong(CpuFeatures.ECX_OSXSAVE | CpuFeatures.ECX_XSAVE | CpuFeatures.ECX_HYPERVISOR),
+        assertEquals(Integer.toUnsignedLong(CpuFeatures.ECX_OSXSAVE | CpuFeatures.ECX_XSAVE | CpuFeatures.ECX_HYPERVISOR
+                | CpuFeatures.ECX_SSE3),
                 cpuid(1, 0)[2] & 0xFFFF_FFFFL);
     }
 
@@ -65,11 +66,22 @@ class XsaveLeavesTest {
     }
 
     @Test
-    void leaf0dDescribesTheX87ComponentOnly() {
+    void leaf0dDescribesTheX87ComponentOnlyWithoutXsaves() {
         assertArrayEquals(new long[] {1, 576, 576, 0}, cpuid(0xD, 0), "XCR0 x87; 512 + 64 bytes");
         assertArrayEquals(new long[] {0x3, 576, 0, 0}, cpuid(0xD, 1), "XSAVEOPT, XSAVEC; no XSAVES, no XSS bits");
         assertArrayEquals(new long[4], cpuid(0xD, 2), "no AVX state");
+        assertArrayEquals(new long[4], cpuid(0xD, 10), "no supervisor component without XSAVES");
         assertArrayEquals(new long[4], cpuid(0xD, 63));
+    }
+
+    @Test
+    void withXsavesLeaf0dEnumeratesPasidState() {
+        exit.setField(VmcsField.CPU_BASED_VM_EXEC_CONTROL, ProcessorControl.ACTIVATE_SECONDARY_CONTROLS.mask());
+        exit.setField(VmcsField.SECONDARY_VM_EXEC_CONTROL, SecondaryControl.ENABLE_XSAVES_XRSTORS.mask());
+        assertArrayEquals(new long[] {0xB, 576 + 8, 1 << 10, 0}, cpuid(0xD, 1), "IA32_XSS bit 10: PASID");
+        assertArrayEquals(new long[] {8, 0, 1, 0}, cpuid(0xD, 10), "8 bytes, supervisor, not 64-byte aligned");
+        assertArrayEquals(new long[4], cpuid(0xD, 9));
+        assertArrayEquals(new long[4], cpuid(0xD, 11));
     }
 
     @Test

@@ -136,8 +136,9 @@ public final class VmxCapabilities {
     public static final int ENTRY_DEFAULT1 = 0x1FF | 1 << 12;
     public static final int ENTRY_MUST_BE_1 = ENTRY_DEFAULT1;
     public static final int ENTRY_TRUE_MUST_BE_1 = ENTRY_DEFAULT1 & ~EntryControl.LOAD_DEBUG_CONTROLS.mask();
-    /** "IA-32e mode guest" is not allowed: the core runs real, protected and virtual-8086 mode guests only. */
+    /** The core runs real, protected, virtual-8086 and IA-32e mode (64-bit and compatibility) guests. */
     public static final int ENTRY_MAY_BE_1 = ENTRY_DEFAULT1 | maskOf(
+            EntryControl.IA32E_MODE_GUEST,
             EntryControl.LOAD_IA32_PAT,
             EntryControl.LOAD_IA32_EFER);
 
@@ -169,12 +170,14 @@ public final class VmxCapabilities {
     /** The CR0 bits that exist: PE MP EM TS ET NE WP AM NW CD PG. */
     public static final long CR0_FIXED1 = 0x3FL | 1L << 16 | 1L << 18 | 1L << 29 | 1L << 30 | CR0_PG;
     public static final long CR4_VMXE = 1L << 13;
+    public static final long CR4_FSGSBASE = 1L << 16, CR4_PCIDE = 1L << 17;
     public static final long CR4_FIXED0 = CR4_VMXE;
     /**
      * The CR4 bits the core implements (its MOV-to-CR4 accepts exactly these): VME PVI TSD DE PSE
-     * PAE MCE PGE PCE OSFXSR OSXMMEXCPT UMIP, VMXE SMXE, OSXSAVE, SMEP SMAP.
+     * PAE MCE PGE PCE OSFXSR OSXMMEXCPT UMIP, VMXE SMXE, FSGSBASE PCIDE (IA-32e mode), OSXSAVE, SMEP SMAP.
      */
-    public static final long CR4_FIXED1 = 0xFFFL | CR4_VMXE | 1L << 14 | 1L << 18 | 1L << 20 | 1L << 21;
+    public static final long CR4_FIXED1 = 0xFFFL | CR4_VMXE | 1L << 14 | CR4_FSGSBASE | CR4_PCIDE | 1L << 18 | 1L << 20
+            | 1L << 21;
 
     /** IA32_VMX_VMFUNC (A.11): the VM functions that may be enabled. None. */
     public static final long VM_FUNCTIONS = 0;

@@ -686,6 +686,9 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
      * {@link #setGpr} and GUEST_RSP may carry bits 63:32.
      */
     private void zeroExtendGprs() {
+        if ((core.efer & EntryChecks.EFER_LMA) != 0) {
+            return;   // IA-32e mode: all 64 bits of every GPR are live
+        }
         long[] gpr = core.gpr;
         for (int i = 0; i < LEGACY_GPRS; i++) {
             gpr[i] &= LOW_32;

@@ -158,7 +158,8 @@ final class BlockCompiler {
             Insn in = insns[k];
             end += in.len();
             int op = in.op();
-            boolean registerOnly = REGISTER_ONLY[op] && HANDLER[op] != null;
+            // a RIP-relative operand reads RIP (SDM 2 2.2.1.6), so RIP must be current
+            boolean registerOnly = REGISTER_ONLY[op] && HANDLER[op] != null && in.base() != Insn.BASE_RIP;
             if (!registerOnly) {
                 setRip(code, end);
             }
@@ -229,6 +230,9 @@ final class BlockCompiler {
         if (outcome == Exec.EXIT) {
             c.rip -= in.len();
             return k | EXIT_FLAG;
+        }
+        if (outcome == Exec.TRAP_EXIT) {
+            return (k + 1) | EXIT_FLAG;
         }
         return k + 1;
     }

@@ -97,6 +97,10 @@ final class Control {
             loadCs(c, sel, d, cpl, offset);
             return;
         }
+        if (c.longMode) {
+            throughGate64(c, sel, d, false);
+            return;
+        }
         int type = Segments.type(d);
         switch (type) {
             case Segments.SYS_CALL_GATE16, Segments.SYS_CALL_GATE32: {
@@ -164,13 +168,111 @@ final class Control {
 
     /** Loads CS (RPL = cpl) and EIP after the limit check. */
     private static void loadCs(X86Core c, int sel, long d, int cpl, long offset) {
-        if (offset > (Segments.limit(d) & 0xFFFF_FFFFL)) {
-            throw c.gp(0);
-        }
+        checkFarTarget(c, sel, d, offset);
         d = c.segs.setAccessed(sel, d);
         c.segs.loadCache(CS, (sel & 0xFFFC) | cpl, d);
         c.rip = offset;
         c.updateMode();
+    }
+
+    /** Whether descriptor {@code d} makes CS a 64-bit code segment (IA-32e mode and L = 1, SDM 3A 5.2.1). */
+    static boolean code64(X86Core c, long d) {
+        return c.longMode && (d & Segments.DESC_L) != 0;
+    }
+
+    /**
+     * The far-transfer target offset: canonical for a 64-bit code segment (whose D bit must be 0),
+     * else within the limit (SDM 2 JMP/CALL/RET/IRET).
+     */
+    static void checkFarTarget(X86Core c, int sel, long d, long offset) {
+        if (code64(c, d)) {
+            if ((d & Segments.DESC_DB) != 0) {
+                throw c.gp(sel & 0xFFFC);
+            }
+            if (!canonical(offset)) {
+                throw c.gp(0);
+            }
+        } else if (offset > (Segments.limit(d) & 0xFFFF_FFFFL)) {
+            throw c.gp(0);
+        }
+    }
+
+    /**
+     * Far JMP/CALL through a call gate in IA-32e mode (SDM 3A 5.8.3.1, 5.8.5, 5.8.6): only 16-byte
+     * 64-bit call gates (type 12; task gates and TSSs are #GP, there are no task switches) to 64-bit
+     * code segments. A CALL to an inner ring takes RSP from the 64-bit TSS, loads a null SS with
+     * RPL = the new CPL, and pushes SS, RSP, CS and RIP as 8-byte values (no parameters are copied).
+     */
+    private static void throughGate64(X86Core c, int sel, long gate, boolean call) {
+        int cpl = c.cpl;
+        if (Segments.type(gate) != Segments.SYS_CALL_GATE32) {
+            throw c.gp(sel & 0xFFFC);
+        }
+        if (Segments.dpl(gate) < cpl || Segments.dpl(gate) < (sel & 3)) {
+            throw c.gp(sel & 0xFFFC);
+        }
+        if (!Segments.present(gate)) {
+            throw c.fault(Events.NP, sel & 0xFFFC);
+        }
+        long high = c.segs.readDescriptor((sel & 0xFFF8) + 8 | (sel & Segments.SEL_TI));
+        if (((high >>> 40) & 0x1F) != 0) {
+            throw c.gp(sel & 0xFFFC);   // the upper half's type field must be 0
+        }
+        long offset = gateOffset(gate, true) | (high & 0xFFFF_FFFFL) << 32;
+        int target = (int) (gate >>> 16) & 0xFFFF;
+        if ((target & 0xFFFC) == 0) {
+            throw c.gp(0);
+        }
+        long td = c.segs.readDescriptor(target);
+        if (!Segments.isCode(td) || !code64(c, td) || (td & Segments.DESC_DB) != 0) {
+            throw c.gp(target & 0xFFFC);
+        }
+        int dpl = Segments.dpl(td);
+        boolean conforming = Segments.conforming(td);
+        if (call ? dpl > cpl : conforming ? dpl > cpl : dpl != cpl) {
+            throw c.gp(target & 0xFFFC);
+        }
+        if (!Segments.present(td)) {
+            throw c.fault(Events.NP, target & 0xFFFC);
+        }
+        if (!canonical(offset)) {
+            throw c.gp(0);
+        }
+        int newCpl = conforming ? cpl : dpl;
+        if (call) {
+            long oldSp = c.gpr[ESP];
+            long sp;
+            boolean inner = newCpl < cpl;
+            if (inner) {
+                Segment tss = c.tr;
+                long at = 4 + 8L * newCpl;   // RSPn of the 64-bit TSS (SDM 3A 8.7)
+                if (at + 7 > (tss.limit & 0xFFFF_FFFFL)) {
+                    throw c.fault(Events.TS, tss.selector & 0xFFFC);
+                }
+                sp = c.mmu.readLinear(tss.base + at, 8, false);
+            } else {
+                sp = oldSp;
+            }
+            long[] frame = inner ? new long[] {c.ss.selector & 0xFFFF, oldSp, c.cs.selector & 0xFFFF, c.rip}
+                    : new long[] {c.cs.selector & 0xFFFF, c.rip};
+            for (long v : frame) {
+                sp -= 8;
+                if (!canonical(sp)) {
+                    throw c.fault(Events.SS, 0);
+                }
+                c.mmu.writeLinear(sp, 8, v, newCpl == 3);
+            }
+            if (inner) {
+                c.ss.load(newCpl, 0, 0, Segment.AR_UNUSABLE | newCpl << Segment.AR_DPL_SHIFT);
+                c.refreshSegment(SS);
+            }
+            c.gpr[ESP] = sp;
+        }
+        td = c.segs.setAccessed(target, td);
+        c.segs.loadCache(CS, (target & 0xFFFC) | newCpl, td);
+        c.rip = offset;
+        c.updateMode();
+        c.mmu.cplChanged();
     }
 
     // ---- CALL far ----
@@ -201,14 +303,16 @@ final class Control {
             }
             checkCodeTarget(c, sel, d, cpl, true);
             offset &= opMask;
-            if (offset > (Segments.limit(d) & 0xFFFF_FFFFL)) {
-                throw c.gp(0);
-            }
+            checkFarTarget(c, sel, d, offset);
             long sp = c.gpr[ESP], m = c.spMask;
             c.write(SS, (sp - size) & m, size, c.cs.selector & 0xFFFF);
             c.write(SS, (sp - 2L * size) & m, size, c.rip);
             loadCs(c, sel, d, cpl, offset);
             c.gpr[ESP] = (sp & ~m) | ((sp - 2L * size) & m);
+            return;
+        }
+        if (c.longMode) {
+            throughGate64(c, sel, d, true);
             return;
         }
         int type = Segments.type(d);
@@ -334,20 +438,34 @@ final class Control {
         long sp2 = (sp + 2L * size + extra) & m;
         long newSp = c.read(SS, sp2, size);
         int newSs = (int) c.read(SS, (sp2 + size) & m, 2);
-        long ssDesc = checkReturnSs(c, newSs, rpl);
-        if (eip > (Segments.limit(d) & 0xFFFF_FFFFL)) {
-            throw c.gp(0);
-        }
+        boolean nullSs = nullReturnSs(c, newSs, rpl, d);
+        long ssDesc = nullSs ? 0 : checkReturnSs(c, newSs, rpl);
+        checkFarTarget(c, sel, d, eip);
         d = c.segs.setAccessed(sel, d);
-        ssDesc = c.segs.setAccessed(newSs, ssDesc);
         c.segs.loadCache(CS, sel, d);
-        c.segs.loadCache(SS, newSs, ssDesc);
+        loadReturnSs(c, newSs, ssDesc, nullSs);
         long spm = c.spMask;
         c.gpr[ESP] = (c.gpr[ESP] & ~spm) | ((newSp + extra) & spm);
         c.rip = eip;
         c.updateMode();
         c.mmu.cplChanged();
         c.segs.nullifyInaccessible();
+    }
+
+    /** SDM 2 RET/IRET: returning to 64-bit code at CPL 0-2 may load a null SS. */
+    private static boolean nullReturnSs(X86Core c, int ss, int rpl, long csDesc) {
+        return (ss & 0xFFFC) == 0 && rpl != 3 && code64(c, csDesc);
+    }
+
+    private static void loadReturnSs(X86Core c, int ss, long ssDesc, boolean nullSs) {
+        if (nullSs) {
+            c.ss.load(ss, 0, 0, Segment.AR_UNUSABLE | (ss & 3) << Segment.AR_DPL_SHIFT);
+            c.refreshSegment(SS);
+            c.updateMode();
+            return;
+        }
+        ssDesc = c.segs.setAccessed(ss, ssDesc);
+        c.segs.loadCache(SS, ss, ssDesc);
     }
 
     private static long checkReturnSs(X86Core c, int ss, int rpl) {
@@ -422,6 +540,10 @@ final class Control {
             setFlags(c, (cur & keep) | (fl & mask & ~keep) | (cur & ~mask & ~keep));
             return;
         }
+        if (c.longMode) {
+            iretLong(c, in, size);
+            return;
+        }
         if ((c.flagsOther & Alu.NT) != 0) {
             // return from a nested task: the back link is the first word of the current TSS
             int link = (int) c.mmu.readLinear(c.tr.base & 0xFFFF_FFFFL, 2, false);
@@ -476,6 +598,65 @@ final class Control {
         setFlags(c, newFlags);
         c.mmu.cplChanged();
         c.segs.nullifyInaccessible();
+    }
+
+    /**
+     * IRET in IA-32e mode (SDM 2 IRET "IA-32e-MODE"; SDM 3A 6.14.3): NT = 1 is #GP(0); RIP, CS and
+     * RFLAGS are popped with the operand size, then SS:RSP, unconditionally from 64-bit mode and
+     * on a privilege change from compatibility mode. The target may be 64-bit or compatibility code.
+     */
+    private static void iretLong(X86Core c, Insn in, int size) {
+        if ((c.flagsOther & Alu.NT) != 0) {
+            throw c.gp(0);
+        }
+        long m = c.spMask;
+        long sp = c.gpr[ESP] & m;
+        long rip = c.read(SS, sp, size);
+        int sel = (int) c.read(SS, (sp + size) & m, 2);
+        long fl = c.read(SS, (sp + 2L * size) & m, size);
+        int cpl = c.cpl;
+        int rpl = sel & 3;
+        if ((sel & 0xFFFC) == 0) {
+            throw c.gp(0);
+        }
+        long d = c.segs.readDescriptor(sel);
+        if (rpl < cpl || !Segments.isCode(d)) {
+            throw c.gp(sel & 0xFFFC);
+        }
+        if (Segments.conforming(d) ? Segments.dpl(d) > rpl : Segments.dpl(d) != rpl) {
+            throw c.gp(sel & 0xFFFC);
+        }
+        if (!Segments.present(d)) {
+            throw c.fault(Events.NP, sel & 0xFFFC);
+        }
+        boolean popStack = c.mode64 || rpl != cpl;
+        long newSp = 0;
+        int newSs = 0;
+        if (popStack) {
+            newSp = c.read(SS, (sp + 3L * size) & m, size);
+            newSs = (int) c.read(SS, (sp + 4L * size) & m, 2);
+        }
+        if (!code64(c, d)) {
+            rip &= size == 2 ? 0xFFFF : 0xFFFF_FFFFL;
+        }
+        checkFarTarget(c, sel, d, rip);
+        boolean nullSs = popStack && nullReturnSs(c, newSs, rpl, d);
+        long ssDesc = popStack && !nullSs ? checkReturnSs(c, newSs, rpl) : 0;
+        long newFlags = iretFlags(c, fl, size, cpl) & ~Alu.VM;
+        d = c.segs.setAccessed(sel, d);
+        c.segs.loadCache(CS, sel, d);
+        if (popStack) {
+            loadReturnSs(c, newSs, ssDesc, nullSs);
+            c.gpr[ESP] = c.mode64 ? newSp : (c.gpr[ESP] & ~c.spMask) | (newSp & c.spMask);
+        } else {
+            c.gpr[ESP] = (c.gpr[ESP] & ~m) | ((sp + 3L * size) & m);
+        }
+        c.rip = rip;
+        setFlags(c, newFlags);
+        c.mmu.cplChanged();
+        if (rpl > cpl) {
+            c.segs.nullifyInaccessible();
+        }
     }
 
     /** EFLAGS an IRET may change at this CPL/IOPL (SDM 2 IRET). */

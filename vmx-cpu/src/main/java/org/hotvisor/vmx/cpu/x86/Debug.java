@@ -68,7 +68,7 @@ final class Debug {
         }
         long hits = 0;
         for (int n = 0; n < 4; n++) {
-            if (enabled(n) && rw(n) == RW_EXECUTE && (c.dr[n] & 0xFFFF_FFFFL) == linear) {
+            if (enabled(n) && rw(n) == RW_EXECUTE && (c.dr[n] & addressMask()) == linear) {
                 hits |= 1L << n;
             }
         }
@@ -86,7 +86,7 @@ final class Debug {
                 continue;
             }
             int len = length(n);
-            long start = c.dr[n] & 0xFFFF_FFFFL & ~(long) (len - 1);   // SDM 3A 17.2.5: aligned to the length
+            long start = c.dr[n] & addressMask() & ~(long) (len - 1);   // SDM 3A 17.2.5: aligned to the length
             if (lin < start + len && start < lin + size) {
                 pendingDataHits |= 1L << n;
             }
@@ -101,5 +101,10 @@ final class Debug {
         }
         c.dr6 = dr6 & 0xFFFF_FFFFL;
         c.events.debugBits = hits | (singleStep ? DR6_BS : 0);
+    }
+
+    /** Breakpoint addresses are 64-bit linear addresses in IA-32e mode (SDM 3A 17.2.4), else 32-bit. */
+    private long addressMask() {
+        return c.longMode ? -1L : 0xFFFF_FFFFL;
     }
 }

@@ -3,8 +3,17 @@ package org.hotvisor.vmx.cpu.x86;
 import static org.hotvisor.vmx.cpu.x86.Insn.*;
 
 /**
- * Decodes one IA-32 instruction (legacy and compatibility encodings, no REX/VEX) into an
- * {@link Insn} (SDM 2 chapter 2 and Appendix A, the opcode maps).
+ * Decodes one x86 instruction (16/32-bit legacy encodings and, in 64-bit mode, REX and the 64-bit
+ * defaults; no VEX) into an {@link Insn} (SDM 2 chapter 2 and Appendix A, the opcode maps).
+ *
+ * <h2>REX (SDM 2 2.2.1), for decode hooks of other opcode maps (x87/SSE)</h2>
+ * In 64-bit mode a REX prefix (40-4F) counts only if it comes last, right before the opcode;
+ * {@link #rex} then holds it (0 if none or not in 64-bit mode). Read its bits with
+ * {@link #rexW()}, {@link #rexR()} (8 or 0: extends ModRM.reg, e.g. XMM8-15), {@link #rexX()}
+ * (extends SIB.index) and {@link #rexB()} (extends ModRM.rm, SIB.base or an opcode register).
+ * After {@link #modRM()} the fields {@code regField} and {@code rmField} already include REX.R
+ * and REX.B (0-15), and {@code base}/{@code index} of a memory operand include REX.B/REX.X; the
+ * raw three-bit ModRM.reg is {@code (modrm >>> 3) & 7}.
  *
  * <p>The decoder is not thread-safe (it keeps scratch state) and never throws: bytes it does not
  * know become {@link Op#UD}; an instruction longer than 15 bytes becomes {@link Op#GP0}; running
@@ -35,6 +44,10 @@ final class Decoder {
     private int flags;
     private int segOverride;
     private boolean op32, addr32;
+    /** 64-bit mode: REX prefixes, 64-bit addresses, 64-bit operand size with REX.W (SDM 2 2.2.1). */
+    private boolean mode64, op64, addr64, opPrefix;
+    /** The REX prefix byte in effect (0 = none). */
+    int rex;
     // ModRM state
     private int modrm, mod, regField, rmField;
     private int base, index, scale, disp, seg;
@@ -46,12 +59,21 @@ final class Decoder {
      * @return the instruction, or null if it needs bytes at or beyond {@code end}
      */
     Insn decode(byte[] buf, int start, int end, boolean default32) {
+        return decode(buf, start, end, default32, false);
+    }
+
+    /**
+     * Decodes in legacy/compatibility mode ({@code mode64} false) or in 64-bit mode (then
+     * {@code default32} is ignored: the default operand size is 32 bits, the address size 64).
+     */
+    Insn decode(byte[] buf, int start, int end, boolean default32, boolean mode64) {
+        this.mode64 = mode64;
         this.buf = buf;
         this.start = start;
         this.pos = start;
         this.end = Math.min(end, start + MAX_LENGTH + 1);
         try {
-            return decodeInsn(default32);
+            return decodeInsn(mode64 || default32);
         } catch (Truncated t) {
             if (end - start > MAX_LENGTH) {
                 return simple(Op.GP0, 0, MAX_LENGTH + 1);
@@ -81,9 +103,30 @@ final class Decoder {
         return b0 | b1 << 8 | b2 << 16 | b3 << 24;
     }
 
-    /** Iz: 16 or 32 bits by operand size, sign-extended. */
+    /** Iz: 16 or 32 bits by operand size, sign-extended (to 64 bits with REX.W, SDM 2 2.2.1.5). */
     private long immZ() {
-        return op32 ? imm32() : (short) imm16();
+        return op32 || op64 ? imm32() : (short) imm16();
+    }
+
+    private long imm64() {
+        long lo = imm32() & 0xFFFF_FFFFL;
+        return lo | (long) imm32() << 32;
+    }
+
+    boolean rexW() {
+        return (rex & 8) != 0;
+    }
+
+    int rexR() {
+        return (rex & 4) << 1;
+    }
+
+    int rexX() {
+        return (rex & 2) << 2;
+    }
+
+    int rexB() {
+        return (rex & 1) << 3;
     }
 
     private int length() {
@@ -93,11 +136,22 @@ final class Decoder {
     private Insn decodeInsn(boolean default32) {
         flags = 0;
         segOverride = -1;
-        boolean opPrefix = false, addrPrefix = false;
+        rex = 0;
+        opPrefix = false;
+        boolean addrPrefix = false;
         int b;
         prefixes:
         while (true) {
             b = next();
+            if (mode64 && (b & 0xF0) == 0x40) {
+                rex = b;   // SDM 2 2.2.1: REX counts only right before the opcode
+                if (length() >= MAX_LENGTH) {
+                    return simple(Op.GP0, 0, MAX_LENGTH + 1);
+                }
+                continue;
+            }
+            int rexBefore = rex;
+            rex = 0;       // a legacy prefix after REX cancels it
             switch (b) {
                 case 0x26 -> segOverride = ES;
                 case 0x2E -> segOverride = CS;
@@ -111,6 +165,7 @@ final class Decoder {
                 case 0xF2 -> flags = (flags & ~F_REP) | F_REPNE;   // the last of F2/F3 wins
                 case 0xF3 -> flags = (flags & ~F_REPNE) | F_REP;
                 default -> {
+                    rex = rexBefore;   // the opcode: the REX right before it stays
                     break prefixes;
                 }
             }
@@ -121,6 +176,16 @@ final class Decoder {
         }
         op32 = default32 ^ opPrefix;
         addr32 = default32 ^ addrPrefix;
+        op64 = mode64 && rexW();
+        addr64 = mode64 && !addrPrefix;
+        if (mode64) {
+            op32 = !opPrefix || op64;
+            addr32 = addrPrefix;
+            flags |= F_MODE64 | (addr64 ? F_ADDR64 : 0) | (rex != 0 ? F_REX : 0) | (op64 ? F_REX_W : 0);
+            if (segOverride >= 0 && segOverride < FS) {
+                segOverride = -1;   // SDM 3A 3.4.4: ES/CS/SS/DS overrides are ignored in 64-bit mode
+            }
+        }
         if (segOverride >= 0) {
             flags |= F_SEG_OVERRIDE;
         }
@@ -130,7 +195,7 @@ final class Decoder {
         if (addrPrefix) {
             flags |= F_ADDRSIZE_PREFIX;
         }
-        if (op32) {
+        if (op32 && !op64) {
             flags |= F_OP32;
         }
         if (addr32) {
@@ -150,7 +215,8 @@ final class Decoder {
     private static boolean lockable(Insn in) {
         return switch (in.op()) {
             case Op.ALU_MR, Op.ALU_MI -> in.sub() != Alu.CMP && in.sub() != Alu.TEST;
-            case Op.INC_M, Op.DEC_M, Op.NOT_M, Op.NEG_M, Op.XCHG_RM, Op.XADD_M, Op.CMPXCHG_M, Op.CMPXCHG8B -> true;
+            case Op.INC_M, Op.DEC_M, Op.NOT_M, Op.NEG_M, Op.XCHG_RM, Op.XADD_M, Op.CMPXCHG_M, Op.CMPXCHG8B,
+                    Op.CMPXCHG16B -> true;
             case Op.BT_M -> in.sub() != 4;
             default -> false;
         };
@@ -159,11 +225,30 @@ final class Decoder {
     // ---- builders ----
 
     private int vsize() {
-        return op32 ? 4 : 2;
+        return op64 ? 8 : op32 ? 4 : 2;
+    }
+
+    /** Stack operations (PUSH/POP, PUSHF/POPF, ENTER/LEAVE): 64 bits by default in 64-bit mode, 16 with 66. */
+    private int ssize() {
+        return mode64 ? (opPrefix && !op64 ? 2 : 8) : vsize();
+    }
+
+    /** Near branches: 64 bits in 64-bit mode, whatever the prefixes (Intel, SDM 2 JMP/CALL/Jcc/RET). */
+    private int bsize() {
+        return mode64 ? 8 : vsize();
+    }
+
+    /** Register-only ops that are invalid in 64-bit mode (SDM 2 Appendix A, "i64"). */
+    private boolean invalid64() {
+        return mode64;
     }
 
     private Insn simple(int op, int sub, int len) {
         return Insn.of(op, sub, len, flags, vsize(), 0, 0, 0, 0, DS, -1, -1, 0, 0, 0, 0, -1);
+    }
+
+    private Insn sized(int op, int sub, int size) {
+        return Insn.of(op, sub, length(), flags, size, 0, 0, 0, 0, DS, -1, -1, 0, 0, 0, 0, -1);
     }
 
     private Insn simple(int op, int sub) {
@@ -202,12 +287,13 @@ final class Decoder {
                 0, 0, seg, base, index, scale, disp, imm, 0, modrm);
     }
 
-    private static int regIndex(int r, int size) {
-        return size == 1 ? r & 3 : r;
+    /** Byte registers 4-7 are AH..BH, or SPL..DIL with any REX prefix (SDM 2 2.2.1.2). */
+    private int regIndex(int r, int size) {
+        return size == 1 && rex == 0 ? r & 3 : r;
     }
 
-    private static int regShift(int r, int size) {
-        return size == 1 && r >= 4 ? 8 : 0;
+    private int regShift(int r, int size) {
+        return size == 1 && rex == 0 && r >= 4 ? 8 : 0;
     }
 
     private Insn ud() {
@@ -220,8 +306,8 @@ final class Decoder {
     private void registerOnlyModRM() {
         modrm = next();
         mod = 3;
-        regField = (modrm >>> 3) & 7;
-        rmField = modrm & 7;
+        regField = ((modrm >>> 3) & 7) | rexR();
+        rmField = (modrm & 7) | rexB();
         base = -1;
         index = -1;
         scale = 0;
@@ -231,32 +317,35 @@ final class Decoder {
     private void modRM() {
         modrm = next();
         mod = modrm >>> 6;
-        regField = (modrm >>> 3) & 7;
-        rmField = modrm & 7;
+        regField = ((modrm >>> 3) & 7) | rexR();
+        rmField = (modrm & 7) | rexB();
         base = -1;
         index = -1;
         scale = 0;
         disp = 0;
         int defSeg = DS;
         if (mod != 3) {
-            if (addr32) {
-                int r = rmField;
+            if (addr32 || addr64) {
+                int r = modrm & 7;
                 if (r == 4) {
                     int sib = next();
                     scale = sib >>> 6;
-                    int idx = (sib >>> 3) & 7;
-                    index = idx == 4 ? -1 : idx;
+                    int idx = ((sib >>> 3) & 7) | rexX();
+                    index = idx == 4 ? -1 : idx;   // SDM 2 Table 2-5: index 100b without REX.X is none
                     int bs = sib & 7;
                     if (bs == 5 && mod == 0) {
                         base = -1;
                         disp = imm32();
                     } else {
-                        base = bs;
+                        base = bs | rexB();
                     }
                 } else if (r == 5 && mod == 0) {
                     disp = imm32();
+                    if (mode64) {
+                        base = Insn.BASE_RIP;   // SDM 2 2.2.1.6: RIP-relative in 64-bit mode
+                    }
                 } else {
-                    base = r;
+                    base = rmField;
                 }
                 if (base == ESP || base == EBP) {
                     defSeg = SS;
@@ -283,7 +372,7 @@ final class Decoder {
             if (mod == 1) {
                 disp = imm8s();
             } else if (mod == 2) {
-                disp = addr32 ? imm32() : (short) imm16();
+                disp = addr32 || addr64 ? imm32() : (short) imm16();
             }
         }
         seg = segOverride >= 0 ? segOverride : defSeg;
@@ -298,6 +387,34 @@ final class Decoder {
     private Insn decode1(int b) {
         if (b < 0x40 && (b & 7) < 6) {
             return alu(b >>> 3, b & 7);
+        }
+        if (mode64) {
+            switch (b) {
+                // SDM 2 Appendix A "i64": invalid in 64-bit mode
+                case 0x06, 0x07, 0x0E, 0x16, 0x17, 0x1E, 0x1F, 0x27, 0x2F, 0x37, 0x3F, 0x60, 0x61, 0x62, 0x82, 0x9A,
+                        0xC4, 0xC5, 0xCE, 0xD4, 0xD5, 0xD6, 0xEA:
+                    return ud();
+                case 0x63: {
+                    // MOVSXD Gv, Ed (SDM 2 MOVSX/MOVSXD): sign-extends with REX.W, else a plain 32/16-bit move
+                    modRM();
+                    int size = vsize();
+                    int src = size == 8 ? 4 : size;
+                    if (mod == 3) {
+                        return Insn.of(Op.MOVSX_RR, src, length(), flags, size, regField, 0, rmField, 0, DS, -1, -1,
+                                0, 0, 0, 0, modrm);
+                    }
+                    return Insn.of(Op.MOVSX_RM, src, length(), flags | F_MEM, size, regField, 0, 0, 0, seg, base,
+                            index, scale, disp, 0, 0, modrm);
+                }
+                case 0x90:
+                    if (rexB() != 0) {
+                        return Insn.of(Op.XCHG_RR, 0, length(), flags, vsize(), EAX, 0, 8, 0, DS, -1, -1, 0, 0, 0, 0,
+                                -1);
+                    }
+                    break;
+                default:
+                    break;
+            }
         }
         switch (b) {
             case 0x06, 0x0E, 0x16, 0x1E:
@@ -326,21 +443,23 @@ final class Decoder {
                 case 10 -> Op.PUSH_R;
                 default -> Op.POP_R;
             };
-            return withImm(op, 0, vsize(), r, 0, 0);
+            return withImm(op, 0, b >= 0x50 ? ssize() : vsize(), r | rexB(), 0, 0);
         }
         if (b >= 0x70 && b < 0x80) {
             int rel = imm8s();
             return jump(Op.JCC, b & 15, rel);
         }
         if (b >= 0x91 && b < 0x98) {
-            return Insn.of(Op.XCHG_RR, 0, length(), flags, vsize(), EAX, 0, b & 7, 0, DS, -1, -1, 0, 0, 0, 0, -1);
+            return Insn.of(Op.XCHG_RR, 0, length(), flags, vsize(), EAX, 0, (b & 7) | rexB(), 0, DS, -1, -1, 0, 0, 0,
+                    0, -1);
         }
         if (b >= 0xB0 && b < 0xB8) {
-            return withImm(Op.MOV_RI, 0, 1, b & 7, next(), 0);
+            return withImm(Op.MOV_RI, 0, 1, (b & 7) | rexB(), next(), 0);
         }
         if (b >= 0xB8 && b < 0xC0) {
-            long imm = op32 ? imm32() & 0xFFFF_FFFFL : imm16();
-            return withImm(Op.MOV_RI, 0, vsize(), b & 7, imm, 0);
+            // MOV r64, imm64 with REX.W (SDM 2 MOV)
+            long imm = op64 ? imm64() : op32 ? imm32() & 0xFFFF_FFFFL : imm16();
+            return withImm(Op.MOV_RI, 0, vsize(), (b & 7) | rexB(), imm, 0);
         }
         if (b >= 0xD8 && b <= 0xDF) {
             modRM();
@@ -363,9 +482,9 @@ final class Decoder {
                 return rmDest(Op.ARPL, Op.ARPL, 0, 2, 0);
             }
             case 0x68:
-                return withImm(Op.PUSH_I, 0, vsize(), 0, immZ(), 0);
+                return withImm(Op.PUSH_I, 0, ssize(), 0, mode64 && ssize() == 8 ? imm32() : immZ(), 0);
             case 0x6A:
-                return withImm(Op.PUSH_I, 0, vsize(), 0, imm8s(), 0);
+                return withImm(Op.PUSH_I, 0, ssize(), 0, imm8s(), 0);
             case 0x69: {
                 modRM();
                 long imm = immZ();
@@ -383,17 +502,17 @@ final class Decoder {
             case 0x80, 0x82: {
                 modRM();
                 long imm = next();
-                return rmDestImm(Op.ALU_RI, Op.ALU_MI, regField, 1, imm);
+                return rmDestImm(Op.ALU_RI, Op.ALU_MI, regField & 7, 1, imm);
             }
             case 0x81: {
                 modRM();
                 long imm = immZ();
-                return rmDestImm(Op.ALU_RI, Op.ALU_MI, regField, vsize(), imm);
+                return rmDestImm(Op.ALU_RI, Op.ALU_MI, regField & 7, vsize(), imm);
             }
             case 0x83: {
                 modRM();
                 long imm = imm8s();
-                return rmDestImm(Op.ALU_RI, Op.ALU_MI, regField, vsize(), imm);
+                return rmDestImm(Op.ALU_RI, Op.ALU_MI, regField & 7, vsize(), imm);
             }
             case 0x84, 0x85: {
                 modRM();
@@ -417,12 +536,12 @@ final class Decoder {
             }
             case 0x8C: {
                 modRM();
-                if (regField > GS) {
+                if ((regField & 7) > GS) {
                     return ud();
                 }
                 // register destination takes the operand size (upper bits zeroed), memory is 16 bits
                 int size = mod == 3 ? vsize() : 2;
-                return modrmInsn(Op.MOV_R_SEG, Op.MOV_M_SEG, regField, size, rmField, size, 0, 0);
+                return modrmInsn(Op.MOV_R_SEG, Op.MOV_M_SEG, regField & 7, size, rmField, size, 0, 0);
             }
             case 0x8D: {
                 modRM();
@@ -433,20 +552,20 @@ final class Decoder {
             }
             case 0x8E: {
                 modRM();
-                if (regField > GS || regField == CS) {
+                if ((regField & 7) > GS || (regField & 7) == CS) {
                     return ud();
                 }
-                if (regField == SS) {
+                if ((regField & 7) == SS) {
                     flags |= F_ENDS_BLOCK;   // MOV SS: interrupt shadow (SDM 3A 6.8.3)
                 }
-                return modrmInsn(Op.MOV_SEG_R, Op.MOV_SEG_M, regField, 2, rmField, 2, 0, 0);
+                return modrmInsn(Op.MOV_SEG_R, Op.MOV_SEG_M, regField & 7, 2, rmField, 2, 0, 0);
             }
             case 0x8F: {
                 modRM();
-                if (regField != 0) {
+                if ((regField & 7) != 0) {
                     return ud();
                 }
-                return rmDest(Op.POP_R, Op.POP_M, 0, vsize(), 0);
+                return rmDest(Op.POP_R, Op.POP_M, 0, ssize(), 0);
             }
             case 0x90:
                 return (flags & F_REP) != 0 ? simple(Op.PAUSE, 0) : simple(Op.NOP, 0);
@@ -463,17 +582,23 @@ final class Decoder {
             case 0x9B:
                 return simple(Op.WAIT, 0);
             case 0x9C:
-                return simple(Op.PUSHF, 0);
+                return sized(Op.PUSHF, 0, ssize());
             case 0x9D:
-                return ends(Op.POPF, 0);
+                flags |= F_ENDS_BLOCK;
+                return sized(Op.POPF, 0, ssize());
             case 0x9E:
                 return simple(Op.SAHF, 0);
             case 0x9F:
                 return simple(Op.LAHF, 0);
             case 0xA0, 0xA1, 0xA2, 0xA3: {
                 int size = (b & 1) == 0 ? 1 : vsize();
-                int moffs = addr32 ? imm32() : imm16();
                 int op = b < 0xA2 ? Op.MOV_RM : Op.MOV_MR;
+                if (addr64) {
+                    long moffs64 = imm64();   // SDM 2 MOV: moffs64 with a 64-bit address size
+                    return Insn.of(op, 0, length(), flags | F_MEM, size, EAX, 0, 0, 0, dataSeg(), Insn.BASE_ABS64, -1,
+                            0, 0, moffs64, 0, -1);
+                }
+                int moffs = addr32 ? imm32() : imm16();
                 return Insn.of(op, 0, length(), flags | F_MEM, size, EAX, 0, 0, 0, dataSeg(), -1, -1, 0, moffs, 0, 0,
                         -1);
             }
@@ -496,26 +621,27 @@ final class Decoder {
                 int size = b == 0xC0 ? 1 : vsize();
                 long count = next();
                 flags |= F_IMM_FORM;
-                return rmDest(Op.SHIFT_R, Op.SHIFT_M, regField, size, count);
+                return rmDest(Op.SHIFT_R, Op.SHIFT_M, regField & 7, size, count);
             }
             case 0xD0, 0xD1: {
                 modRM();
                 int size = b == 0xD0 ? 1 : vsize();
                 flags |= F_IMM_FORM;
-                return rmDest(Op.SHIFT_R, Op.SHIFT_M, regField, size, 1);
+                return rmDest(Op.SHIFT_R, Op.SHIFT_M, regField & 7, size, 1);
             }
             case 0xD2, 0xD3: {
                 modRM();
                 int size = b == 0xD2 ? 1 : vsize();
-                return rmDest(Op.SHIFT_R, Op.SHIFT_M, regField, size, 0);
+                return rmDest(Op.SHIFT_R, Op.SHIFT_M, regField & 7, size, 0);
             }
             case 0xC2: {
                 int n = imm16();
                 flags |= F_ENDS_BLOCK;
-                return withImm(Op.RET, 0, vsize(), 0, n, 0);
+                return withImm(Op.RET, 0, bsize(), 0, n, 0);
             }
             case 0xC3:
-                return ends(Op.RET, 0);
+                flags |= F_ENDS_BLOCK;
+                return sized(Op.RET, 0, bsize());
             case 0xC4, 0xC5: {
                 modRM();
                 if (mod == 3) {
@@ -525,20 +651,20 @@ final class Decoder {
             }
             case 0xC6, 0xC7: {
                 modRM();
-                if (regField != 0) {
+                if ((regField & 7) != 0) {
                     return ud();
                 }
                 int size = b == 0xC6 ? 1 : vsize();
-                long imm = size == 1 ? next() : op32 ? imm32() & 0xFFFF_FFFFL : imm16();
+                long imm = size == 1 ? next() : op64 ? imm32() : op32 ? imm32() & 0xFFFF_FFFFL : imm16();
                 return rmDestImm(Op.MOV_RI, Op.MOV_MI, 0, size, imm);
             }
             case 0xC8: {
                 int frame = imm16();
                 int level = next();
-                return withImm(Op.ENTER, 0, vsize(), 0, frame, level);
+                return withImm(Op.ENTER, 0, ssize(), 0, frame, level);
             }
             case 0xC9:
-                return simple(Op.LEAVE, 0);
+                return sized(Op.LEAVE, 0, ssize());
             case 0xCA: {
                 int n = imm16();
                 flags |= F_ENDS_BLOCK;
@@ -572,15 +698,15 @@ final class Decoder {
             case 0xE4, 0xE5, 0xE6, 0xE7: {
                 int port = next();
                 flags |= F_IMM_FORM;
-                int size = (b & 1) == 0 ? 1 : vsize();
+                int size = (b & 1) == 0 ? 1 : ioSize();
                 return withImm(b < 0xE6 ? Op.IN : Op.OUT, 0, size, 0, port, 0);
             }
             case 0xE8: {
-                int rel = op32 ? imm32() : (short) imm16();
+                int rel = op32 || mode64 ? imm32() : (short) imm16();
                 return jump(Op.CALL_REL, 0, rel);
             }
             case 0xE9: {
-                int rel = op32 ? imm32() : (short) imm16();
+                int rel = op32 || mode64 ? imm32() : (short) imm16();
                 return jump(Op.JMP_REL, 0, rel);
             }
             case 0xEA: {
@@ -594,7 +720,7 @@ final class Decoder {
                 return jump(Op.JMP_REL, 0, rel);
             }
             case 0xEC, 0xED, 0xEE, 0xEF: {
-                int size = (b & 1) == 0 ? 1 : vsize();
+                int size = (b & 1) == 0 ? 1 : ioSize();
                 return withImm(b < 0xEE ? Op.IN : Op.OUT, 0, size, 0, 0, 0);
             }
             case 0xF1:
@@ -606,14 +732,14 @@ final class Decoder {
             case 0xF6, 0xF7: {
                 modRM();
                 int size = b == 0xF6 ? 1 : vsize();
-                if (regField < 2) {
+                if ((regField & 7) < 2) {
                     long imm = size == 1 ? next() : immZ();
                     return rmDestImm(Op.ALU_RI, Op.ALU_MI, Alu.TEST, size, imm);
                 }
-                return switch (regField) {
+                return switch (regField & 7) {
                     case 2 -> rmDest(Op.NOT_R, Op.NOT_M, 0, size, 0);
                     case 3 -> rmDest(Op.NEG_R, Op.NEG_M, 0, size, 0);
-                    default -> rmDest(Op.MUL1_R, Op.MUL1_M, regField, size, 0);
+                    default -> rmDest(Op.MUL1_R, Op.MUL1_M, regField & 7, size, 0);
                 };
             }
             case 0xF8:
@@ -630,7 +756,7 @@ final class Decoder {
                 return simple(Op.STD, 0);
             case 0xFE: {
                 modRM();
-                return switch (regField) {
+                return switch (regField & 7) {
                     case 0 -> rmDest(Op.INC_R, Op.INC_M, 0, 1, 0);
                     case 1 -> rmDest(Op.DEC_R, Op.DEC_M, 0, 1, 0);
                     default -> ud();
@@ -638,14 +764,14 @@ final class Decoder {
             }
             case 0xFF: {
                 modRM();
-                switch (regField) {
+                switch (regField & 7) {
                     case 0:
                         return rmDest(Op.INC_R, Op.INC_M, 0, vsize(), 0);
                     case 1:
                         return rmDest(Op.DEC_R, Op.DEC_M, 0, vsize(), 0);
                     case 2:
                         flags |= F_ENDS_BLOCK;
-                        return rmDest(Op.CALL_R, Op.CALL_M, 0, vsize(), 0);
+                        return rmDest(Op.CALL_R, Op.CALL_M, 0, bsize(), 0);
                     case 3:
                         if (mod == 3) {
                             return ud();
@@ -654,7 +780,7 @@ final class Decoder {
                         return rmDest(Op.UD, Op.CALLF_M, 0, vsize(), 0);
                     case 4:
                         flags |= F_ENDS_BLOCK;
-                        return rmDest(Op.JMP_R, Op.JMP_M, 0, vsize(), 0);
+                        return rmDest(Op.JMP_R, Op.JMP_M, 0, bsize(), 0);
                     case 5:
                         if (mod == 3) {
                             return ud();
@@ -662,7 +788,7 @@ final class Decoder {
                         flags |= F_ENDS_BLOCK;
                         return rmDest(Op.UD, Op.JMPF_M, 0, vsize(), 0);
                     case 6:
-                        return rmDest(Op.PUSH_R, Op.PUSH_M, 0, vsize(), 0);
+                        return rmDest(Op.PUSH_R, Op.PUSH_M, 0, ssize(), 0);
                     default:
                         return ud();
                 }
@@ -703,11 +829,16 @@ final class Decoder {
 
     private Insn jump(int op, int sub, int rel) {
         flags |= F_ENDS_BLOCK;
-        return withImm(op, sub, vsize(), 0, rel, 0);
+        return withImm(op, sub, bsize(), 0, rel, 0);
+    }
+
+    /** I/O is at most 32 bits wide: REX.W does not make a 64-bit port access (SDM 2 IN/OUT/INS/OUTS). */
+    private int ioSize() {
+        return Math.min(vsize(), 4);
     }
 
     private Insn string(int op, int b) {
-        int size = (b & 1) == 0 ? 1 : vsize();
+        int size = (b & 1) == 0 ? 1 : op == Op.INS || op == Op.OUTS ? ioSize() : vsize();
         // seg = source segment (DS or override); the destination is always ES (SDM 2 MOVS)
         return Insn.of(op, 0, length(), flags, size, 0, 0, 0, 0, dataSeg(), -1, -1, 0, 0, 0, 0, -1);
     }
@@ -715,8 +846,11 @@ final class Decoder {
     // ---- two-byte opcode map 0F xx (SDM 2 Table A-3) ----
 
     private Insn decode0F(int b) {
+        if (simdOpcode(b)) {
+            return simd(b);
+        }
         if (b >= 0x80 && b < 0x90) {
-            int rel = op32 ? imm32() : (short) imm16();
+            int rel = op32 || mode64 ? imm32() : (short) imm16();
             return jump(Op.JCC, b & 15, rel);
         }
         if (b >= 0x40 && b < 0x50) {
@@ -728,7 +862,7 @@ final class Decoder {
             return rmDestImm(Op.SETCC_R, Op.SETCC_M, b & 15, 1, 0);
         }
         if (b >= 0xC8 && b < 0xD0) {
-            return withImm(Op.BSWAP, 0, vsize(), b & 7, 0, 0);
+            return withImm(Op.BSWAP, 0, vsize(), (b & 7) | rexB(), 0, 0);
         }
         if (b >= 0x18 && b <= 0x1F) {
             modRM();   // hint NOPs and reserved NOPs (SDM 2 NOP: 0F 1F /0)
@@ -769,9 +903,14 @@ final class Decoder {
                 if (b == 0x22 || b == 0x23) {
                     flags |= F_ENDS_BLOCK;
                 }
-                return Insn.of(op, regField, length(), flags, 4, rmField, 0, rmField, 0, DS, -1, -1, 0, 0, 0, 0,
-                        modrm);
+                // 64-bit operands in 64-bit mode; REX.R selects CR8-CR15 (SDM 2 MOV CR)
+                return Insn.of(op, regField, length(), flags, mode64 ? 8 : 4, rmField, 0, rmField, 0, DS, -1, -1, 0,
+                        0, 0, 0, modrm);
             }
+            case 0x05:
+                return mode64 ? ends(Op.SYSCALL, 0) : ud();   // Intel: SYSCALL is #UD outside 64-bit mode
+            case 0x07:
+                return mode64 ? ends(Op.SYSRET, 0) : ud();
             case 0x30:
                 return ends(Op.WRMSR, 0);
             case 0x31:
@@ -794,14 +933,15 @@ final class Decoder {
                     return ud();
                 }
                 modRM();
-                // VMREAD Ed,Gd / VMWRITE Gd,Ed: always 32-bit operands outside 64-bit mode
-                return modrmInsn(b == 0x78 ? Op.VMREAD : Op.VMWRITE, b == 0x78 ? Op.VMREAD : Op.VMWRITE, 0, 4,
-                        regField, 4, 0, 0);
+                // VMREAD Ed,Gd / VMWRITE Gd,Ed: 32-bit operands outside 64-bit mode, 64-bit in it
+                int vsz = mode64 ? 8 : 4;
+                return modrmInsn(b == 0x78 ? Op.VMREAD : Op.VMWRITE, b == 0x78 ? Op.VMREAD : Op.VMWRITE, 0, vsz,
+                        regField, vsz, 0, 0);
             }
             case 0xA0, 0xA8:
-                return simple(Op.PUSH_SEG, b == 0xA0 ? FS : GS);
+                return sized(Op.PUSH_SEG, b == 0xA0 ? FS : GS, ssize());
             case 0xA1, 0xA9:
-                return simple(Op.POP_SEG, b == 0xA1 ? FS : GS);
+                return sized(Op.POP_SEG, b == 0xA1 ? FS : GS, ssize());
             case 0xA2:
                 return simple(Op.CPUID, 0);
             case 0xA3, 0xAB, 0xB3, 0xBB: {
@@ -859,11 +999,11 @@ final class Decoder {
             case 0xBA: {
                 modRM();
                 long imm = next();
-                if (regField < 4) {
+                if ((regField & 7) < 4) {
                     return ud();
                 }
                 flags |= F_IMM_FORM;
-                return rmDestImm(Op.BT_R, Op.BT_M, regField, vsize(), imm);
+                return rmDestImm(Op.BT_R, Op.BT_M, regField & 7, vsize(), imm);
             }
             case 0xBC, 0xBD: {
                 modRM();
@@ -898,8 +1038,9 @@ final class Decoder {
                     return ud();
                 }
                 int op = b == 0x80 ? Op.INVEPT : b == 0x81 ? Op.INVVPID : Op.INVPCID;
-                // the register operand is 32 bits outside 64-bit mode; the memory operand is 128 bits
-                return modrmInsn(op, op, 0, 4, regField, 4, 0, 0);
+                // the register operand is 32 bits outside 64-bit mode, 64 in it; the memory operand is 128 bits
+                int rsz = mode64 ? 8 : 4;
+                return modrmInsn(op, op, 0, rsz, regField, rsz, 0, 0);
             }
             default:
                 return ud();
@@ -908,7 +1049,7 @@ final class Decoder {
 
     private Insn group6() {
         modRM();
-        return switch (regField) {
+        return switch (regField & 7) {
             case 0 -> modrmInsn(Op.SLDT, Op.SLDT, 0, mod == 3 ? vsize() : 2, regField, 2, 0, 0);
             case 1 -> modrmInsn(Op.STR, Op.STR, 0, mod == 3 ? vsize() : 2, regField, 2, 0, 0);
             case 2 -> modrmInsn(Op.LLDT, Op.LLDT, 0, 2, regField, 2, 0, 0);
@@ -922,7 +1063,7 @@ final class Decoder {
     private Insn group7() {
         modRM();
         if (mod != 3) {
-            return switch (regField) {
+            return switch (regField & 7) {
                 case 0 -> modrmInsn(Op.UD, Op.SGDT, 0, vsize(), 0, 4, 0, 0);
                 case 1 -> modrmInsn(Op.UD, Op.SIDT, 0, vsize(), 0, 4, 0, 0);
                 case 2 -> modrmInsn(Op.UD, Op.LGDT, 0, vsize(), 0, 4, 0, 0);
@@ -939,7 +1080,7 @@ final class Decoder {
                 default -> ud();
             };
         }
-        switch (regField) {
+        switch (regField & 7) {
             case 4:
                 return modrmInsn(Op.SMSW, Op.SMSW, 0, vsize(), 0, 4, 0, 0);
             case 6:
@@ -958,6 +1099,7 @@ final class Decoder {
             case 0xD0 -> simple(Op.XGETBV, 0);
             case 0xD1 -> ends(Op.XSETBV, 0);
             case 0xD4 -> ends(Op.VMFUNC, 0);
+            case 0xF8 -> mode64 ? ends(Op.SWAPGS, 0) : ud();   // SDM 2 SWAPGS: 64-bit mode only
             case 0xF9 -> simple(Op.RDTSCP, 0);
             default -> ud();
         };
@@ -966,21 +1108,24 @@ final class Decoder {
     private Insn group9() {
         modRM();
         if (mod == 3) {
-            return switch (regField) {
+            return switch (regField & 7) {
                 case 6 -> rmDest(Op.RDRAND, Op.RDRAND, 0, vsize(), 0);
                 case 7 -> (flags & F_REP) != 0 ? ud() : rmDest(Op.RDSEED, Op.RDSEED, 0, vsize(), 0);
                 default -> ud();
             };
         }
-        switch (regField) {
+        switch (regField & 7) {
             case 1:
+                if (op64) {
+                    return modrmInsn(Op.UD, Op.CMPXCHG16B, 0, 8, 0, 4, 0, 0);   // REX.W 0F C7 /1
+                }
                 return modrmInsn(Op.UD, Op.CMPXCHG8B, 0, 8, 0, 4, 0, 0);
             case 3, 4, 5:
                 // XRSTORS, XSAVEC, XSAVES (SDM 2, "NP 0F C7 /3 /4 /5": no 66/F2/F3 prefix)
                 if ((flags & (F_OPSIZE_PREFIX | F_REP | F_REPNE)) != 0) {
                     return ud();
                 }
-                return modrmInsn(Op.UD, regField == 3 ? Op.XRSTORS : regField == 4 ? Op.XSAVEC : Op.XSAVES, 0, 4, 0,
+                return modrmInsn(Op.UD, (regField & 7) == 3 ? Op.XRSTORS : (regField & 7) == 4 ? Op.XSAVEC : Op.XSAVES, 0, 4, 0,
                         4, 0, 0);
             case 6: {
                 int op;
@@ -1007,18 +1152,57 @@ final class Decoder {
     private Insn group15() {
         modRM();
         if (mod == 3) {
+            int r3 = (modrm >>> 3) & 7;
+            if (r3 < 4 && mode64 && (flags & F_REP) != 0 && (flags & (F_OPSIZE_PREFIX | F_REPNE)) == 0) {
+                // F3 0F AE /0-/3: RDFSBASE, RDGSBASE, WRFSBASE, WRGSBASE (SDM 2; 64-bit mode only)
+                return Insn.of(Op.FSGSBASE, r3, length(), flags, op64 ? 8 : 4, rmField, 0, rmField, 0, DS, -1, -1, 0,
+                        0, 0, 0, modrm);
+            }
             // LFENCE / MFENCE / SFENCE: ordering is trivially satisfied by one in-order core
-            return regField >= 5 ? simple(Op.NOP, 0) : ud();
+            return r3 >= 5 ? simple(Op.NOP, 0) : ud();
         }
         if ((flags & (F_OPSIZE_PREFIX | F_REP | F_REPNE)) != 0) {
             return ud();
         }
-        return switch (regField) {
+        return switch (regField & 7) {
             case 4 -> modrmInsn(Op.UD, Op.XSAVE, 0, 4, 0, 4, 0, 0);   // SDM 2 XSAVE: NP 0F AE /4
             case 5 -> modrmInsn(Op.UD, Op.XRSTOR, 0, 4, 0, 4, 0, 0);
             case 6 -> modrmInsn(Op.UD, Op.XSAVEOPT, 0, 4, 0, 4, 0, 0);
             case 7 -> modrmInsn(Op.UD, Op.CLFLUSH, 0, 1, 0, 4, 0, 0);
-            default -> ud();   // FXSAVE/FXRSTOR, LDMXCSR/STMXCSR: no SSE state in this core
+            default -> simdOperands(0xAE);   // FXSAVE, FXRSTOR, LDMXCSR, STMXCSR (Sse)
         };
+    }
+
+    // ---- MMX/SSE/SSE2/SSE3 (executed by Sse; sub = opcode | mandatory prefix << 8) ----
+
+    /** 0F-map opcodes decoded as {@link Op#SIMD} (SDM 2 Table A-3): 10-17, 28-2F, 50-77, 7C-7F, C2-C6, D0-FE. */
+    private static boolean simdOpcode(int b) {
+        return (b >= 0x10 && b <= 0x17) || (b >= 0x28 && b <= 0x2F) || (b >= 0x50 && b <= 0x77)
+                || (b >= 0x7C && b <= 0x7F) || (b >= 0xC2 && b <= 0xC6) || (b >= 0xD0 && b <= 0xFE);
+    }
+
+    private Insn simd(int b) {
+        if (b == 0x77) {
+            return simple(Op.SIMD, b | simdPrefix() << 8);   // EMMS: no ModRM
+        }
+        modRM();
+        return simdOperands(b);
+    }
+
+    /** The mandatory prefix: 0 none, 1 66, 2 F3, 3 F2 (the last of F2/F3 wins, and either wins over 66). */
+    private int simdPrefix() {
+        return (flags & F_REP) != 0 ? 2 : (flags & F_REPNE) != 0 ? 3 : (flags & F_OPSIZE_PREFIX) != 0 ? 1 : 0;
+    }
+
+    /** After the ModRM: the imm8 of 70-73, C2, C4-C6 and the mandatory prefix (F2/F3 win over 66). */
+    private Insn simdOperands(int b) {
+        long imm = 0;
+        if ((b >= 0x70 && b <= 0x73) || b == 0xC2 || (b >= 0xC4 && b <= 0xC6)) {
+            imm = next();
+        }
+        int prefix = simdPrefix();
+        int f = mod != 3 ? flags | F_MEM : flags;
+        return Insn.of(Op.SIMD, b | prefix << 8, length(), f, 16, regField, 0, rmField, 0, seg, base, index, scale, disp,
+                imm, 0, modrm);
     }
 }

@@ -190,6 +190,8 @@ final class Events {
         long flagsImage = c.rflags() | (fault ? Alu.RF : 0);
         if (!c.protectedMode) {
             deliverReal(vector, flagsImage, returnRip);
+        } else if (c.longMode) {
+            deliverLong(vector, type, errorCode, flagsImage, returnRip);
         } else {
             deliverProtected(vector, type, errorCode, flagsImage, returnRip);
         }
@@ -347,6 +349,102 @@ final class Events {
         c.mmu.cplChanged();
     }
 
+    // 64-bit TSS layout (SDM 3A 8.7, Figure 8-11)
+    static final int TSS64_RSP0 = 4, TSS64_IST1 = 36;
+    /** 64-bit IDT gate types (SDM 3A 6.14.1: only interrupt and trap gates; task gates are #GP). */
+    static final int GATE64_INT = 0xE, GATE64_TRAP = 0xF;
+
+    /**
+     * Delivery in IA-32e mode (SDM 3A 6.14): 16-byte gates naming 64-bit code segments, the stack
+     * from the IST or the 64-bit TSS (RSP0-2) on a privilege change, aligned to 16 bytes, and SS:RSP,
+     * RFLAGS, CS:RIP (and the error code) pushed as 8-byte values in every case.
+     */
+    private void deliverLong(int vector, int type, int errorCode, long flagsImage, long returnRip) {
+        int ext = type == TYPE_SW_INTERRUPT || type == TYPE_SW_EXCEPTION ? 0 : 1;
+        int idtErr = vector * 8 + 2 + ext;
+        if (vector * 16L + 15 > (c.idtrLimit & 0xFFFFL)) {
+            throw c.gp(idtErr);
+        }
+        long lo = c.mmu.readLinear(c.idtrBase + vector * 16L, 8, false);
+        long hi = c.mmu.readLinear(c.idtrBase + vector * 16L + 8, 8, false);
+        int gateType = (int) (lo >>> 40) & 0x1F;
+        if (gateType != GATE64_INT && gateType != GATE64_TRAP || ((hi >>> 40) & 0x1F) != 0) {
+            throw c.gp(idtErr);
+        }
+        if ((type == TYPE_SW_INTERRUPT || type == TYPE_SW_EXCEPTION) && Segments.dpl(lo) < c.cpl) {
+            throw c.gp(idtErr);
+        }
+        if (!Segments.present(lo)) {
+            throw c.fault(NP, idtErr);
+        }
+        int sel = (int) (lo >>> 16) & 0xFFFF;
+        long offset = (lo & 0xFFFF) | ((lo >>> 32) & 0xFFFF_0000L) | (hi << 32);
+        int ist = (int) (lo >>> 32) & 7;
+        if ((sel & 0xFFFC) == 0) {
+            throw c.gp(ext);
+        }
+        long d = c.segs.readDescriptorOrFault(sel, ext);
+        int dpl = Segments.dpl(d);
+        // the target must be 64-bit code (L = 1, D = 0) at a privilege not below the CPL
+        if (!Segments.isCode(d) || dpl > c.cpl || (d & Segments.DESC_L) == 0 || (d & Segments.DESC_DB) != 0) {
+            throw c.gp((sel & 0xFFFC) | ext);
+        }
+        if (!Segments.present(d)) {
+            throw c.fault(NP, (sel & 0xFFFC) | ext);
+        }
+        if (!canonical(offset)) {
+            throw c.gp(ext);
+        }
+        int oldCpl = c.cpl;
+        int newCpl = Segments.conforming(d) ? oldCpl : dpl;
+        long rsp;
+        if (ist != 0) {
+            rsp = tss64(TSS64_IST1 + 8 * (ist - 1), ext);
+        } else if (newCpl < oldCpl) {
+            rsp = tss64(TSS64_RSP0 + 8 * newCpl, ext);
+        } else {
+            rsp = c.gpr[ESP];
+        }
+        rsp &= ~0xFL;   // SDM 3A 6.14.2: the stack is aligned to 16 bytes
+        boolean pushError = errorCode >= 0 && type == TYPE_HW_EXCEPTION;
+        long[] frame = {c.ss.selector & 0xFFFF, c.gpr[ESP], flagsImage, c.cs.selector & 0xFFFF, returnRip, errorCode};
+        int n = pushError ? 6 : 5;
+        boolean user = newCpl == 3;
+        long sp = rsp;
+        for (int k = 0; k < n; k++) {
+            sp -= 8;
+            if (!canonical(sp)) {
+                throw c.fault(SS, ext);
+            }
+            c.mmu.writeLinear(sp, 8, frame[k], user);
+        }
+        d = c.segs.setAccessed(sel, d);
+        if (newCpl != oldCpl) {
+            // SDM 3A 6.14.4: on a privilege change SS gets a null selector with RPL = the new CPL
+            c.ss.load(newCpl, 0, 0, Segment.AR_UNUSABLE | newCpl << Segment.AR_DPL_SHIFT);
+            c.refreshSegment(X86Core.SS);
+        }
+        loadCsAt(sel, d, newCpl);
+        c.gpr[ESP] = sp;
+        c.rip = offset;
+        long clear = Alu.TF | Alu.NT | Alu.VM | Alu.RF;
+        if (gateType == GATE64_INT) {
+            clear |= Alu.IF;
+        }
+        c.flagsOther &= ~clear;
+        c.updateMode();
+        c.mmu.cplChanged();
+    }
+
+    /** An 8-byte field of the 64-bit TSS; #TS(TSS selector) beyond its limit. */
+    private long tss64(int offset, int ext) {
+        Segment tss = c.tr;
+        if (offset + 7L > (tss.limit & 0xFFFF_FFFFL)) {
+            throw c.fault(TS, (tss.selector & 0xFFFC) | ext);
+        }
+        return c.mmu.readLinear(tss.base + offset, 8, false);
+    }
+
     static boolean inStackLimit(long sp, int size, long limit, boolean expandDown, boolean big) {
         long last = sp + size - 1;
         if (expandDown) {
@@ -421,7 +519,7 @@ final class Events {
         }
         long ret = c.rip;
         if (type == TYPE_SW_INTERRUPT || type == TYPE_SW_EXCEPTION || type == TYPE_PRIV_SW_EXCEPTION) {
-            ret = (c.rip + length) & (c.code32 ? 0xFFFF_FFFFL : 0xFFFF);
+            ret = (c.rip + length) & c.ripMask;
         }
         // injected events are delivered without consulting the exception bitmap (SDM 3C 27.6.1)
         int savedInfo = deliveringInfo, savedError = deliveringError;

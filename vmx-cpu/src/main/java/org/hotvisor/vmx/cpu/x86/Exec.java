@@ -14,6 +14,8 @@ import static org.hotvisor.vmx.cpu.x86.X86Core.*;
  */
 final class Exec {
     static final int NEXT = 0, EXIT = 1, END_BLOCK = 2;
+    /** A trap-like VM exit after the instruction completed (SDM 3C 29.1.2 TPR below threshold): RIP stays past it. */
+    static final int TRAP_EXIT = 3;
     /** Iterations of a REP string instruction per execution before the interpreter looks at events again. */
     static final int REP_CHUNK = 1024;
 
@@ -27,13 +29,14 @@ final class Exec {
         final X86Core c = this.c;
         switch (in.op()) {
             case Op.MOVSX_RR: {
-                long v = c.getReg(in.rm(), in.rmShift(), in.sub() == 1 ? 0xFF : 0xFFFF);
-                c.setReg(in.reg(), 0, in.mask(), in.sub() == 1 ? (byte) v : (short) v);
+                // sub = source size: 1, 2, or 4 (MOVSXD, SDM 2 MOVSX/MOVSXD)
+                long v = c.getReg(in.rm(), in.rmShift(), in.sub() == 4 ? M32 : in.sub() == 1 ? 0xFF : 0xFFFF);
+                c.setReg(in.reg(), 0, in.mask(), signExtend(v, in.sub()));
                 return NEXT;
             }
             case Op.MOVSX_RM: {
                 long v = c.read(in.seg(), c.ea(in), in.sub());
-                c.setReg(in.reg(), 0, in.mask(), in.sub() == 1 ? (byte) v : (short) v);
+                c.setReg(in.reg(), 0, in.mask(), signExtend(v, in.sub()));
                 return NEXT;
             }
             case Op.XCHG_RM: {
@@ -97,8 +100,8 @@ final class Exec {
             case Op.POPF:
                 return c.sys.popf(in);
             case Op.CBW: {
-                // CBW / CWDE
-                long v = in.size() == 4 ? (short) c.gpr[EAX] : (byte) c.gpr[EAX];
+                // CBW / CWDE / CDQE
+                long v = in.size() == 8 ? (int) c.gpr[EAX] : in.size() == 4 ? (short) c.gpr[EAX] : (byte) c.gpr[EAX];
                 c.setReg(EAX, 0, in.mask(), v);
                 return NEXT;
             }
@@ -124,7 +127,9 @@ final class Exec {
             }
             case Op.BSWAP: {
                 long v = c.gpr[in.reg()];
-                if (in.size() == 4) {
+                if (in.size() == 8) {
+                    c.gpr[in.reg()] = Long.reverseBytes(v);
+                } else if (in.size() == 4) {
                     c.setReg(in.reg(), 0, 0xFFFF_FFFFL, Integer.reverseBytes((int) v) & 0xFFFF_FFFFL);
                 } else {
                     c.setReg(in.reg(), 0, 0xFFFF, 0);   // BSWAP r16 is undefined; Intel hardware clears the register
@@ -134,12 +139,16 @@ final class Exec {
             case Op.CMOV_RR:
                 if (c.cond(in.sub())) {
                     c.setReg(in.reg(), 0, in.mask(), c.getReg(in.rm(), 0, in.mask()));
+                } else if (in.size() == 4) {
+                    c.gpr[in.reg()] &= M32;   // SDM 2 CMOVcc: 32-bit operands zero-extend even when false
                 }
                 return NEXT;
             case Op.CMOV_RM: {
                 long v = c.read(in.seg(), c.ea(in), in.size());   // the operand is read even if the condition is false
                 if (c.cond(in.sub())) {
                     c.setReg(in.reg(), 0, in.mask(), v);
+                } else if (in.size() == 4) {
+                    c.gpr[in.reg()] &= M32;
                 }
                 return NEXT;
             }
@@ -201,7 +210,7 @@ final class Exec {
                 int count = (in.flags() & Insn.F_IMM_FORM) != 0 ? (int) in.imm() : (int) c.gpr[ECX];
                 c.checkWritable(in.seg(), off, in.size());
                 long a = c.read(in.seg(), off, in.size());
-                if ((count & 0x1F) != 0) {
+                if ((count & (in.size() == 8 ? 0x3F : 0x1F)) != 0) {
                     c.write(in.seg(), off, in.size(), c.shift(in.sub(), a, count, in));
                 }
                 return NEXT;
@@ -295,6 +304,9 @@ final class Exec {
                 }
                 return NEXT;
             }
+            case Op.CMPXCHG16B:
+                cmpxchg16b(in);
+                return NEXT;
             case Op.DAA, Op.DAS, Op.AAA, Op.AAS, Op.AAM, Op.AAD, Op.SALC:
                 Bcd.execute(c, in);
                 return NEXT;
@@ -380,9 +392,9 @@ final class Exec {
 
     private void pushSegment(Insn in) {
         int sel = c.segments[in.sub()].selector & 0xFFFF;
-        if (in.size() == 4) {
-            // 32-bit push of a segment register writes only the low 16 bits (SDM 2 PUSH, recent processors)
-            long sp = (c.gpr[ESP] - 4) & c.spMask;
+        if (in.size() >= 4) {
+            // 32/64-bit push of a segment register writes only the low 16 bits (SDM 2 PUSH, recent processors)
+            long sp = (c.gpr[ESP] - in.size()) & c.spMask;
             c.write(SS, sp, 2, sel);
             c.gpr[ESP] = (c.gpr[ESP] & ~c.spMask) | sp;
         } else {
@@ -422,16 +434,46 @@ final class Exec {
 
     private int nearCall(Insn in, long target) {
         target &= ipMaskOf(in);
-        if (target > (c.cs.limit & 0xFFFF_FFFFL)) {
-            throw c.gp(0);
-        }
+        c.checkBranchTarget(target);
         c.push(c.rip, in.size());
         c.rip = target;
         return END_BLOCK;
     }
 
     static long ipMaskOf(Insn in) {
-        return in.size() == 4 ? 0xFFFF_FFFFL : 0xFFFF;
+        return in.mask();
+    }
+
+    static long signExtend(long v, int size) {
+        return switch (size) {
+            case 1 -> (byte) v;
+            case 2 -> (short) v;
+            case 4 -> (int) v;
+            default -> v;
+        };
+    }
+
+    /** CMPXCHG16B (SDM 2 CMPXCHG8B/CMPXCHG16B): #GP(0) unless the operand is 16-byte aligned. */
+    private void cmpxchg16b(Insn in) {
+        long off = c.ea(in);
+        long lin = (c.segBase[in.seg()] + off) & c.linMask;
+        if ((lin & 15) != 0) {
+            throw c.gp(0);
+        }
+        c.checkWritable(in.seg(), off, 8);
+        c.checkWritable(in.seg(), off + 8, 8);
+        long lo = c.read(in.seg(), off, 8), hi = c.read(in.seg(), off + 8, 8);
+        if (lo == c.gpr[EAX] && hi == c.gpr[EDX]) {
+            c.write(in.seg(), off, 8, c.gpr[EBX]);
+            c.write(in.seg(), off + 8, 8, c.gpr[ECX]);
+            c.setZf(true);
+        } else {
+            c.write(in.seg(), off, 8, lo);   // the destination is always written
+            c.write(in.seg(), off + 8, 8, hi);
+            c.gpr[EAX] = lo;
+            c.gpr[EDX] = hi;
+            c.setZf(false);
+        }
     }
 
     private void loop(Insn in) {
@@ -491,6 +533,10 @@ final class Exec {
         int sx = in.signShift();
         long lo = c.getReg(EAX, 0, mask);
         long hi = size == 1 ? (c.gpr[EAX] >>> 8) & 0xFF : c.getReg(EDX, 0, mask);
+        if (size == 8) {
+            mulDiv64(in.sub(), lo, hi, src);
+            return;
+        }
         switch (in.sub()) {
             case 4 -> {   // MUL
                 long p = lo * src;   // exact for 32x32 as an unsigned 64-bit value
@@ -544,6 +590,69 @@ final class Exec {
         }
     }
 
+    /** MUL/IMUL/DIV/IDIV of RDX:RAX by a 64-bit operand (SDM 2): 128-bit products and dividends. */
+    private void mulDiv64(int kind, long lo, long hi, long src) {
+        switch (kind) {
+            case 4 -> {
+                long ph = Math.unsignedMultiplyHigh(lo, src);
+                long pl = lo * src;
+                c.gpr[EAX] = pl;
+                c.gpr[EDX] = ph;
+                c.lfRes = pl;
+                c.lfAux = ph != 0 ? AUX_CF : 0;
+            }
+            case 5 -> {
+                long ph = Math.multiplyHigh(lo, src);
+                long pl = lo * src;
+                c.gpr[EAX] = pl;
+                c.gpr[EDX] = ph;
+                c.lfRes = pl;
+                c.lfAux = ph != (pl >> 63) ? AUX_CF : 0;
+            }
+            case 6 -> {
+                if (src == 0) {
+                    throw c.fault(Events.DE, -1);
+                }
+                if (hi == 0) {
+                    c.gpr[EAX] = Long.divideUnsigned(lo, src);
+                    c.gpr[EDX] = Long.remainderUnsigned(lo, src);
+                    return;
+                }
+                java.math.BigInteger n = unsigned128(hi, lo);
+                java.math.BigInteger[] qr = n.divideAndRemainder(unsigned128(0, src));
+                if (qr[0].bitLength() > 64) {
+                    throw c.fault(Events.DE, -1);
+                }
+                c.gpr[EAX] = qr[0].longValue();
+                c.gpr[EDX] = qr[1].longValue();
+            }
+            default -> {
+                if (src == 0) {
+                    throw c.fault(Events.DE, -1);
+                }
+                if (hi == (lo >> 63)) {
+                    if (lo == Long.MIN_VALUE && src == -1) {
+                        throw c.fault(Events.DE, -1);
+                    }
+                    c.gpr[EAX] = lo / src;
+                    c.gpr[EDX] = lo % src;
+                    return;
+                }
+                java.math.BigInteger n = java.math.BigInteger.valueOf(hi).shiftLeft(64).add(unsigned128(0, lo));
+                java.math.BigInteger[] qr = n.divideAndRemainder(java.math.BigInteger.valueOf(src));
+                if (qr[0].bitLength() > 63) {
+                    throw c.fault(Events.DE, -1);
+                }
+                c.gpr[EAX] = qr[0].longValue();
+                c.gpr[EDX] = qr[1].longValue();
+            }
+        }
+    }
+
+    private static java.math.BigInteger unsigned128(long hi, long lo) {
+        return new java.math.BigInteger(1, java.nio.ByteBuffer.allocate(16).putLong(hi).putLong(lo).array());
+    }
+
     /** Stores a double-width result: AL/AH for bytes, else (E)AX and (E)DX. */
     private void storeWide(int size, long low, long high) {
         if (size == 1) {
@@ -560,16 +669,24 @@ final class Exec {
      * shifts the 32-bit concatenation, like Intel hardware for counts 17-31.
      */
     private long shiftDouble(Insn in, long dest, long src) {
-        int count = ((in.flags() & Insn.F_IMM_FORM) != 0 ? (int) in.imm() : (int) c.gpr[ECX]) & 0x1F;
+        int bits = in.size() * 8;
+        int count = ((in.flags() & Insn.F_IMM_FORM) != 0 ? (int) in.imm() : (int) c.gpr[ECX]) & (bits == 64 ? 0x3F : 0x1F);
         if (count == 0) {
             return dest;
         }
-        int bits = in.size() * 8;
         long mask = in.mask();
         boolean left = in.op() == Op.SHLD_R || in.op() == Op.SHLD_M;
         long v;
         boolean cfb;
-        if (bits == 32) {
+        if (bits == 64) {
+            if (left) {
+                v = (dest << count) | (src >>> (64 - count));
+                cfb = ((dest >>> (64 - count)) & 1) != 0;
+            } else {
+                v = (dest >>> count) | (src << (64 - count));
+                cfb = ((dest >>> (count - 1)) & 1) != 0;
+            }
+        } else if (bits == 32) {
             if (left) {
                 v = ((dest << count) | (src >>> (32 - count))) & mask;
                 cfb = ((dest >>> (32 - count)) & 1) != 0;
@@ -619,7 +736,7 @@ final class Exec {
         } else {
             int sx = in.signShift();
             long so = (offset << sx) >> sx;
-            off = (off + (so >> (bits == 32 ? 5 : 4)) * in.size()) & in.addrMask();
+            off = (off + (so >> (bits == 64 ? 6 : bits == 32 ? 5 : 4)) * in.size()) & in.addrMask();
             bit = (int) (so & (bits - 1));
         }
         if (kind != 4) {

@@ -5,8 +5,9 @@ import java.util.Arrays;
 /**
  * The x87 FPU register state (SDM 1 8.1): control, status and tag words, last instruction and
  * data pointers, last opcode and the eight 80-bit data registers R0-R7 (physical order; ST(i) is
- * R((TOP + i) mod 8), TOP = FSW bits 13:11). The core has no x87 arithmetic yet (issue #7 adds
- * it and will own this class); today the XSAVE feature set saves and restores this state.
+ * R((TOP + i) mod 8), TOP = FSW bits 13:11), plus the SSE state (XMM0-15 and MXCSR, SDM 1 10.2)
+ * that FXSAVE and XSAVE component 1 share. {@link Fpu} executes the x87 and MMX instructions on
+ * it, {@link Sse} the SSE ones; FXSAVE/XSAVE save and restore it.
  */
 public final class FpuState {
     /** FCW after FNINIT (SDM 1 8.1.5): all exceptions masked, 64-bit precision, round to nearest. */
@@ -30,6 +31,79 @@ public final class FpuState {
     public int fcs, fds;
     /** R0-R7, {@link #REGISTER_BYTES} little-endian bytes each. */
     public final byte[] registers = new byte[REGISTERS * REGISTER_BYTES];
+
+    /** MXCSR after reset (SDM 1 10.2.3): all SIMD exceptions masked, round to nearest. */
+    public static final int MXCSR_INIT = 0x1F80;
+    /** MXCSR bits this core implements, FXSAVE's MXCSR_MASK (SDM 1 11.6.6): 15:0 including DAZ. */
+    public static final int MXCSR_MASK = 0xFFFF;
+    public static final int XMM_REGISTERS = 16;
+    public int mxcsr = MXCSR_INIT;
+    /** XMM0-XMM15, two longs each: [2n] bits 63:0, [2n+1] bits 127:64. */
+    public final long[] xmm = new long[XMM_REGISTERS * 2];
+
+    private static final java.lang.invoke.VarHandle LONG_LE = java.lang.invoke.MethodHandles
+            .byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final java.lang.invoke.VarHandle SHORT_LE = java.lang.invoke.MethodHandles
+            .byteArrayViewVarHandle(short[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /** Significand (bits 63:0) of physical register r. */
+    long significand(int r) {
+        return (long) LONG_LE.get(registers, r * REGISTER_BYTES);
+    }
+
+    /** Sign and exponent (bits 79:64) of physical register r. */
+    int signExponent(int r) {
+        return (short) SHORT_LE.get(registers, r * REGISTER_BYTES + 8) & 0xFFFF;
+    }
+
+    /** Stores physical register r without touching its tag. */
+    void store(int r, int signExponent, long significand) {
+        LONG_LE.set(registers, r * REGISTER_BYTES, significand);
+        SHORT_LE.set(registers, r * REGISTER_BYTES + 8, (short) signExponent);
+    }
+
+    int tag(int r) {
+        return (ftw >>> (2 * r)) & 3;
+    }
+
+    void setTag(int r, int tag) {
+        ftw = (ftw & ~(3 << (2 * r))) | tag << (2 * r);
+    }
+
+    /** The tag word as FSTENV/FSAVE store it: each non-empty register classified by contents (SDM 1 8.1.7). */
+    int fullTags() {
+        int full = 0;
+        for (int r = 0; r < REGISTERS; r++) {
+            int tag = tag(r) == TAG_EMPTY ? TAG_EMPTY : classify(r);
+            full |= tag << (2 * r);
+        }
+        return full;
+    }
+
+    /** FLDENV/FRSTOR: only empty versus non-empty is taken from the image; the rest is reclassified. */
+    void loadTags(int image) {
+        int abridged = 0;
+        for (int r = 0; r < REGISTERS; r++) {
+            if (((image >>> (2 * r)) & 3) != TAG_EMPTY) {
+                abridged |= 1 << r;
+            }
+        }
+        setAbridgedTags(abridged);
+    }
+
+    /** The SSE state's initial configuration (XSAVE component 1, SDM 1 13.6): zeroed XMM registers. */
+    void initializeSse() {
+        Arrays.fill(xmm, 0);
+    }
+
+    boolean isSseInitial() {
+        for (long v : xmm) {
+            if (v != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /** The FNINIT state; the data registers keep their contents (SDM 2 FINIT/FNINIT "Operation"). */
     public void fninit() {
@@ -89,7 +163,7 @@ public final class FpuState {
         ftw = full;
     }
 
-    private int classify(int r) {
+    int classify(int r) {
         int at = r * REGISTER_BYTES;
         long significand = 0;
         for (int k = 7; k >= 0; k--) {

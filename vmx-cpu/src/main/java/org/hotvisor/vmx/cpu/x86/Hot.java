@@ -110,9 +110,7 @@ final class Hot {
 
     static void callRel(X86Core c, Insn in) {
         long target = (c.rip + in.imm()) & ipMask(in);
-        if (target > (c.cs.limit & 0xFFFF_FFFFL)) {
-            throw c.gp(0);
-        }
+        c.checkBranchTarget(target);
         c.push(c.rip, in.size());
         c.rip = target;
     }
@@ -160,8 +158,10 @@ final class Hot {
 
     // ---- 32-bit forms ----
 
+    // in 64-bit mode a register may hold bits 63:32: 32-bit sources are truncated, results zero-extended
+
     static void mov32RR(X86Core c, Insn in) {
-        c.gpr[in.reg()] = c.gpr[in.rm()];
+        c.gpr[in.reg()] = c.gpr[in.rm()] & M32;
     }
 
     static void mov32RM(X86Core c, Insn in) {
@@ -181,7 +181,7 @@ final class Hot {
     }
 
     static void lea32(X86Core c, Insn in) {
-        c.gpr[in.reg()] = c.ea(in);
+        c.gpr[in.reg()] = c.ea(in) & M32;   // a 64-bit address truncated to the 32-bit operand size
     }
 
     static void inc32R(X86Core c, Insn in) {
@@ -296,7 +296,7 @@ final class Hot {
     static void shr32(X86Core c, Insn in) {
         long[] r = c.gpr;
         int n = (int) in.imm();
-        long a = r[in.reg()];
+        long a = r[in.reg()] & M32;
         long v = a >>> n;
         r[in.reg()] = v;
         int cfBit = (int) (a >>> (n - 1)) << 31;

@@ -50,12 +50,26 @@ public record Insn(int op, int sub, int len, int flags, int size, long mask, int
     public static final int F_ENDS_BLOCK = 1 << 9;
     /** The operand is an immediate (I/O qualification bit 6, shift-by-immediate). */
     public static final int F_IMM_FORM = 1 << 10;
+    /** Decoded in 64-bit mode (SDM 2 2.2: REX prefixes, 64-bit defaults). */
+    public static final int F_MODE64 = 1 << 11;
+    /** The address size is 64 bits. */
+    public static final int F_ADDR64 = 1 << 12;
+    /** A REX prefix was present (byte registers 4-7 are SPL/BPL/SIL/DIL). */
+    public static final int F_REX = 1 << 13;
+    /** REX.W was set. */
+    public static final int F_REX_W = 1 << 14;
+
+    /** {@link #base} of a RIP-relative memory operand (SDM 2 2.2.1.6). */
+    public static final int BASE_RIP = -2;
+    /** {@link #base} of a 64-bit absolute address held in {@link #imm} (MOV moffs64). */
+    public static final int BASE_ABS64 = -3;
 
     /** Builds an instruction, deriving the mask, sign shift and address mask. */
     static Insn of(int op, int sub, int len, int flags, int size, int reg, int regShift, int rm, int rmShift, int seg,
             int base, int index, int scale, int disp, long imm, int imm2, int modrm) {
         long mask = size >= 8 ? -1L : (1L << (size * 8)) - 1;
-        long addrMask = (flags & F_ADDR32) != 0 ? 0xFFFF_FFFFL : 0xFFFFL;
+        size = Math.min(size, 16);
+        long addrMask = (flags & F_ADDR64) != 0 ? -1L : (flags & F_ADDR32) != 0 ? 0xFFFF_FFFFL : 0xFFFFL;
         return new Insn(op, sub, len, flags, size, mask, 64 - size * 8, reg, regShift, rm, rmShift, seg, base, index,
                 scale, disp, addrMask, imm, imm2, modrm);
     }

@@ -18,15 +18,27 @@ package org.hotvisor.vmx.cpu.x86;
  * size within the 64 KiB block of {@code address} (IP wraps at 64 KiB, SDM 2A JMP; exact when
  * {@code address} is a CS offset or CS.base is 64 KiB aligned).
  *
+ * <p>64-bit code ({@code codeBits} 64): REX registers (r8-r15, spl..dil), {@code qword}, RIP-relative
+ * operands as {@code [rip+0x10]} (objdump adds the target as a comment), {@code movabs} for imm64 and
+ * moffs64, the 64-bit mnemonics (cdqe, cqo, movsxd, iretq, retfq, sysretq, xsave64...), and an
+ * ignored ES/CS/SS/DS prefix named like any unused prefix.
+ *
  * <p>Not thread-safe (the decoder keeps scratch state): one instance per thread or per call.
  */
 public final class IntelSyntax {
     /** The text for bytes that are not an instruction this processor executes. */
     public static final String BAD = "(bad)";
 
-    private static final String[] REG32 = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"};
-    private static final String[] REG16 = {"ax", "cx", "dx", "bx", "sp", "bp", "si", "di"};
+    private static final String[] REG64 = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10",
+        "r11", "r12", "r13", "r14", "r15"};
+    private static final String[] REG32 = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r9d",
+        "r10d", "r11d", "r12d", "r13d", "r14d", "r15d"};
+    private static final String[] REG16 = {"ax", "cx", "dx", "bx", "sp", "bp", "si", "di", "r8w", "r9w", "r10w",
+        "r11w", "r12w", "r13w", "r14w", "r15w"};
     private static final String[] REG8 = {"al", "cl", "dl", "bl", "ah", "ch", "dh", "bh"};
+    /** Byte registers with a REX prefix (SDM 2 2.2.1.2: SPL..DIL instead of AH..BH, R8B-R15B). */
+    private static final String[] REG8_REX = {"al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil", "r8b", "r9b", "r10b",
+        "r11b", "r12b", "r13b", "r14b", "r15b"};
     /** Segment registers in VMX order (ES, CS, SS, DS, FS, GS), as {@link Insn#seg} numbers them. */
     private static final String[] SEG = {"es", "cs", "ss", "ds", "fs", "gs"};
     /** ALU kinds in {@link Alu} order (ModRM.reg of 80-83, TEST last). */
@@ -52,6 +64,10 @@ public final class IntelSyntax {
             OPCODE_MOFFS_LAST = 0xA3, OPCODE_PREFETCH_HINT = 0x18, OPCODE_PREFETCH_3DNOW = 0x0D, OPCODE_GROUP15 = 0xAE,
             OPCODE_X87_FIRST = 0xD8;
     private static final int PREFIX_LOCK = 0xF0, PREFIX_REPNE = 0xF2, PREFIX_REP = 0xF3, PREFIX_ADDRESS_SIZE = 0x67;
+    /** 63 in 64-bit mode: MOVSXD (ARPL elsewhere). */
+    private static final int OPCODE_MOVSXD = 0x63;
+    /** REX prefixes are 40-4F in 64-bit mode. */
+    private static final int REX_FIRST = 0x40;
     private static final int MODRM_MOD_SHIFT = 6, MODRM_REG_SHIFT = 3, MODRM_FIELD_MASK = 7, MOD_REGISTER = 3,
             MOD_DISP8 = 1, MOD_DISP32 = 2;
     private static final int GROUP15_FIRST_FENCE = 5;
@@ -59,6 +75,8 @@ public final class IntelSyntax {
     private final Decoder decoder = new Decoder();
 
     // the instruction being formatted
+    /** 16, 32 or 64 (64-bit mode: REX prefixes, 64-bit registers and addresses). */
+    private int bits;
     private Insn in;
     private byte[] code;
     private int first;
@@ -72,11 +90,11 @@ public final class IntelSyntax {
      * that are cut off.
      */
     public int disassemble(byte[] bytes, int offset, long address, int codeBits, StringBuilder out) {
-        if (bytes == null || offset < 0 || offset >= bytes.length || (codeBits != 16 && codeBits != 32)) {
+        if (bytes == null || offset < 0 || offset >= bytes.length || (codeBits != 16 && codeBits != 32 && codeBits != 64)) {
             out.append(BAD);
             return 0;
         }
-        Insn decoded = decoder.decode(bytes, offset, bytes.length, codeBits == 32);
+        Insn decoded = decoder.decode(bytes, offset, bytes.length, codeBits == 32, codeBits == 64);
         if (decoded == null || decoded.op() == Op.UD || decoded.op() == Op.GP0) {
             out.append(BAD);
             return 0;
@@ -84,7 +102,13 @@ public final class IntelSyntax {
         this.in = decoded;
         this.code = bytes;
         this.first = offset;
+        this.bits = codeBits;
         this.opcodeAt = skipPrefixes(bytes, offset);
+        if (codeBits == 64) {
+            while (opcodeAt < bytes.length && (bytes[opcodeAt] & 0xF0) == REX_FIRST) {
+                opcodeAt++;   // the REX prefix (SDM 2 2.2.1): right before the opcode
+            }
+        }
         this.out = out;
         int mark = out.length();
         try {
@@ -137,12 +161,17 @@ public final class IntelSyntax {
 
     // ---------------------------------------------------------------- operands
 
-    private static String reg(int index, int shift, int size) {
+    private String reg(int index, int shift, int size) {
         return switch (size) {
-            case 1 -> REG8[index + (shift == 8 ? 4 : 0)];
+            case 1 -> in.has(Insn.F_REX) ? REG8_REX[index] : REG8[index + (shift == 8 ? 4 : 0)];
             case 2 -> REG16[index];
+            case 8 -> REG64[index];
             default -> REG32[index];
         };
+    }
+
+    private boolean addr64() {
+        return in.has(Insn.F_ADDR64);
     }
 
     /** The Insn's first register operand at its size. */
@@ -193,14 +222,20 @@ public final class IntelSyntax {
         }
         int base = in.base(), index = in.index();
         long disp = in.disp();
-        if (base < 0 && index < 0) {
+        if (base == Insn.BASE_ABS64) {
+            return b.append(hex(in.imm())).append(']').toString();   // moffs64
+        }
+        if (base < 0 && base != Insn.BASE_RIP && index < 0) {
             // absolute: the displacement is the whole offset, unsigned
             return b.append(hex(disp & in.addrMask())).append(']').toString();
         }
-        String[] names = addr32() ? REG32 : REG16;
+        String[] names = addr64() ? REG64 : addr32() ? REG32 : REG16;
         boolean first = true;
         if (base >= 0) {
             b.append(names[base]);
+            first = false;
+        } else if (base == Insn.BASE_RIP) {
+            b.append(addr64() ? "rip" : "eip");   // RIP-relative (SDM 2 2.2.1.6)
             first = false;
         }
         if (index >= 0) {
@@ -208,14 +243,14 @@ public final class IntelSyntax {
                 b.append('+');
             }
             b.append(names[index]);
-            if (addr32()) {
+            if (addr32() || addr64()) {
                 b.append('*').append(1 << in.scale());   // 16-bit addressing has no scale
             }
         }
         int mod = in.modrm() >= 0 ? in.modrm() >>> MODRM_MOD_SHIFT : 0;
         if (mod == MOD_DISP8 || mod == MOD_DISP32 || base < 0) {
             // an encoded displacement is shown even when 0 (objdump), signed
-            long d = addr32() ? (int) disp : (short) disp;
+            long d = addr32() || addr64() ? (int) disp : (short) disp;
             b.append(d < 0 ? '-' : '+').append(hex(Math.abs(d)));
         }
         return b.append(']').toString();
@@ -263,13 +298,14 @@ public final class IntelSyntax {
 
     /** objdump's suffix for an explicit 66 prefix on stack-width instructions: pushaw in 32-bit code, pushad in 16-bit. */
     private String operandSuffix() {
-        return in.has(Insn.F_OPSIZE_PREFIX) ? (op32() ? "d" : "w") : "";
+        // REX.W overrides 66 (SDM 2 2.2.1.2)
+        return in.has(Insn.F_OPSIZE_PREFIX) && !in.has(Insn.F_REX_W) ? (op32() ? "d" : "w") : "";
     }
 
     /** A 16-bit operand size wraps IP within its 64 KiB block; 32 bits wrap EIP. */
     private String target(long address, long rel) {
         long next = address + in.len() + rel;
-        long t = op32() ? next & 0xFFFF_FFFFL : (address & ~0xFFFFL) | (next & 0xFFFF);
+        long t = in.size() == 8 ? next : op32() ? next & 0xFFFF_FFFFL : (address & ~0xFFFFL) | (next & 0xFFFF);
         return hex(t);
     }
 
@@ -320,7 +356,7 @@ public final class IntelSyntax {
      */
     private void prefixes(int op) {
         boolean string = isString(op);
-        boolean absolute = in.isMem() && in.base() < 0 && in.index() < 0;
+        boolean absolute = in.isMem() && in.base() < 0 && in.base() != Insn.BASE_RIP && in.index() < 0;
         // objdump shows a 16-bit absolute ModRM address as itself, a 32-bit one in 16-bit code as addr32
         boolean showsAddressSize = string || op == Op.XLAT
                 || (op == Op.LOOP && in.sub() == 3)                       // jcxz / jecxz name it
@@ -343,8 +379,10 @@ public final class IntelSyntax {
             int b = code[p] & 0xFF;
             int segment = segmentOfPrefix(b);
             if (segment >= 0) {
-                // the last segment prefix wins (SDM 2 2.1.1); the others, or all when no operand uses one, are named
-                if (!(usesSegment && p == lastSegment)) {
+                // the last segment prefix wins (SDM 2 2.1.1); the others, or all when no operand uses one, are named;
+                // 64-bit mode ignores ES/CS/SS/DS overrides (SDM 3A 3.4.4): named too
+                boolean ignored = bits == 64 && segment < Decoder.FS;
+                if (!(usesSegment && p == lastSegment) || ignored) {
                     out.append(SEG[segment]).append(' ');
                 }
             } else if (p == lastAddressSize && !showsAddressSize) {
@@ -388,17 +426,19 @@ public final class IntelSyntax {
             case Op.MOV_RR:
                 return emit("mov", reg(), rm());
             case Op.MOV_RM:
-                return emit("mov", reg(), moffs() ? mem(0) : mem());
+                return emit(in.base() == Insn.BASE_ABS64 ? "movabs" : "mov", reg(), moffs() ? mem(0) : mem());
             case Op.MOV_MR:
-                return emit("mov", moffs() ? mem(0) : mem(), reg());
+                return emit(in.base() == Insn.BASE_ABS64 ? "movabs" : "mov", moffs() ? mem(0) : mem(), reg());
             case Op.MOV_RI:
-                return emit("mov", reg(), imm());
+                // objdump: movabs for the imm64 form (REX.W B8+r)
+                return emit(in.size() == 8 && opcode() >= 0xB8 && opcode() <= 0xBF ? "movabs" : "mov", reg(), imm());
             case Op.MOV_MI:
                 return emit("mov", mem(), imm());
             case Op.MOVZX_RR, Op.MOVSX_RR:
-                return emit(op == Op.MOVZX_RR ? "movzx" : "movsx", reg(), reg(in.rm(), in.rmShift(), sub));
+                return emit(op == Op.MOVZX_RR ? "movzx" : opcode() == OPCODE_MOVSXD ? "movsxd" : "movsx", reg(),
+                        reg(in.rm(), in.rmShift(), sub));
             case Op.MOVZX_RM, Op.MOVSX_RM:
-                return emit(op == Op.MOVZX_RM ? "movzx" : "movsx", reg(), mem(sub));
+                return emit(op == Op.MOVZX_RM ? "movzx" : opcode() == OPCODE_MOVSXD ? "movsxd" : "movsx", reg(), mem(sub));
             case Op.LEA:
                 return emit("lea", reg(), mem(0));
             case Op.XCHG_RR:
@@ -406,7 +446,7 @@ public final class IntelSyntax {
             case Op.XCHG_RM:
                 return emit("xchg", mem(), reg());
             case Op.MOV_SEG_R:
-                return emit("mov", SEG[sub], reg(op32() ? 4 : 2));
+                return emit("mov", SEG[sub], reg(in.has(Insn.F_REX_W) ? 8 : op32() ? 4 : 2));
             case Op.MOV_SEG_M:
                 return emit("mov", SEG[sub], mem(2));
             case Op.MOV_R_SEG:
@@ -436,16 +476,16 @@ public final class IntelSyntax {
             case Op.POPF:
                 return emit("popf" + operandSuffix());
             case Op.CBW:
-                return emit(op32() ? "cwde" : "cbw");
+                return emit(in.size() == 8 ? "cdqe" : op32() ? "cwde" : "cbw");
             case Op.CWD:
-                return emit(op32() ? "cdq" : "cwd");
+                return emit(in.size() == 8 ? "cqo" : op32() ? "cdq" : "cwd");
             case Op.LAHF:
                 return emit("lahf");
             case Op.SAHF:
                 return emit("sahf");
             case Op.XLAT:
                 return in.has(Insn.F_SEG_OVERRIDE) || in.has(Insn.F_ADDRSIZE_PREFIX)
-                        ? emit("xlat", "byte [" + SEG[in.seg()] + ":" + (addr32() ? "ebx" : "bx") + "]")
+                        ? emit("xlat", "byte [" + SEG[in.seg()] + ":" + (addr64() ? "rbx" : addr32() ? "ebx" : "bx") + "]")
                         : emit("xlatb");
             case Op.BSWAP:
                 return emit("bswap", reg());
@@ -530,7 +570,7 @@ public final class IntelSyntax {
             case Op.CALL_REL:
                 return emit("call", target(address, in.imm()));
             case Op.LOOP:
-                return emit(sub == 3 ? (addr32() ? "jecxz" : "jcxz") : LOOP[sub], target(address, in.imm()));
+                return emit(sub == 3 ? (addr64() ? "jrcxz" : addr32() ? "jecxz" : "jcxz") : LOOP[sub], target(address, in.imm()));
             case Op.JMP_R, Op.CALL_R:
                 return emit(op == Op.JMP_R ? "jmp" : "call", reg());
             case Op.JMP_M, Op.CALL_M:
@@ -538,15 +578,16 @@ public final class IntelSyntax {
             case Op.RET:
                 return opcode() == OPCODE_RET_IMM ? emit("ret" + operandSuffix(), hex(in.imm() & 0xFFFF))
                         : emit("ret" + operandSuffix());
-            case Op.RETF:
-                return opcode() == OPCODE_RETF_IMM ? emit("retf" + operandSuffix(), hex(in.imm() & 0xFFFF))
-                        : emit("retf" + operandSuffix());
+            case Op.RETF: {
+                String retf = "retf" + (in.size() == 8 ? "q" : operandSuffix());
+                return opcode() == OPCODE_RETF_IMM ? emit(retf, hex(in.imm() & 0xFFFF)) : emit(retf);
+            }
             case Op.JMPF_PTR, Op.CALLF_PTR:
                 return emit(op == Op.JMPF_PTR ? "jmp" : "call", hex(in.imm2() & 0xFFFF) + ":" + imm());
             case Op.JMPF_M, Op.CALLF_M:
                 return emit(op == Op.JMPF_M ? "jmp" : "call", mem(op32() ? 6 : 4));
             case Op.IRET:
-                return emit("iret" + operandSuffix());
+                return emit("iret" + (in.size() == 8 ? "q" : operandSuffix()));
             case Op.INT:
                 return emit("int", hex(in.imm() & 0xFF));
             case Op.INT3:
@@ -605,21 +646,31 @@ public final class IntelSyntax {
             case Op.RDPMC:
                 return emit("rdpmc");
             case Op.MOV_TO_CR:
-                return emit("mov", "cr" + sub, REG32[in.rm()]);
+                return emit("mov", "cr" + sub, controlGpr());
             case Op.MOV_FROM_CR:
-                return emit("mov", REG32[in.rm()], "cr" + sub);
+                return emit("mov", controlGpr(), "cr" + sub);
             case Op.MOV_TO_DR:
-                return emit("mov", "dr" + sub, REG32[in.rm()]);
+                return emit("mov", "dr" + sub, controlGpr());
             case Op.MOV_FROM_DR:
-                return emit("mov", REG32[in.rm()], "dr" + sub);
+                return emit("mov", controlGpr(), "dr" + sub);
+            case Op.SYSCALL:
+                return emit("syscall");
+            case Op.SYSRET:
+                return emit(in.has(Insn.F_REX_W) ? "sysretq" : "sysretd");
+            case Op.SWAPGS:
+                return emit("swapgs");
+            case Op.FSGSBASE:
+                return emit(new String[] {"rdfsbase", "rdgsbase", "wrfsbase", "wrgsbase"}[sub & 3], rm());
+            case Op.CMPXCHG16B:
+                return emit("cmpxchg16b", mem(16));
             case Op.CLTS:
                 return emit("clts");
             case Op.LMSW, Op.SMSW, Op.LLDT, Op.SLDT, Op.LTR, Op.STR, Op.VERR, Op.VERW:
                 // register forms: LMSW/LLDT/LTR/VERR/VERW read r16; SMSW/SLDT/STR write the operand size
                 return emit(descriptorName(op), in.isMem() ? mem(2) : reg(in.rm(), 0, in.size()));
             case Op.LGDT, Op.LIDT, Op.SGDT, Op.SIDT:
-                // objdump: lgdtd / lgdtw by operand size (a 16-bit LGDT loads a 24-bit base)
-                return emit(descriptorName(op) + (op32() ? "d" : "w"), mem(0));
+                // objdump: lgdtd / lgdtw by operand size (a 16-bit LGDT loads a 24-bit base); 64-bit mode: 8-byte base
+                return emit(descriptorName(op) + (bits == 64 ? "" : op32() ? "d" : "w"), mem(0));
             case Op.LAR, Op.LSL:
                 return emit(op == Op.LAR ? "lar" : "lsl", reg(), rmOrMem(in.isMem() ? 2 : in.size()));
             case Op.ARPL:
@@ -674,17 +725,19 @@ public final class IntelSyntax {
                 return emit("vmxon", mem(8));
             case Op.VMREAD:
                 // VMREAD Ed, Gd: the r/m operand receives the field named by the register
-                return emit("vmread", in.isMem() ? mem(4) : rm(), reg());
+                return emit("vmread", in.isMem() ? mem(in.size()) : rm(), reg());
             case Op.VMWRITE:
-                return emit("vmwrite", reg(), in.isMem() ? mem(4) : rm());
+                return emit("vmwrite", reg(), in.isMem() ? mem(in.size()) : rm());
             case Op.XSAVES:
-                return emit("xsaves", mem(0));
+                return emit("xsaves" + rexW64(), mem(0));
             case Op.XRSTORS:
-                return emit("xrstors", mem(0));
+                return emit("xrstors" + rexW64(), mem(0));
+            case Op.XSAVE, Op.XRSTOR, Op.XSAVEOPT, Op.XSAVEC:
+                return emit(Op.name(op).toLowerCase(java.util.Locale.ROOT) + rexW64(), mem(0));
             case Op.SYSENTER:
                 return emit("sysenter");
             case Op.SYSEXIT:
-                return emit("sysexit");
+                return emit(bits == 64 ? (in.has(Insn.F_REX_W) ? "sysexitq" : "sysexitd") : "sysexit");
             case Op.RSM:
                 return emit("rsm");
             case Op.CLFLUSH:
@@ -693,6 +746,8 @@ public final class IntelSyntax {
                 return emit("ud2");
             case Op.FPU_ESC:
                 return x87(sub);
+            case Op.SIMD:
+                return SimdSyntax.format(in, this::mem, out);
             default:
                 return byName(op);
         }
@@ -736,6 +791,16 @@ public final class IntelSyntax {
             case Op.SGDT -> "sgdt";
             default -> "sidt";
         };
+    }
+
+    /** The XSAVE family with REX.W: the 64-bit forms (SDM 2 XSAVE: xsave64 saves a 64-bit FPU IP/DP). */
+    private String rexW64() {
+        return in.has(Insn.F_REX_W) ? "64" : "";
+    }
+
+    /** The GPR of MOV CR/DR: 32-bit outside 64-bit mode, 64-bit in it (SDM 2 MOV CR). */
+    private String controlGpr() {
+        return bits == 64 ? REG64[in.rm()] : REG32[in.rm()];
     }
 
     /** A0-A3: MOV with a moffs operand, which objdump (and this) prints without a size keyword. */
@@ -807,12 +872,13 @@ public final class IntelSyntax {
             return emit(name + switch (in.size()) {
                 case 1 -> "b";
                 case 2 -> "w";
+                case 8 -> "q";
                 default -> "d";
             });
         }
         String keyword = sizeKeyword(in.size());
-        String si = keyword + " [" + SEG[in.seg()] + ":" + (addr32() ? "esi" : "si") + "]";
-        String di = keyword + " [es:" + (addr32() ? "edi" : "di") + "]";
+        String si = keyword + " [" + SEG[in.seg()] + ":" + (addr64() ? "rsi" : addr32() ? "esi" : "si") + "]";
+        String di = keyword + " [es:" + (addr64() ? "rdi" : addr32() ? "edi" : "di") + "]";
         return switch (op) {
             case Op.MOVS -> emit(name, di, si);
             case Op.CMPS -> emit(name, si, di);

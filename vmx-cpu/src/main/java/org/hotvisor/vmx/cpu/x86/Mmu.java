@@ -20,8 +20,15 @@ final class Mmu {
     /** Hotvisor's MAXPHYADDR (CPUID 80000008h is the VMM's to report consistently). */
     static final int MAXPHYADDR = 36;
     static final long PAE_ADDR_MASK = ((1L << MAXPHYADDR) - 1) & ~0xFFFL;
+    /** CR3 bits that may be set in IA-32e mode (bits 63:MAXPHYADDR are reserved, SDM 3A 4.5.2). */
+    static final long CR3_LONG_MODE_VALID = (1L << MAXPHYADDR) - 1;
     /** Reserved bits of PAE entries (bits 62:MAXPHYADDR), without XD. */
     static final long PAE_RSVD = ((1L << 63) - 1) & ~((1L << MAXPHYADDR) - 1);
+    /** Reserved bits of 4-level paging entries (bits 51:MAXPHYADDR; 62:52 are ignored, SDM 3A 4.5.4 Tables 4-14..4-20). */
+    static final long LM_RSVD = ((1L << 52) - 1) & ~((1L << MAXPHYADDR) - 1);
+    /** Bits 29:13 of a PDPTE mapping a 1-GByte page and bits 20:13 of a PDE mapping a 2-MByte page are reserved. */
+    static final long PAGE_1G_RSVD = 0x3FFF_E000L, PAGE_2M_RSVD = 0x1F_E000L;
+    static final long PAGE_1G_MASK = (1L << 30) - 1, PAGE_2M_MASK = (1L << 21) - 1;
 
     // #PF error code (SDM 3A 4.7)
     static final int PFEC_P = 1, PFEC_W = 1 << 1, PFEC_U = 1 << 2, PFEC_RSVD = 1 << 3, PFEC_I = 1 << 4;
@@ -102,7 +109,7 @@ final class Mmu {
     /** Paging control state may have changed (VM entry, MOV CR0/CR3/CR4, WRMSR EFER). */
     void stateLoaded() {
         long pagingBits0 = c.cr0 & (CR0_PG | CR0_WP | CR0_PE);
-        long pagingBits4 = c.cr4 & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP);
+        long pagingBits4 = c.cr4 & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_SMEP | CR4_PCIDE);
         if (pagingBits0 != seenCr0 || c.cr3 != seenCr3 || pagingBits4 != seenCr4 || c.efer != seenEfer) {
             seenCr0 = pagingBits0;
             seenCr3 = c.cr3;
@@ -120,7 +127,7 @@ final class Mmu {
             flushTlb();
             return;
         }
-        long tag = lin & 0xFFFF_F000L;
+        long tag = lin & ~0xFFFL;
         int i = (int) (tag >>> 12) & TLB_MASK;
         for (long[] t : new long[][] {supRd, supWr, supEx, usrRd, usrWr, usrEx}) {
             if (t[i] == tag) {
@@ -148,7 +155,7 @@ final class Mmu {
         if (phys >= c.ramSize || (phys | 0xFFF) >= c.ramSize) {
             return;   // MMIO is never on the fast path
         }
-        long page = lin & 0xFFFF_F000L;   // tags are page base addresses (see X86Core.read)
+        long page = lin & ~0xFFFL;   // tags are page base addresses (see X86Core.read)
         int i = (int) (page >>> 12) & TLB_MASK;
         boolean user = userTlb;
         long[] rd = user ? usrRd : supRd, wr = user ? usrWr : supWr, ex = user ? usrEx : supEx;
@@ -183,13 +190,19 @@ final class Mmu {
      * @param user a user-mode access (CPL 3 and not an implicit supervisor access)
      */
     long translate(long lin, int access, boolean user) {
-        lin &= 0xFFFF_FFFFL;
+        lin = linear(lin);
         if ((c.cr0 & CR0_PG) == 0) {
             walkUser = walkWritable = walkExec = walkDirty = true;
             walkLarge = false;
             return lin & c.a20Mask;
         }
         walks++;
+        if (c.longMode) {
+            if (!canonical(lin)) {
+                throw c.gp(0);   // SDM 3A 3.3.7.1: a non-canonical reference is #GP(0) (#SS(0) for SS, see segCheck)
+            }
+            return walk4(lin, access, user, true);
+        }
         if ((c.cr4 & CR4_PAE) != 0) {
             return walkPae(lin, access, user, true);
         }
@@ -202,6 +215,9 @@ final class Mmu {
             return lin & c.a20Mask;
         }
         try {
+            if ((c.efer & EFER_LMA) != 0) {
+                return canonical(lin) ? walk4(lin, write ? WRITE : READ, false, false) : -1;
+            }
             long p = (c.cr4 & CR4_PAE) != 0 ? walkPae(lin, write ? WRITE : READ, false, false)
                     : walk32(lin, write ? WRITE : READ, false, false);
             return p;
@@ -309,6 +325,105 @@ final class Mmu {
         return ((pte & PAE_ADDR_MASK) | (lin & 0xFFF)) & c.a20Mask;
     }
 
+    /** Linear addresses are 64 bits wide in IA-32e mode (implicit accesses included), else 32 (SDM 3A 3.3.7). */
+    private long linear(long lin) {
+        return c.longMode ? lin : lin & 0xFFFF_FFFFL;
+    }
+
+    /**
+     * 4-level paging (SDM 3A 4.5): PML4E, PDPTE (1-GByte pages), PDE (2-MByte pages), PTE; R/W and
+     * U/S are the AND over the levels, XD the OR (SDM 3A 4.6.1); accessed flags are set on every
+     * level used and the dirty flag on the final one (4.8).
+     */
+    private long walk4(long lin, int access, boolean user, boolean update) {
+        boolean nxe = (c.efer & EFER_NXE) != 0;
+        long rsvd = LM_RSVD | (nxe ? 0 : PTE_XD);
+        long a20 = c.a20Mask;
+        long pml4eAddr = ((c.cr3 & PAE_ADDR_MASK) | (((lin >>> 39) & 0x1FF) << 3)) & a20;
+        long pml4e = pagingRead64(pml4eAddr, lin);
+        if ((pml4e & PTE_P) == 0) {
+            throw pageFault(lin, access, user, 0);
+        }
+        if ((pml4e & (rsvd | PTE_PS)) != 0) {   // PML4E bit 7 is reserved (Table 4-15)
+            throw pageFault(lin, access, user, PFEC_P | PFEC_RSVD);
+        }
+        long pdpteAddr = ((pml4e & PAE_ADDR_MASK) | (((lin >>> 30) & 0x1FF) << 3)) & a20;
+        long pdpte = pagingRead64(pdpteAddr, lin);
+        if ((pdpte & PTE_P) == 0) {
+            throw pageFault(lin, access, user, 0);
+        }
+        boolean page1g = (pdpte & PTE_PS) != 0;
+        if ((pdpte & rsvd) != 0 || page1g && (pdpte & PAGE_1G_RSVD) != 0) {
+            throw pageFault(lin, access, user, PFEC_P | PFEC_RSVD);
+        }
+        long rights = pml4e & pdpte;
+        long xd = (pml4e | pdpte) & PTE_XD;
+        if (page1g) {
+            checkRights(lin, access, user, (rights & PTE_RW) != 0, (rights & PTE_US) != 0, !nxe || xd == 0);
+            if (update) {
+                setAccessed(pml4eAddr, pml4e);
+                walkDirty = setLeafFlags(pdpteAddr, pdpte, access);
+            }
+            walkLarge = true;
+            return ((pdpte & PAE_ADDR_MASK & ~PAGE_1G_MASK) | (lin & PAGE_1G_MASK)) & a20;
+        }
+        long pdeAddr = ((pdpte & PAE_ADDR_MASK) | (((lin >>> 21) & 0x1FF) << 3)) & a20;
+        long pde = pagingRead64(pdeAddr, lin);
+        if ((pde & PTE_P) == 0) {
+            throw pageFault(lin, access, user, 0);
+        }
+        boolean page2m = (pde & PTE_PS) != 0;
+        if ((pde & rsvd) != 0 || page2m && (pde & PAGE_2M_RSVD) != 0) {
+            throw pageFault(lin, access, user, PFEC_P | PFEC_RSVD);
+        }
+        rights &= pde;
+        xd |= pde & PTE_XD;
+        if (page2m) {
+            checkRights(lin, access, user, (rights & PTE_RW) != 0, (rights & PTE_US) != 0, !nxe || xd == 0);
+            if (update) {
+                setAccessed(pml4eAddr, pml4e);
+                setAccessed(pdpteAddr, pdpte);
+                walkDirty = setLeafFlags(pdeAddr, pde, access);
+            }
+            walkLarge = true;
+            return ((pde & PAE_ADDR_MASK & ~PAGE_2M_MASK) | (lin & PAGE_2M_MASK)) & a20;
+        }
+        long pteAddr = ((pde & PAE_ADDR_MASK) | (((lin >>> 12) & 0x1FF) << 3)) & a20;
+        long pte = pagingRead64(pteAddr, lin);
+        if ((pte & PTE_P) == 0) {
+            throw pageFault(lin, access, user, 0);
+        }
+        if ((pte & rsvd) != 0) {
+            throw pageFault(lin, access, user, PFEC_P | PFEC_RSVD);
+        }
+        rights &= pte;
+        xd |= pte & PTE_XD;
+        checkRights(lin, access, user, (rights & PTE_RW) != 0, (rights & PTE_US) != 0, !nxe || xd == 0);
+        if (update) {
+            setAccessed(pml4eAddr, pml4e);
+            setAccessed(pdpteAddr, pdpte);
+            setAccessed(pdeAddr, pde);
+            walkDirty = setLeafFlags(pteAddr, pte, access);
+        }
+        walkLarge = false;
+        return ((pte & PAE_ADDR_MASK) | (lin & 0xFFF)) & a20;
+    }
+
+    private void setAccessed(long addr, long entry) {
+        if ((entry & PTE_A) == 0) {
+            pagingWrite64(addr, entry | PTE_A);
+        }
+    }
+
+    /** Sets A (and D for a write) in the entry mapping the page; returns whether it is dirty now. */
+    private boolean setLeafFlags(long addr, long entry, int access) {
+        long nv = entry | PTE_A | (access == WRITE ? PTE_D : 0);
+        if (nv != entry) {
+            pagingWrite64(addr, nv);
+        }
+        return (nv & PTE_D) != 0;
+    }
+
     /** Access rights (SDM 3A 4.6): U/S, R/W with CR0.WP, XD, SMEP. */
     private void checkRights(long lin, int access, boolean user, boolean writable, boolean userPage, boolean exec) {
         walkWritable = writable;
@@ -385,6 +500,12 @@ final class Mmu {
 
     /** Checks a data access through segment {@code seg}; returns the linear address. */
     long segCheck(int seg, long off, int size, boolean write) {
+        if (c.mode64) {
+            // SDM 3A 5.3.1: no segment limit or type checks in 64-bit mode, only the canonical check
+            long lin = c.segBase[seg] + off;
+            checkCanonical(lin, size, seg);
+            return lin;
+        }
         Segment s = c.segments[seg];
         long limit = s.limit & 0xFFFF_FFFFL;
         long last = off + size - 1;
@@ -415,6 +536,13 @@ final class Mmu {
             throw segFault(seg);
         }
         return (c.segBase[seg] + off) & 0xFFFF_FFFFL;
+    }
+
+    /** SDM 3A 3.3.7.1: a non-canonical data reference is #SS(0) through SS, else #GP(0). */
+    void checkCanonical(long lin, int size, int seg) {
+        if (!canonical(lin) || !canonical(lin + size - 1)) {
+            throw seg == SS ? c.fault(Events.SS, 0) : c.gp(0);
+        }
     }
 
     private GuestFault segFault(int seg) {
@@ -450,29 +578,32 @@ final class Mmu {
         long lin = segCheck(seg, off, size, true);
         boolean user = c.cpl == 3;
         translate(lin, WRITE, user);
-        long end = (lin + size - 1) & 0xFFFF_FFFFL;
+        long end = linear(lin + size - 1);
         if ((end >>> 12) != (lin >>> 12)) {
             translate(end, WRITE, user);
         }
     }
 
     long readLinear(long lin, int size, int seg) {
+        if (c.mode64) {
+            checkCanonical(lin, size, seg);
+        }
         return readLinear(lin, size, c.cpl == 3);
     }
 
     /** Reads through paging; {@code user} false for implicit supervisor accesses (descriptor tables). */
     long readLinear(long lin, int size, boolean user) {
-        lin &= 0xFFFF_FFFFL;
+        lin = linear(lin);
         if ((lin & 0xFFF) + size > 0x1000) {
             // crosses a page: translate both pages before reading (SDM 3A 4.7 faults are precise)
             long v = 0;
             long p0 = translate(lin, READ, user);
-            long lin2 = (lin + size - 1) & 0xFFFF_FFFFL;
+            long lin2 = linear(lin + size - 1);
             long p1 = translate(lin2 & ~0xFFFL, READ, user);
             int first = (int) (0x1000 - (lin & 0xFFF));
             for (int k = 0; k < size; k++) {
                 long pa = k < first ? p0 + k : p1 + (k - first);
-                v |= physRead(pa, 1, (lin + k) & 0xFFFF_FFFFL, false) << (8 * k);
+                v |= physRead(pa, 1, linear(lin + k), false) << (8 * k);
             }
             return v;
         }
@@ -484,19 +615,22 @@ final class Mmu {
     }
 
     void writeLinear(long lin, int size, long v, int seg) {
+        if (c.mode64) {
+            checkCanonical(lin, size, seg);
+        }
         writeLinear(lin, size, v, c.cpl == 3);
     }
 
     void writeLinear(long lin, int size, long v, boolean user) {
-        lin &= 0xFFFF_FFFFL;
+        lin = linear(lin);
         if ((lin & 0xFFF) + size > 0x1000) {
             long p0 = translate(lin, WRITE, user);
-            long lin2 = (lin + size - 1) & 0xFFFF_FFFFL;
+            long lin2 = linear(lin + size - 1);
             long p1 = translate(lin2 & ~0xFFFL, WRITE, user);
             int first = (int) (0x1000 - (lin & 0xFFF));
             for (int k = 0; k < size; k++) {
                 long pa = k < first ? p0 + k : p1 + (k - first);
-                physWrite(pa, 1, (v >>> (8 * k)) & 0xFF, (lin + k) & 0xFFFF_FFFFL);
+                physWrite(pa, 1, (v >>> (8 * k)) & 0xFF, linear(lin + k));
             }
             return;
         }

@@ -85,7 +85,11 @@ public final class Op {
     public static final int JCC_CC = 237;
     /** The XSAVE feature set beside XSAVES/XRSTORS ({@link Xsave}): 0F AE /4 /5 /6, 0F C7 /4. */
     public static final int XSAVE = 253, XRSTOR = 254, XSAVEOPT = 255, XSAVEC = 256;
-    public static final int COUNT = 257;
+    /** IA-32e mode system instructions (SDM 2): SYSCALL/SYSRET, SWAPGS, CMPXCHG16B, and RDFSBASE..WRGSBASE (sub = ModRM.reg 0-3). */
+    public static final int SYSCALL = 257, SYSRET = 258, SWAPGS = 259, CMPXCHG16B = 260, FSGSBASE = 261;
+    /** MMX/SSE/SSE2/SSE3 and 0F AE /0-/3 ({@link Sse}): sub = opcode | mandatory prefix << 8 (0 none, 1 66, 2 F3, 3 F2). */
+    public static final int SIMD = 262;
+    public static final int COUNT = 263;
 
     private static final String[] NAMES = new String[COUNT];
 

@@ -16,6 +16,8 @@ final class Segments {
     static final int SEL_RPL = 3, SEL_TI = 4, SEL_INDEX = ~7;
     /** Access rights of a real-mode/virtual-8086 data segment: present, S, read/write, accessed. */
     static final int AR_REAL_DATA = Segment.AR_P | Segment.AR_S | 3;
+    /** Descriptor bits 53 (L, 64-bit code) and 54 (D/B) (SDM 3A 3.4.5). */
+    static final long DESC_L = 1L << 53, DESC_DB = 1L << 54;
 
     private final X86Core c;
 
@@ -81,12 +83,17 @@ final class Segments {
             if ((l.accessRights & Segment.AR_UNUSABLE) != 0 || index + 7L > (l.limit & 0xFFFF_FFFFL)) {
                 return -1;
             }
-            return (l.base + index) & 0xFFFF_FFFFL;
+            return (l.base + index) & tableMask();
         }
         if (index + 7L > (c.gdtrLimit & 0xFFFFL)) {
             return -1;
         }
-        return (c.gdtrBase + index) & 0xFFFF_FFFFL;
+        return (c.gdtrBase + index) & tableMask();
+    }
+
+    /** Descriptor-table bases are 64-bit linear addresses in IA-32e mode. */
+    private long tableMask() {
+        return c.longMode ? -1L : 0xFFFF_FFFFL;
     }
 
     /** Reads the descriptor; #GP(selector) if it is beyond the table (SDM 3A 5.4). */
@@ -105,6 +112,19 @@ final class Segments {
             throw c.gp((sel & 0xFFFC) | ext);
         }
         return c.mmu.readLinear(a, 8, false);
+    }
+
+    /**
+     * Bits 63:32 of the base of a 16-byte system descriptor (LDT, TSS, call gate) in IA-32e mode
+     * (SDM 3A 7.2.3, Figure 7-4): the low half of the second eight bytes, shifted into place.
+     */
+    long systemDescriptorHigh(int sel) {
+        long a = descriptorAddress(sel);
+        long a2 = descriptorAddress((sel & 0xFFF8) + 8 | (sel & SEL_TI));
+        if (a < 0 || a2 < 0) {
+            throw c.gp(sel & 0xFFFC);
+        }
+        return (c.mmu.readLinear(a2, 8, false) & 0xFFFF_FFFFL) << 32;
     }
 
     void writeDescriptorHigh(int sel, long d) {
@@ -179,6 +199,12 @@ final class Segments {
         int cpl = c.cpl;
         if (seg == SS) {
             if ((sel & 0xFFFC) == 0) {
+                // SDM 2 MOV: 64-bit mode allows a null SS at CPL 0-2 when RPL = CPL
+                if (c.mode64 && cpl != 3 && (sel & SEL_RPL) == cpl) {
+                    c.ss.load(sel, 0, 0, Segment.AR_UNUSABLE | cpl << Segment.AR_DPL_SHIFT);
+                    refresh(SS);
+                    return;
+                }
                 throw c.gp(0);
             }
             long d = readDescriptor(sel);

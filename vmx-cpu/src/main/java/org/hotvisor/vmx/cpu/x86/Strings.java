@@ -64,14 +64,14 @@ final class Strings {
                 return done;
             }
             long di = c.gpr[EDI] & am;
-            long dLin = (c.segBase[ES] + di) & 0xFFFF_FFFFL;
+            long dLin = (c.segBase[ES] + di) & c.linMask;
             int dSlot = (int) (dLin >>> 12) & TLB_MASK;
-            if (c.tlbWr[dSlot] != (dLin & 0xFFFF_F000L)) {
+            if (c.tlbWr[dSlot] != (dLin & ~0xFFFL)) {
                 return done;
             }
             long n = Math.min(count, limit - done);
             n = Math.min(n, (0x1000 - (dLin & 0xFFF)) / size);       // within the destination page
-            n = Math.min(n, (am - di + 1) / size);                    // no address-size wrap
+            n = am == -1L ? n : Math.min(n, (am - di + 1) / size);                    // no address-size wrap
             if (n <= 0 || di + n * size - 1 > c.segWrMax[ES]) {
                 return done;
             }
@@ -83,18 +83,19 @@ final class Strings {
                     switch (size) {
                         case 1 -> ram[p] = (byte) v;
                         case 2 -> VH16.set(ram, p, (short) v);
-                        default -> VH32.set(ram, p, (int) v);
+                        case 4 -> VH32.set(ram, p, (int) v);
+                        default -> VH64.set(ram, p, v);
                     }
                 }
             } else {
                 long si = c.gpr[ESI] & am;
-                long sLin = (c.segBase[in.seg()] + si) & 0xFFFF_FFFFL;
+                long sLin = (c.segBase[in.seg()] + si) & c.linMask;
                 int sSlot = (int) (sLin >>> 12) & TLB_MASK;
-                if (c.tlbRd[sSlot] != (sLin & 0xFFFF_F000L)) {
+                if (c.tlbRd[sSlot] != (sLin & ~0xFFFL)) {
                     return done;
                 }
                 n = Math.min(n, (0x1000 - (sLin & 0xFFF)) / size);
-                n = Math.min(n, (am - si + 1) / size);
+                n = am == -1L ? n : Math.min(n, (am - si + 1) / size);
                 if (n <= 0 || si + n * size - 1 > c.segRdMax[in.seg()]) {
                     return done;
                 }

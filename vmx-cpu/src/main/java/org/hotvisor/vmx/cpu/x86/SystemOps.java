@@ -18,12 +18,12 @@ final class SystemOps {
             EXIT_MONITOR_TRAP_FLAG = 37, EXIT_MONITOR = 39, EXIT_PAUSE = 40, EXIT_GDTR_IDTR = 46,
             EXIT_LDTR_TR = 47, EXIT_INVEPT = 50, EXIT_RDTSCP = 51, EXIT_INVVPID = 53, EXIT_WBINVD = 54,
             EXIT_XSETBV = 55, EXIT_RDRAND = 57, EXIT_INVPCID = 58, EXIT_VMFUNC = 59, EXIT_RDSEED = 61,
-            EXIT_XSAVES = 63, EXIT_XRSTORS = 64;
+            EXIT_XSAVES = 63, EXIT_XRSTORS = 64, EXIT_TPR_BELOW_THRESHOLD = 43;
 
     // primary processor-based controls (SDM 3C 25.6.2 Table 25-6)
     static final int P_INTERRUPT_WINDOW = 1 << 2, P_TSC_OFFSETTING = 1 << 3, P_HLT = 1 << 7, P_INVLPG = 1 << 9,
             P_MWAIT = 1 << 10, P_RDPMC = 1 << 11, P_RDTSC = 1 << 12, P_CR3_LOAD = 1 << 15, P_CR3_STORE = 1 << 16,
-            P_CR8_LOAD = 1 << 19, P_CR8_STORE = 1 << 20, P_NMI_WINDOW = 1 << 22, P_MOV_DR = 1 << 23,
+            P_CR8_LOAD = 1 << 19, P_CR8_STORE = 1 << 20, P_USE_TPR_SHADOW = 1 << 21, P_NMI_WINDOW = 1 << 22, P_MOV_DR = 1 << 23,
             P_UNCONDITIONAL_IO = 1 << 24, P_IO_BITMAPS = 1 << 25, P_MTF = 1 << 27, P_MSR_BITMAPS = 1 << 28,
             P_MONITOR = 1 << 29, P_PAUSE = 1 << 30, P_SECONDARY = 1 << 31;
     // secondary controls (SDM 3C 25.6.2 Table 25-7)
@@ -51,6 +51,19 @@ final class SystemOps {
     // MSRs handled inside the core when no exit is selected
     static final int MSR_TSC = 0x10, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176,
             MSR_DEBUGCTL = 0x1D9, MSR_PAT = 0x277, MSR_XSS = 0xDA0, MSR_EFER = 0xC000_0080, MSR_TSC_AUX = 0xC000_0103;
+    // IA-32e mode MSRs (SDM 4 Table 2-2)
+    static final int MSR_STAR = 0xC000_0081, MSR_LSTAR = 0xC000_0082, MSR_CSTAR = 0xC000_0083,
+            MSR_FMASK = 0xC000_0084, MSR_FS_BASE = 0xC000_0100, MSR_GS_BASE = 0xC000_0101,
+            MSR_KERNEL_GS_BASE = 0xC000_0102;
+    /** IA32_EFER bits this core implements: SCE, LME, LMA (read-only), NXE (SDM 3A 2.2.1 Table 2-1). */
+    static final long EFER_VALID = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+    /** Offset of the TPR in the virtual-APIC page (SDM 3C 29.1.1: VTPR at 080H). */
+    static final int VTPR_OFFSET = 0x80;
+    /** RFLAGS bits SYSRET loads from R11 (SDM 2 SYSRET: R11 AND 3C7FD7H, bit 1 set). */
+    static final long SYSRET_FLAGS = 0x3C_7FD7L;
+    /** Descriptor attributes SYSCALL/SYSRET/SYSENTER/SYSEXIT load (VMCS access-rights format). */
+    static final int AR_CODE64_DPL0 = 0xA09B, AR_CODE64_DPL3 = 0xA0FB, AR_DATA_DPL0 = 0xC093, AR_DATA_DPL3 = 0xC0F3,
+            AR_CODE32_DPL3 = 0xC0FB;
 
     private final X86Core c;
     private boolean monitorArmed;
@@ -96,15 +109,34 @@ final class SystemOps {
     /** Instruction-information bits of a memory operand (SDM 3C 28.2.5). */
     static int memoryInfo(Insn in) {
         int info = in.scale() & 3;
-        info |= ((in.flags() & Insn.F_ADDR32) != 0 ? 1 : 0) << II_ADDR_SIZE_SHIFT;
+        info |= addressSizeCode(in) << II_ADDR_SIZE_SHIFT;
         info |= (in.seg() & 7) << II_SEG_SHIFT;
         info |= in.index() >= 0 ? (in.index() & 15) << II_INDEX_SHIFT : II_INDEX_INVALID;
         info |= in.base() >= 0 ? (in.base() & 15) << II_BASE_SHIFT : II_BASE_INVALID;
         return info;
     }
 
+    /** Instruction-information address size: 0 = 16, 1 = 32, 2 = 64 bits (SDM 3C 28.2.5). */
+    static int addressSizeCode(Insn in) {
+        return (in.flags() & Insn.F_ADDR64) != 0 ? 2 : (in.flags() & Insn.F_ADDR32) != 0 ? 1 : 0;
+    }
+
     int execute(Insn in) {
         switch (in.op()) {
+            case Op.SYSCALL:
+                return syscall();
+            case Op.SYSRET:
+                return sysret(in);
+            case Op.SWAPGS: {
+                requireCpl0();   // SDM 2 SWAPGS
+                long t = c.gs.base;
+                c.gs.base = c.kernelGsBase;
+                c.kernelGsBase = t;
+                c.refreshSegment(GS);
+                return Exec.NEXT;
+            }
+            case Op.FSGSBASE:
+                return fsGsBase(in);
             case Op.HLT:
                 return hlt(in);
             case Op.CPUID:
@@ -147,7 +179,7 @@ final class SystemOps {
                 return Exec.NEXT;
             case Op.INVLPG: {
                 requireCpl0();
-                long lin = (c.segBase[in.seg()] + c.ea(in)) & 0xFFFF_FFFFL;
+                long lin = (c.segBase[in.seg()] + c.ea(in)) & c.linMask;
                 if (primary(P_INVLPG)) {
                     return exitFor(in, EXIT_INVLPG, lin);   // qualification: the linear address (SDM 3C 28.2.1)
                 }
@@ -164,15 +196,11 @@ final class SystemOps {
                 }
                 return Exec.NEXT;
             case Op.WAIT:
-                if ((c.cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) {
-                    throw c.fault(Events.NM, -1);
-                }
-                return Exec.NEXT;
+                return c.x87.fwait();
             case Op.FPU_ESC:
-                if ((c.cr0 & (CR0_EM | CR0_TS)) != 0) {
-                    throw c.fault(Events.NM, -1);   // SDM 3A 2.5: EM or TS -> #NM on x87 instructions
-                }
-                return Exec.NEXT;
+                return c.x87.execute(in);
+            case Op.SIMD:
+                return c.sse.execute(in);
             case Op.PAUSE:
                 return pause(in);
             case Op.MONITOR:
@@ -223,9 +251,9 @@ final class SystemOps {
                 }
                 return in.op() == Op.XRSTOR ? xsave.restore(in) : xsave.save(in);
             case Op.SYSENTER:
-                return sysenter();
+                return c.longMode ? sysenter64() : sysenter();
             case Op.SYSEXIT:
-                return sysexit(in);
+                return c.longMode ? sysexit64(in) : sysexit(in);
             case Op.RSM:
                 throw c.ud();   // never in SMM
             case Op.CLFLUSH: {
@@ -451,8 +479,24 @@ final class SystemOps {
             case MSR_EFER -> c.efer;
             case MSR_TSC_AUX -> tscAux;
             case MSR_XSS -> xss;
+            case Xsave.MSR_PASID -> xsave.pasid;
+            case MSR_STAR -> c.star;
+            case MSR_LSTAR -> c.lstar;
+            case MSR_CSTAR -> c.cstar;
+            case MSR_FMASK -> c.sfmask;
+            case MSR_FS_BASE -> c.fs.base;
+            case MSR_GS_BASE -> c.gs.base;
+            case MSR_KERNEL_GS_BASE -> c.kernelGsBase;
             default -> throw c.gp(0);
         };
+    }
+
+    /** WRMSR of an address MSR: #GP(0) unless canonical (SDM 4 / SDM 2 WRMSR). */
+    private long canonicalMsr(long v) {
+        if (!canonical(v)) {
+            throw c.gp(0);
+        }
+        return v;
     }
 
     void writeMsr(int msr, long v) {
@@ -465,13 +509,32 @@ final class SystemOps {
             case MSR_DEBUGCTL -> c.debugCtl = v;
             case MSR_PAT -> c.pat = v;
             case MSR_EFER -> {
-                // SCE and NXE only: this core has no long mode (LME would be a #GP)
-                if ((v & ~(EFER_SCE | EFER_NXE)) != 0) {
+                // SDM 3A 2.2.1 / 9.8.5: reserved bits #GP; LME cannot change while paging is on; LMA is read-only
+                if ((v & ~EFER_VALID) != 0 || ((v ^ c.efer) & EFER_LME) != 0 && (c.cr0 & CR0_PG) != 0) {
                     throw c.gp(0);
                 }
-                c.efer = v;
+                c.efer = (v & ~EFER_LMA) | (c.efer & EFER_LMA);
             }
+            case MSR_STAR -> c.star = v;
+            case MSR_LSTAR -> c.lstar = canonicalMsr(v);
+            case MSR_CSTAR -> c.cstar = canonicalMsr(v);
+            case MSR_FMASK -> c.sfmask = v & 0xFFFF_FFFFL;
+            case MSR_FS_BASE -> {
+                c.fs.base = canonicalMsr(v);
+                c.refreshSegment(FS);
+            }
+            case MSR_GS_BASE -> {
+                c.gs.base = canonicalMsr(v);
+                c.refreshSegment(GS);
+            }
+            case MSR_KERNEL_GS_BASE -> c.kernelGsBase = canonicalMsr(v);
             case MSR_TSC_AUX -> tscAux = v & 0xFFFF_FFFFL;
+            case Xsave.MSR_PASID -> {
+                if ((v & ~Xsave.PASID_WRITABLE) != 0) {
+                    throw c.gp(0);   // reserved IA32_PASID bits
+                }
+                xsave.pasid = v;
+            }
             case MSR_XSS -> {
                 if ((v & ~Xsave.SUPPORTED_XSS) != 0) {
                     throw c.gp(0);   // SDM 1 13.3: setting an unsupported IA32_XSS bit is #GP
@@ -500,12 +563,19 @@ final class SystemOps {
 
     private int movFromCr(Insn in) {
         int cr = in.sub();
-        if (cr == 1 || cr > 4) {
+        if (cr == 1 || cr > 4 && !(cr == 8 && c.mode64)) {
             throw c.ud();   // CR8 exists only in 64-bit mode
         }
         requireCpl0();
         long v;
         switch (cr) {
+            case 8 -> {
+                // SDM 3C 26.1.3: CR8-store exiting; else the TPR shadow (29.3) or CR8 itself
+                if (primary(P_CR8_STORE)) {
+                    return exitFor(in, EXIT_CR_ACCESS, crQual(8, CRQ_MOV_FROM, in.rm()));
+                }
+                v = primary(P_USE_TPR_SHADOW) ? (virtualTpr() >>> 4) & 0xF : c.cr8;
+            }
             case 0 -> v = guestCr0();
             case 2 -> v = c.cr2;
             case 3 -> {
@@ -516,20 +586,59 @@ final class SystemOps {
             }
             default -> v = guestCr4();
         }
-        c.gpr[in.rm()] = v & 0xFFFF_FFFFL;
+        c.gpr[in.rm()] = c.mode64 ? v : v & 0xFFFF_FFFFL;
+        return Exec.NEXT;
+    }
+
+    private long virtualTpr() {
+        long a = c.controls.virtualApicPageAddress + VTPR_OFFSET;
+        byte[] host = c.hostMemory;
+        return a >= 0 && a + 4 <= host.length ? (int) VH32.get(host, (int) a) & 0xFFFF_FFFFL : 0;
+    }
+
+    /** MOV to CR8 (SDM 2 MOV CR; SDM 3C 26.1.3 CR8-load exiting, 29.3 TPR virtualization). */
+    private int movToCr8(Insn in, long v) {
+        if (primary(P_CR8_LOAD)) {
+            return exitFor(in, EXIT_CR_ACCESS, crQual(8, CRQ_MOV_TO, in.rm()));
+        }
+        if ((v & ~0xFL) != 0) {
+            throw c.gp(0);   // CR8 bits 63:4 are reserved
+        }
+        if (!primary(P_USE_TPR_SHADOW)) {
+            c.cr8 = v;
+            return Exec.NEXT;
+        }
+        // SDM 3C 29.3: VTPR[7:4] = source[3:0], its other bits cleared; then TPR virtualization (29.1.2):
+        // a trap-like TPR-below-threshold exit when VTPR[7:4] < TPR threshold[3:0]
+        long a = c.controls.virtualApicPageAddress + VTPR_OFFSET;
+        byte[] host = c.hostMemory;
+        if (a >= 0 && a + 4 <= host.length) {
+            VH32.set(host, (int) a, (int) (v << 4));
+        }
+        if (v < (c.controls.tprThreshold & 0xF)) {
+            c.exit.reason = EXIT_TPR_BELOW_THRESHOLD;
+            c.exit.qualification = 0;
+            c.exit.instructionLength = in.len();
+            return Exec.TRAP_EXIT;
+        }
         return Exec.NEXT;
     }
 
     private int movToCr(Insn in) {
         int cr = in.sub();
-        if (cr == 1 || cr > 4) {
+        if (cr == 1 || cr > 4 && !(cr == 8 && c.mode64)) {
             throw c.ud();
         }
         requireCpl0();
-        long v = c.gpr[in.rm()] & 0xFFFF_FFFFL;
+        long v = c.mode64 ? c.gpr[in.rm()] : c.gpr[in.rm()] & 0xFFFF_FFFFL;
         VmxControls k = c.controls;
         switch (cr) {
+            case 8:
+                return movToCr8(in, v);
             case 0: {
+                if ((v >>> 32) != 0) {
+                    throw c.gp(0);   // SDM 2 MOV CR: CR0 bits 63:32 are reserved
+                }
                 if (((v ^ k.cr0ReadShadow) & k.cr0GuestHostMask) != 0) {
                     return exitFor(in, EXIT_CR_ACCESS, crQual(0, CRQ_MOV_TO, in.rm()));
                 }
@@ -544,7 +653,16 @@ final class SystemOps {
                 if (primary(P_CR3_LOAD) && !cr3Target(v)) {
                     return exitFor(in, EXIT_CR_ACCESS, crQual(3, CRQ_MOV_TO, in.rm()));
                 }
-                if (paePaging(c.cr0, c.cr4)) {
+                if (c.longMode) {
+                    // SDM 3A 4.10.4.1: with CR4.PCIDE, bit 63 asks not to flush; it is not written to CR3.
+                    // This TLB is not tagged by PCID, so it flushes anyway (always permitted).
+                    if ((c.cr4 & CR4_PCIDE) != 0) {
+                        v &= Long.MAX_VALUE;
+                    }
+                    if ((v & ~Mmu.CR3_LONG_MODE_VALID) != 0) {
+                        throw c.gp(0);   // SDM 2 MOV CR: reserved bits 63:MAXPHYADDR
+                    }
+                } else if (paePaging(c.cr0, c.cr4)) {
                     loadPdptes(v);
                 }
                 c.cr3 = v;
@@ -554,6 +672,9 @@ final class SystemOps {
                 return Exec.END_BLOCK;
             }
             default: {
+                if ((v >>> 32) != 0) {
+                    throw c.gp(0);
+                }
                 if (((v ^ k.cr4ReadShadow) & k.cr4GuestHostMask) != 0) {
                     return exitFor(in, EXIT_CR_ACCESS, crQual(4, CRQ_MOV_TO, in.rm()));
                 }
@@ -578,10 +699,10 @@ final class SystemOps {
         return (cr0 & CR0_PG) != 0 && (cr4 & CR4_PAE) != 0;
     }
 
-    /** Reserved CR4 bits for this core (no PCIDE/FSGSBASE without long mode, SDM 3A 2.5). */
+    /** CR4 bits this core implements (SDM 3A 2.5); the others are reserved. */
     static final long CR4_VALID = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE
             | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP | CR4_VMXE | CR4_SMXE | CR4_OSXSAVE | CR4_SMEP
-            | CR4_SMAP;
+            | CR4_SMAP | CR4_FSGSBASE | CR4_PCIDE;
 
     void writeCr0(long v) {
         v &= 0xFFFF_FFFFL;
@@ -589,8 +710,28 @@ final class SystemOps {
         if ((v & CR0_PG) != 0 && (v & CR0_PE) == 0 || (v & CR0_NW) != 0 && (v & CR0_CD) == 0) {
             throw c.gp(0);
         }
-        if (paePaging(v, c.cr4) && !paePaging(c.cr0, c.cr4)) {
+        boolean pgOn = (v & CR0_PG) != 0 && (c.cr0 & CR0_PG) == 0;
+        boolean pgOff = (v & CR0_PG) == 0 && (c.cr0 & CR0_PG) != 0;
+        boolean lme = (c.efer & EFER_LME) != 0;
+        if (pgOn && lme) {
+            // SDM 3A 9.8.5 / SDM 2 MOV CR: activating IA-32e mode needs CR4.PAE; not from a CS with L = 1
+            if ((c.cr4 & CR4_PAE) == 0 || (c.cs.accessRights & Segment.AR_L) != 0) {
+                throw c.gp(0);
+            }
+        }
+        if (pgOff && c.mode64) {
+            throw c.gp(0);   // SDM 2 MOV CR: clearing CR0.PG in 64-bit mode
+        }
+        if (pgOff && (c.cr4 & CR4_PCIDE) != 0) {
+            throw c.gp(0);   // SDM 2 MOV CR: clearing PG while CR4.PCIDE = 1
+        }
+        if (!lme && paePaging(v, c.cr4) && !paePaging(c.cr0, c.cr4)) {
             loadPdptes(c.cr3);
+        }
+        if (pgOn && lme) {
+            c.efer |= EFER_LMA;    // SDM 3A 9.8.5: IA-32e mode is active
+        } else if (pgOff) {
+            c.efer &= ~EFER_LMA;   // SDM 3A 9.8.5.4: leaving IA-32e mode
         }
         c.cr0 = v | CR0_ET;
         c.systemStateChanged = true;
@@ -605,7 +746,15 @@ final class SystemOps {
         if ((v & ~CR4_VALID) != 0) {
             throw c.gp(0);
         }
-        if (paePaging(c.cr0, v) && ((v ^ c.cr4) & (CR4_PAE | CR4_PSE | CR4_PGE | CR4_SMEP)) != 0) {
+        boolean lma = (c.efer & EFER_LMA) != 0;
+        // SDM 2 MOV CR: PAE cannot be cleared in IA-32e mode; PCIDE needs IA-32e mode and CR3[11:0] = 0
+        if (lma && (v & CR4_PAE) == 0) {
+            throw c.gp(0);
+        }
+        if ((v & CR4_PCIDE) != 0 && (c.cr4 & CR4_PCIDE) == 0 && (!lma || (c.cr3 & 0xFFF) != 0)) {
+            throw c.gp(0);
+        }
+        if (!lma && paePaging(c.cr0, v) && ((v ^ c.cr4) & (CR4_PAE | CR4_PSE | CR4_PGE | CR4_SMEP)) != 0) {
             loadPdptes(c.cr3);
         }
         c.cr4 = v;
@@ -697,7 +846,11 @@ final class SystemOps {
         }
         int n = dr == 4 ? 6 : dr == 5 ? 7 : dr;
         if (to) {
-            long v = c.gpr[in.rm()] & 0xFFFF_FFFFL;
+            long v = c.gpr[in.rm()];
+            if (c.mode64 && n >= 6 && (v >>> 32) != 0) {
+                throw c.gp(0);   // SDM 2 MOV DR: DR6/DR7 bits 63:32 must be 0 in 64-bit mode
+            }
+            v = c.mode64 ? v : v & 0xFFFF_FFFFL;
             switch (n) {
                 case 6 -> c.dr6 = (v | DR6_FIXED) & ~0x1000L;
                 case 7 -> {
@@ -714,7 +867,7 @@ final class SystemOps {
             case 7 -> c.dr7;
             default -> c.dr[n];
         };
-        c.gpr[in.rm()] = v & 0xFFFF_FFFFL;
+        c.gpr[in.rm()] = c.mode64 ? v : v & 0xFFFF_FFFFL;
         return Exec.NEXT;
     }
 
@@ -739,10 +892,15 @@ final class SystemOps {
             return exitFor(in, EXIT_GDTR_IDTR, in.disp());
         }
         long off = c.ea(in);
+        boolean wide = c.mode64;   // SDM 2 LGDT/SGDT: 64-bit mode always uses an 8-byte base
         if (load) {
             int limit = (int) c.read(in.seg(), off, 2);
-            long base = c.read(in.seg(), (off + 2) & in.addrMask(), 4);
-            if ((in.flags() & Insn.F_OP32) == 0) {
+            long base = c.read(in.seg(), (off + 2) & in.addrMask(), wide ? 8 : 4);
+            if (wide) {
+                if (!canonical(base)) {
+                    throw c.gp(0);
+                }
+            } else if ((in.flags() & Insn.F_OP32) == 0) {
                 base &= 0xFF_FFFF;   // 16-bit operand size loads 24 bits of base
             }
             c.systemStateChanged = true;
@@ -757,10 +915,14 @@ final class SystemOps {
             boolean gdt = in.op() == Op.SGDT;
             long base = gdt ? c.gdtrBase : c.idtrBase;
             int limit = gdt ? c.gdtrLimit : c.idtrLimit;
-            c.mmu.checkWritableSlow(in.seg(), off, 6);
+            c.mmu.checkWritableSlow(in.seg(), off, wide ? 10 : 6);
             c.write(in.seg(), off, 2, limit & 0xFFFF);
-            c.write(in.seg(), (off + 2) & in.addrMask(), 4,
-                    (in.flags() & Insn.F_OP32) != 0 ? base & 0xFFFF_FFFFL : base & 0xFF_FFFF);
+            if (wide) {
+                c.write(in.seg(), (off + 2) & in.addrMask(), 8, base);
+            } else {
+                c.write(in.seg(), (off + 2) & in.addrMask(), 4,
+                        (in.flags() & Insn.F_OP32) != 0 ? base & 0xFFFF_FFFFL : base & 0xFF_FFFF);
+            }
         }
         return Exec.NEXT;
     }
@@ -820,10 +982,14 @@ final class SystemOps {
         if (Segments.codeOrData(d) || Segments.type(d) != Segments.SYS_LDT) {
             throw c.gp(sel & 0xFFFC);
         }
+        long base = Segments.base(d);
+        if (c.longMode) {
+            base |= c.segs.systemDescriptorHigh(sel);   // SDM 3A 7.2.3: 16-byte descriptors in IA-32e mode
+        }
         if (!Segments.present(d)) {
             throw c.fault(Events.NP, sel & 0xFFFC);
         }
-        c.ldtr.load(sel, Segments.base(d), Segments.limit(d), Segments.accessRights(d));
+        c.ldtr.load(sel, base, Segments.limit(d), Segments.accessRights(d));
     }
 
     private void ltr(int sel) {
@@ -836,15 +1002,20 @@ final class SystemOps {
         }
         long d = c.segs.readDescriptor(sel);
         int type = Segments.type(d);
-        if (Segments.codeOrData(d) || (type != Segments.SYS_TSS16_AVAIL && type != Segments.SYS_TSS32_AVAIL)) {
+        // SDM 2 LTR: in IA-32e mode only an available 64-bit TSS (type 9) may be loaded
+        if (Segments.codeOrData(d) || (type != Segments.SYS_TSS32_AVAIL && (c.longMode || type != Segments.SYS_TSS16_AVAIL))) {
             throw c.gp(sel & 0xFFFC);
+        }
+        long base = Segments.base(d);
+        if (c.longMode) {
+            base |= c.segs.systemDescriptorHigh(sel);
         }
         if (!Segments.present(d)) {
             throw c.fault(Events.NP, sel & 0xFFFC);
         }
         d |= 2L << 40;   // mark busy (SDM 2 LTR)
         c.segs.writeDescriptorHigh(sel, d);
-        c.tr.load(sel, Segments.base(d), Segments.limit(d), Segments.accessRights(d));
+        c.tr.load(sel, base, Segments.limit(d), Segments.accessRights(d));
     }
 
     // ---- I/O (SDM 3A 19.5 permission; SDM 3C 26.1.3 exits; Table 28-5) ----
@@ -867,9 +1038,8 @@ final class SystemOps {
                 long am = in.addrMask();
                 int seg = input ? ES : in.seg();
                 long off = input ? c.gpr[EDI] & am : c.gpr[ESI] & am;
-                e.guestLinearAddress = (c.segBase[seg] + off) & 0xFFFF_FFFFL;
-                e.instructionInfo = ((in.flags() & Insn.F_ADDR32) != 0 ? 1 : 0) << II_ADDR_SIZE_SHIFT
-                        | seg << II_SEG_SHIFT;
+                e.guestLinearAddress = (c.segBase[seg] + off) & c.linMask;
+                e.instructionInfo = addressSizeCode(in) << II_ADDR_SIZE_SHIFT | seg << II_SEG_SHIFT;
             }
             return exitFor(in, EXIT_IO, q);
         }
@@ -920,9 +1090,8 @@ final class SystemOps {
         if (string) {
             linear = input ? c.segBase[ES] + (c.gpr[EDI] & am) : c.segBase[in.seg()] + (c.gpr[ESI] & am);
         }
-        long ripMask = c.code32 ? 0xFFFF_FFFFL : 0xFFFF;
-        c.signals.ioStarted(qualification, c.gpr[ECX], c.gpr[ESI], c.gpr[EDI], (c.rip - in.len()) & ripMask,
-                linear & 0xFFFF_FFFFL);
+        c.signals.ioStarted(qualification, c.gpr[ECX], c.gpr[ESI], c.gpr[EDI], (c.rip - in.len()) & c.ripMask,
+                linear & c.linMask);
     }
 
     /** The TSS I/O-permission bitmap (SDM 3A 19.5.2): every bit for the accessed ports must be 0. */
@@ -996,11 +1165,28 @@ final class SystemOps {
             c.exit.instructionInfo = memoryInfo(in) | (in.reg() & 15) << II_REG2_SHIFT;
             return exitFor(in, EXIT_INVPCID, in.disp());
         }
-        long type = c.gpr[in.reg()] & 0xFFFF_FFFFL;
+        long type = c.mode64 ? c.gpr[in.reg()] : c.gpr[in.reg()] & 0xFFFF_FFFFL;
         if (type > 3) {
             throw c.gp(0);
         }
-        c.mmu.flushTlb();
+        // SDM 2 INVPCID: the 128-bit descriptor holds the PCID (bits 11:0, 63:12 reserved) and an address
+        long off = c.ea(in);
+        long desc0 = c.read(in.seg(), off, 8);
+        long address = c.read(in.seg(), (off + 8) & in.addrMask(), 8);
+        long pcid = desc0 & 0xFFF;
+        if ((desc0 & ~0xFFFL) != 0) {
+            throw c.gp(0);
+        }
+        boolean pcide = (c.cr4 & CR4_PCIDE) != 0;
+        if (type == 0 && !canonical(address) || type <= 1 && !pcide && pcid != 0) {
+            throw c.gp(0);
+        }
+        // the TLB is not tagged by PCID: type 0 drops the page, the other types everything (SDM 3A 4.10.4.1)
+        if (type == 0) {
+            c.mmu.invalidatePage(address);
+        } else {
+            c.mmu.flushTlb();
+        }
         return Exec.END_BLOCK;
     }
 
@@ -1128,5 +1314,116 @@ final class SystemOps {
         c.updateMode();
         c.mmu.cplChanged();
         return Exec.END_BLOCK;
+    }
+
+    // ---- IA-32e mode: SYSCALL/SYSRET (SDM 2; SDM 3A 5.8.8), SYSENTER/SYSEXIT, FSGSBASE ----
+
+    private int syscall() {
+        if ((c.efer & EFER_SCE) == 0) {
+            throw c.ud();
+        }
+        int sel = (int) (c.star >>> 32) & 0xFFFC;
+        c.gpr[ECX] = c.rip;
+        c.gpr[11] = c.rflags() & ~Alu.RF;
+        c.setRflags(c.rflags() & ~c.sfmask & ~Alu.RF);
+        c.cs.load(sel, 0, 0xFFFF_FFFF, AR_CODE64_DPL0);
+        c.ss.load(sel + 8, 0, 0xFFFF_FFFF, AR_DATA_DPL0);
+        c.rip = c.lstar;   // compatibility-mode SYSCALL (CSTAR) is #UD on Intel processors
+        farTransferDone();
+        return Exec.END_BLOCK;
+    }
+
+    private int sysret(Insn in) {
+        if ((c.efer & EFER_SCE) == 0) {
+            throw c.ud();
+        }
+        boolean to64 = (in.flags() & Insn.F_REX_W) != 0;
+        if (c.cpl != 0 || to64 && !canonical(c.gpr[ECX])) {
+            throw c.gp(0);
+        }
+        int sel = (int) (c.star >>> 48) & 0xFFFF;
+        c.setRflags((c.gpr[11] & SYSRET_FLAGS) | Alu.FIXED1);
+        if (to64) {
+            c.cs.load((sel + 16) | 3, 0, 0xFFFF_FFFF, AR_CODE64_DPL3);
+            c.rip = c.gpr[ECX];
+        } else {
+            c.cs.load(sel | 3, 0, 0xFFFF_FFFF, AR_CODE32_DPL3);
+            c.rip = c.gpr[ECX] & 0xFFFF_FFFFL;
+        }
+        // SDM 2 SYSRET: SS.Selector = (STAR[63:48] + 8) OR 3, the cached attributes fixed (not from the GDT)
+        c.ss.load((sel + 8) | 3, 0, 0xFFFF_FFFF, AR_DATA_DPL3);
+        farTransferDone();
+        return Exec.END_BLOCK;
+    }
+
+    /** After a far transfer that loaded CS/SS caches directly: refresh the derived state. */
+    private void farTransferDone() {
+        c.refreshSegment(CS);
+        c.refreshSegment(SS);
+        c.updateMode();
+        c.refreshSegment(CS);
+        c.refreshSegment(SS);
+        c.mmu.cplChanged();
+    }
+
+    /** SYSENTER in IA-32e mode (SDM 2 SYSENTER): a 64-bit CS, 64-bit RSP and RIP. */
+    private int sysenter64() {
+        if ((c.sysenterCs & 0xFFFC) == 0) {
+            throw c.gp(0);
+        }
+        int cs = (int) c.sysenterCs & 0xFFFC;
+        c.flagsOther &= ~(Alu.VM | Alu.IF | Alu.RF);
+        c.cs.load(cs, 0, 0xFFFF_FFFF, AR_CODE64_DPL0);
+        c.ss.load(cs + 8, 0, 0xFFFF_FFFF, AR_DATA_DPL0);
+        c.gpr[ESP] = c.sysenterEsp;
+        c.rip = c.sysenterEip;
+        farTransferDone();
+        return Exec.END_BLOCK;
+    }
+
+    /** SYSEXIT in IA-32e mode: REX.W returns to 64-bit code at RDX with RSP = RCX, else to compatibility mode. */
+    private int sysexit64(Insn in) {
+        if (c.cpl != 0 || (c.sysenterCs & 0xFFFC) == 0) {
+            throw c.gp(0);
+        }
+        int cs = (int) c.sysenterCs & 0xFFFC;
+        boolean to64 = (in.flags() & Insn.F_REX_W) != 0;
+        if (to64) {
+            if (!canonical(c.gpr[EDX]) || !canonical(c.gpr[ECX])) {
+                throw c.gp(0);
+            }
+            c.cs.load((cs + 32) | 3, 0, 0xFFFF_FFFF, AR_CODE64_DPL3);
+            c.ss.load((cs + 40) | 3, 0, 0xFFFF_FFFF, AR_DATA_DPL3);
+            c.gpr[ESP] = c.gpr[ECX];
+            c.rip = c.gpr[EDX];
+        } else {
+            c.cs.load((cs + 16) | 3, 0, 0xFFFF_FFFF, AR_CODE32_DPL3);
+            c.ss.load((cs + 24) | 3, 0, 0xFFFF_FFFF, AR_DATA_DPL3);
+            c.gpr[ESP] = c.gpr[ECX] & 0xFFFF_FFFFL;
+            c.rip = c.gpr[EDX] & 0xFFFF_FFFFL;
+        }
+        farTransferDone();
+        return Exec.END_BLOCK;
+    }
+
+    /** RDFSBASE/RDGSBASE/WRFSBASE/WRGSBASE (SDM 2): #UD unless CR4.FSGSBASE; writes must be canonical. */
+    private int fsGsBase(Insn in) {
+        if ((c.cr4 & CR4_FSGSBASE) == 0) {
+            throw c.ud();
+        }
+        int kind = in.sub();
+        Segment seg = (kind & 1) == 0 ? c.fs : c.gs;
+        if (kind < 2) {
+            c.setReg(in.rm(), 0, in.mask(), seg.base);
+            return Exec.NEXT;
+        }
+        long v = c.gpr[in.rm()] & in.mask();
+        if (!canonical(v)) {
+            throw c.gp(0);
+        }
+        seg.base = v;
+        c.refreshSegment((kind & 1) == 0 ? FS : GS);
+        c.systemStateChanged = true;
+        return Exec.NEXT;
     }
 }

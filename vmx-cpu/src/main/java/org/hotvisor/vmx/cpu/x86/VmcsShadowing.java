@@ -28,7 +28,7 @@ final class VmcsShadowing {
         if ((k.procBased & SystemOps.P_SECONDARY) == 0 || (k.procBased2 & SystemOps.S_VMCS_SHADOWING) == 0) {
             return true;
         }
-        long encoding = c.gpr[in.reg()] & OPERAND_MASK;
+        long encoding = c.gpr[in.reg()] & in.mask();   // 64-bit operands in 64-bit mode (SDM 2 VMREAD)
         if ((encoding & ~BITMAP_INDEX_MASK) != 0) {
             return true;
         }
@@ -52,18 +52,18 @@ final class VmcsShadowing {
         if (shadow == null || !shadow.linkPointerValid()) {
             status = VmcsShadowAccess.FAIL_INVALID;
         } else if (in.op() == Op.VMREAD) {
-            long value = shadow.read(encoding) & OPERAND_MASK;
+            long value = shadow.read(encoding) & in.mask();
             status = shadow.lastStatus();
             if (status == VmcsShadowAccess.SUCCEED) {
                 if (in.isMem()) {
-                    c.write(in.seg(), c.ea(in), 4, value);
+                    c.write(in.seg(), c.ea(in), in.size(), value);
                 } else {
                     c.gpr[in.rm()] = value;
                 }
             }
         } else {
-            long value = in.isMem() ? c.read(in.seg(), c.ea(in), 4) : c.gpr[in.rm()] & OPERAND_MASK;
-            status = shadow.write(encoding, value & OPERAND_MASK);
+            long value = in.isMem() ? c.read(in.seg(), c.ea(in), in.size()) : c.gpr[in.rm()] & in.mask();
+            status = shadow.write(encoding, value);
         }
         // SDM 3C 31.2: VMsucceed clears CF PF AF ZF SF OF; VMfailInvalid sets CF; VMfailValid sets ZF
         c.setArithFlags(status == VmcsShadowAccess.SUCCEED ? 0

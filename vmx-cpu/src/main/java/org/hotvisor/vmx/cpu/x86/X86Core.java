@@ -72,6 +72,8 @@ public final class X86Core {
 
     // software TLB (per linear page): tags are linear page numbers, -1 = empty
     static final int TLB_BITS = 10, TLB_SIZE = 1 << TLB_BITS, TLB_MASK = TLB_SIZE - 1;
+    /** Decode-mode bit of 64-bit mode in {@link #modeKey} (blocks decoded there use REX and 64-bit defaults). */
+    static final int MODE_KEY_64 = 8;
 
     // ---- architectural state (public: the VMX layer moves it to and from the VMCS) ----
     public final byte[] guestRam;
@@ -99,10 +101,22 @@ public final class X86Core {
      * layer compares those fields at a VM exit only then, and clears the flag.
      */
     public boolean systemStateChanged = true;
-    /** XCR0 (XSETBV exits always, but XGETBV reads it). Only x87 is supported, so it stays 1 ({@link Xsave}). */
-    public long xcr0 = Xsave.SUPPORTED_XCR0;
+    /** XCR0 (XSETBV exits always, XGETBV reads it): x87 at reset; the VMM may enable SSE ({@link Xsave#SUPPORTED_XCR0}). */
+    public long xcr0 = Xsave.X87;
     /** x87 register state, saved and restored by the XSAVE feature set ({@link Xsave}). */
     public final FpuState fpu = new FpuState();
+    /** The x87/MMX execution unit on {@link #fpu} (issue #7). */
+    final Fpu x87 = new Fpu(this);
+    /** The MMX/SSE execution unit on {@link #fpu} (issue #7). */
+    final Sse sse = new Sse(this);
+    /**
+     * MSRs of IA-32e mode that have no VMCS guest-state field (a VMM moves them with the MSR-load
+     * and MSR-store lists, SDM 3C 24.7.2): IA32_STAR, LSTAR, CSTAR, FMASK (SYSCALL/SYSRET, SDM 3A
+     * 5.8.8) and IA32_KERNEL_GS_BASE (SWAPGS).
+     */
+    public long star, lstar, cstar, sfmask, kernelGsBase;
+    /** CR8 (SDM 3A 10.8.6.1: TPR bits 7:4 as CR8 bits 3:0) when no TPR shadow virtualises it. */
+    public long cr8;
 
     // ---- derived state ----
     final byte[] ram;
@@ -119,7 +133,13 @@ public final class X86Core {
     long[] tlbRd, tlbWr, tlbEx, tlbAdd;
     int cpl;
     boolean protectedMode, v86, code32;
+    /** IA-32e mode (EFER.LMA, SDM 3A 2.2.1) and, within it, 64-bit mode (CS.L = 1, SDM 3A 5.2.1). */
+    boolean longMode, mode64;
     long spMask = 0xFFFF;
+    /** RIP width: 16, 32 or 64 bits (SDM 3A 3.3.7 / 2.2.2). */
+    long ripMask = 0xFFFF;
+    /** Linear-address width: 32 bits outside 64-bit mode (compatibility mode included), else 64 (SDM 3A 3.3.7.1). */
+    long linMask = M32;
     int modeKey;
     long a20Mask = -1L;
 
@@ -210,9 +230,12 @@ public final class X86Core {
 
     /** Called by the VMX layer after it loaded guest state at VM entry. */
     public void stateLoaded() {
-        // no 64-bit mode: the interpreter keeps every GPR a zero-extended 32-bit value
-        for (int i = 0; i < 8; i++) {
-            gpr[i] &= 0xFFFF_FFFFL;
+        // outside IA-32e mode the interpreter keeps every GPR a zero-extended 32-bit value
+        // (SDM 3A 3.4.1.1: bits 63:32 are undefined after leaving IA-32e mode; 0 here)
+        if ((efer & EFER_LMA) == 0) {
+            for (int i = 0; i < 8; i++) {
+                gpr[i] &= 0xFFFF_FFFFL;
+            }
         }
         updateMode();
         for (int s = 0; s < 6; s++) {
@@ -301,7 +324,7 @@ public final class X86Core {
 
     /** Guest-linear to guest-physical with the current paging state; -1 if not present/writable. */
     public long translateLinear(long linear, boolean write) {
-        return mmu.probe(linear & 0xFFFF_FFFFL, write);
+        return mmu.probe((efer & EFER_LMA) != 0 ? linear : linear & 0xFFFF_FFFFL, write);
     }
 
     /**
@@ -369,17 +392,24 @@ public final class X86Core {
         } else {
             cpl = ss.dpl();   // SDM 3C 27.3.1: in VMX the CPL is SS.DPL
         }
-        code32 = !v86 && (cs.accessRights & Segment.AR_DB) != 0;
-        spMask = !v86 && (ss.accessRights & Segment.AR_DB) != 0 ? 0xFFFF_FFFFL : 0xFFFF;
+        longMode = (efer & EFER_LMA) != 0;
+        // SDM 3A 5.2.1: in IA-32e mode CS.L selects 64-bit mode; then CS.D must be 0 and sizes default to 32/64
+        boolean m64 = longMode && (cs.accessRights & Segment.AR_L) != 0;
+        code32 = !v86 && !m64 && (cs.accessRights & Segment.AR_DB) != 0;
+        // SDM 3A 6.14 / 3.4.4: the 64-bit stack pointer ignores SS.B
+        spMask = m64 ? -1L : !v86 && (ss.accessRights & Segment.AR_DB) != 0 ? 0xFFFF_FFFFL : 0xFFFF;
+        ripMask = m64 ? -1L : code32 ? M32 : 0xFFFF;
+        linMask = m64 ? -1L : M32;
         alignmentCheck = (cr0 & CR0_AM) != 0 && (flagsOther & AC) != 0 && cpl == 3;
         boolean slow = alignmentCheck || debug.dataBreakpointsEnabled();
-        if (slow != slowDataPath) {
+        if (slow != slowDataPath || m64 != mode64) {
             slowDataPath = slow;
+            mode64 = m64;
             for (int s = 0; s < 6; s++) {
                 refreshSegment(s);
             }
         }
-        int key = (code32 ? 1 : 0) | (protectedMode ? 2 : 0) | (v86 ? 4 : 0);
+        int key = (code32 ? 1 : 0) | (protectedMode ? 2 : 0) | (v86 ? 4 : 0) | (m64 ? MODE_KEY_64 : 0);
         if (key != modeKey) {
             modeKey = key;
             mapEpoch++;
@@ -396,6 +426,13 @@ public final class X86Core {
             csArSeen = sg.accessRights;
             csLimitSeen = sg.limit;
             mapEpoch++;   // RIP now maps to other code
+        }
+        if (mode64) {
+            // SDM 3A 3.2.4 / 5.3.1: 64-bit mode ignores the CS/DS/ES/SS bases and all limits and types
+            segBase[s] = s == FS || s == GS ? sg.base : 0;
+            segRdMax[s] = slowDataPath ? -1 : Long.MAX_VALUE;
+            segWrMax[s] = segRdMax[s];
+            return;
         }
         segBase[s] = sg.base & 0xFFFF_FFFFL;
         long limit = sg.limit & 0xFFFF_FFFFL;
@@ -526,7 +563,7 @@ public final class X86Core {
 
     /** An execute breakpoint at RIP: #DB fault before the instruction (SDM 3A 17.3.1.1). */
     private boolean instructionBreakpoint() {
-        long hits = debug.instructionBreakpoints((segBase[CS] + (rip & (code32 ? 0xFFFF_FFFFL : 0xFFFF))) & 0xFFFF_FFFFL);
+        long hits = debug.instructionBreakpoints((segBase[CS] + (rip & ripMask)) & linMask);
         if (hits == 0) {
             return false;
         }
@@ -580,7 +617,7 @@ public final class X86Core {
 
     /** The block at RIP after {@code prev}, from prev's two-entry successor cache when still valid. */
     private Block successor(Block prev) {
-        long r = rip & (code32 ? 0xFFFF_FFFFL : 0xFFFF);
+        long r = rip & ripMask;
         long epoch = mapEpoch;
         Block s = prev.succ0;
         if (s != null && prev.succ0Rip == r && prev.succ0Epoch == epoch && s.valid) {
@@ -653,12 +690,11 @@ public final class X86Core {
     }
 
     private Block lookupBlock() {
-        long ipMask = code32 ? 0xFFFF_FFFFL : 0xFFFF;
-        rip &= ipMask;
-        long lin = (segBase[CS] + rip) & 0xFFFF_FFFFL;
+        rip &= ripMask;
+        long lin = (segBase[CS] + rip) & linMask;
         int i = (int) (lin >>> 12) & TLB_MASK;
         long phys;
-        if (tlbEx[i] == (lin & 0xFFFF_F000L)) {
+        if (tlbEx[i] == (lin & ~0xFFFL)) {
             phys = lin + tlbAdd[i];
         } else {
             phys = mmu.translateFetch(lin);
@@ -668,7 +704,7 @@ public final class X86Core {
             b = buildBlock(phys, lin);
         }
         long csLimit = cs.limit & 0xFFFF_FFFFL;
-        if (rip + b.bytes - 1 > csLimit) {
+        if (!mode64 && rip + b.bytes - 1 > csLimit) {   // SDM 3A 5.3.1: no limit checks in 64-bit mode
             b = buildLimitedBlock(phys, lin, csLimit);
         }
         return b;
@@ -696,7 +732,7 @@ public final class X86Core {
         int n = 0;
         int pos = start;
         while (n < Block.MAX_INSNS) {
-            Insn in = decoder.decode(ram, pos, end, code32);
+            Insn in = decoder.decode(ram, pos, end, code32, mode64);
             if (in == null) {
                 break;
             }
@@ -740,14 +776,14 @@ public final class X86Core {
             buf[k] = (byte) mmu.fetchPhysByte(phys + k, lin + k);
         }
         int limit = (int) Math.min(buf.length, avail);
-        Insn in = decoder.decode(buf, 0, Math.min(first, limit), code32);
+        Insn in = decoder.decode(buf, 0, Math.min(first, limit), code32, mode64);
         if (in == null && limit > first) {
-            long nextLin = (lin + first) & 0xFFFF_FFFFL;
+            long nextLin = (lin + first) & linMask;
             long nextPhys = mmu.translateFetch(nextLin);
             for (int k = first; k < limit; k++) {
                 buf[k] = (byte) mmu.fetchPhysByte(nextPhys + k - first, nextLin + k - first);
             }
-            in = decoder.decode(buf, 0, limit, code32);
+            in = decoder.decode(buf, 0, limit, code32, mode64);
         }
         if (in == null) {
             throw gp(0);
@@ -1069,6 +1105,11 @@ public final class X86Core {
                                 retire(i);
                                 return true;
                             }
+                            if (outcome == Exec.TRAP_EXIT) {
+                                retire(i + 1);
+                                blockPos = 0;
+                                return true;
+                            }
                             i++;
                             retire(i);
                             blockPos = 0;
@@ -1098,17 +1139,28 @@ public final class X86Core {
         tsc += n;
     }
 
+    /** The instruction-pointer width of a near branch: its operand size (64 bits in 64-bit mode). */
     static long ipMask(Insn in) {
-        return (in.flags() & Insn.F_OP32) != 0 ? 0xFFFF_FFFFL : 0xFFFF;
+        return in.mask();
     }
 
-    /** Near branch to an absolute target: #GP(0) if beyond the CS limit (SDM 2 JMP). */
+    /** Near branch to an absolute target: #GP(0) if beyond the CS limit, or non-canonical in 64-bit mode (SDM 2 JMP). */
     void nearBranch(long target, Insn in) {
-        target &= ipMask(in);
-        if (target > (cs.limit & 0xFFFF_FFFFL)) {
+        target &= in.mask();
+        checkBranchTarget(target);
+        rip = target;
+    }
+
+    /** SDM 2 JMP/CALL/RET: the target must be within the CS limit, or canonical in 64-bit mode. */
+    void checkBranchTarget(long target) {
+        if (mode64 ? !canonical(target) : target > (cs.limit & 0xFFFF_FFFFL)) {
             throw gp(0);
         }
-        rip = target;
+    }
+
+    /** SDM 3A 3.3.7.1: bits 63:47 of a canonical address are all equal (48-bit linear addresses). */
+    static boolean canonical(long a) {
+        return (a << 16) >> 16 == a;
     }
 
     // ====================================================================================
@@ -1120,6 +1172,10 @@ public final class X86Core {
     }
 
     void setReg(int r, int shift, long mask, long v) {
+        if (mask == M32) {
+            gpr[r] = v & M32;   // SDM 1 3.4.1.1: 32-bit results are zero-extended to 64 bits
+            return;
+        }
         gpr[r] = (gpr[r] & ~(mask << shift)) | ((v & mask) << shift);
     }
 
@@ -1128,6 +1184,10 @@ public final class X86Core {
         int b = in.base();
         if (b >= 0) {
             a += gpr[b];
+        } else if (b == Insn.BASE_RIP) {
+            a += rip;            // SDM 2 2.2.1.6: RIP-relative, from the next instruction
+        } else if (b == Insn.BASE_ABS64) {
+            a += in.imm();       // MOV moffs64 (A0-A3 with a 64-bit address)
         }
         int x = in.index();
         if (x >= 0) {
@@ -1144,9 +1204,9 @@ public final class X86Core {
         if (off + size - 1 > segRdMax[seg]) {
             return mmu.readSlow(seg, off, size);
         }
-        long lin = (segBase[seg] + off) & 0xFFFF_FFFFL;
+        long lin = (segBase[seg] + off) & linMask;
         int i = (int) (lin >>> 12) & TLB_MASK;
-        if (tlbRd[i] != (lin & (0xFFFF_F000L | (size - 1)))) {
+        if (tlbRd[i] != (lin & (~0xFFFL | (size - 1)))) {
             return readMiss(lin, size, seg);
         }
         int p = (int) (lin + tlbAdd[i]);
@@ -1161,7 +1221,7 @@ public final class X86Core {
     /** TLB miss or misaligned access: a misaligned access within a mapped page is still direct. */
     private long readMiss(long lin, int size, int seg) {
         int i = (int) (lin >>> 12) & TLB_MASK;
-        if (tlbRd[i] == (lin & 0xFFFF_F000L) && (lin & 0xFFF) <= 0x1000 - size) {
+        if (tlbRd[i] == (lin & ~0xFFFL) && (lin & 0xFFF) <= 0x1000 - size) {
             int p = (int) (lin + tlbAdd[i]);
             return switch (size) {
                 case 2 -> (short) VH16.get(ram, p) & 0xFFFFL;
@@ -1174,7 +1234,7 @@ public final class X86Core {
 
     private void writeMiss(long lin, int size, long v, int seg) {
         int i = (int) (lin >>> 12) & TLB_MASK;
-        if (tlbWr[i] == (lin & 0xFFFF_F000L) && (lin & 0xFFF) <= 0x1000 - size) {
+        if (tlbWr[i] == (lin & ~0xFFFL) && (lin & 0xFFF) <= 0x1000 - size) {
             int p = (int) (lin + tlbAdd[i]);
             switch (size) {
                 case 2 -> VH16.set(ram, p, (short) v);
@@ -1191,9 +1251,9 @@ public final class X86Core {
             mmu.writeSlow(seg, off, size, v);
             return;
         }
-        long lin = (segBase[seg] + off) & 0xFFFF_FFFFL;
+        long lin = (segBase[seg] + off) & linMask;
         int i = (int) (lin >>> 12) & TLB_MASK;
-        if (tlbWr[i] != (lin & (0xFFFF_F000L | (size - 1)))) {
+        if (tlbWr[i] != (lin & (~0xFFFL | (size - 1)))) {
             writeMiss(lin, size, v, seg);
             return;
         }
@@ -1209,9 +1269,9 @@ public final class X86Core {
     /** Faults now if a write of {@code size} bytes at seg:off would fault (read-modify-write operands). */
     void checkWritable(int seg, long off, int size) {
         if (off + size - 1 <= segWrMax[seg]) {
-            long lin = (segBase[seg] + off) & 0xFFFF_FFFFL;
+            long lin = (segBase[seg] + off) & linMask;
             int i = (int) (lin >>> 12) & TLB_MASK;
-            if (tlbWr[i] == (lin & 0xFFFF_F000L) && (lin & 0xFFF) <= 0x1000 - size) {
+            if (tlbWr[i] == (lin & ~0xFFFL) && (lin & 0xFFF) <= 0x1000 - size) {
                 return;
             }
         }
@@ -1272,7 +1332,7 @@ public final class X86Core {
     long logic32(long v) {
         lfRes = (int) v;
         lfAux = 0;
-        return v;
+        return v & M32;
     }
 
     // ====================================================================================
@@ -1376,22 +1436,28 @@ public final class X86Core {
         lfAux = 0;
     }
 
+    /** The carries out of the operand's two top bits, as lfAux bits 31 and 30 (any size, 64 included). */
+    private static int topCarries(long carryVector, Insn in) {
+        return (int) ((carryVector << in.signShift()) >>> 32) & (AUX_CF | AUX_PO);
+    }
+
     void flagsAdd(long a, long b, long v, Insn in) {
-        int c = (int) ((a & b) | ((a | b) & ~v));
-        lfAux = ((c << (in.signShift() - 32)) & (AUX_CF | AUX_PO)) | (c & AUX_AF);
+        long cv = (a & b) | ((a | b) & ~v);
+        lfAux = topCarries(cv, in) | ((int) cv & AUX_AF);
         lfRes = (v << in.signShift()) >> in.signShift();
     }
 
     void flagsSub(long a, long b, long v, Insn in) {
-        int c = (int) ((~a & b) | (~(a ^ b) & v));
-        lfAux = ((c << (in.signShift() - 32)) & (AUX_CF | AUX_PO)) | (c & AUX_AF);
+        long cv = (~a & b) | (~(a ^ b) & v);
+        lfAux = topCarries(cv, in) | ((int) cv & AUX_AF);
         lfRes = (v << in.signShift()) >> in.signShift();
     }
 
     /** INC/DEC: like ADD/SUB of 1 but CF is preserved. */
     void flagsIncDec(long a, long b, long v, Insn in, boolean dec) {
-        int c = dec ? (int) ((~a & b) | (~(a ^ b) & v)) : (int) ((a & b) | ((a | b) & ~v));
-        int sh = c << (in.signShift() - 32);
+        long cv = dec ? (~a & b) | (~(a ^ b) & v) : (a & b) | ((a | b) & ~v);
+        int c = (int) cv;
+        int sh = topCarries(cv, in);
         int ofBit = (sh ^ (sh << 1)) & AUX_CF;   // OF of the add/sub in bit 31
         int cfBit = lfAux & AUX_CF;
         lfAux = cfBit | ((cfBit ^ ofBit) >>> 1) | (c & AUX_AF);
@@ -1441,7 +1507,8 @@ public final class X86Core {
         long p = sa * sb;
         long trunc = (p << sx) >> sx;
         lfRes = trunc;
-        boolean overflow = trunc != p;
+        // 64-bit operands: the product overflows when its high half is not the sign of the low half
+        boolean overflow = sx == 0 ? Math.multiplyHigh(sa, sb) != (p >> 63) : trunc != p;
         lfAux = overflow ? AUX_CF : 0;   // CF=1, PO=0 -> OF=1
         return p;
     }
@@ -1449,7 +1516,7 @@ public final class X86Core {
     /** Shifts and rotates (SDM 2 SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR). */
     long shift(int kind, long a, int count, Insn in) {
         int bits = in.size() * 8;
-        count &= 0x1F;
+        count &= bits == 64 ? 0x3F : 0x1F;   // SDM 2 SAL/SAR/SHL/SHR: 6-bit count with REX.W
         if (count == 0) {
             return a;
         }

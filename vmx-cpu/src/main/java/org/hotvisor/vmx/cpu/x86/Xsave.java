@@ -5,28 +5,36 @@ import static org.hotvisor.vmx.cpu.x86.X86Core.EAX;
 import static org.hotvisor.vmx.cpu.x86.X86Core.EDX;
 
 /**
- * The XSAVE feature set (SDM 1 chapter 13) at its minimal consistent level: state component 0
- * (x87) only. XCR0 supports bit 0 alone and IA32_XSS no bit (no supervisor state component), so
- * the standard and the compacted formats are both the 512-byte legacy region plus the 64-byte
- * XSAVE header. XSAVE, XSAVEOPT, XSAVEC, XSAVES, XRSTOR and XRSTORS are implemented; XSAVEOPT
- * and XSAVES use no modified optimization (saving is always allowed, SDM 1 13.6). CPUID leaf 0xD
- * (the cpuid exit-handler bundle) reports exactly {@link #SUPPORTED_XCR0}, {@link #SUPPORTED_XSS},
- * {@link #AREA_SIZE} and XSAVEOPT/XSAVEC/XSAVES.
+ * The XSAVE feature set (SDM 1 chapter 13) with state components 0 (x87), 1 (SSE: XMM registers
+ * and MXCSR, SDM 1 13.5.2) and the supervisor component 10 (PASID state: the IA32_PASID MSR,
+ * 8 bytes, SDM 1 13.5.x). The standard format is the 512-byte legacy region plus the 64-byte
+ * header; in the compacted format component 10 follows the header at {@link #PASID_OFFSET}
+ * (components 2-9 are not supported and take no room; alignment bit 0). XSAVE, XSAVEOPT,
+ * XSAVEC, XSAVES, XRSTOR and XRSTORS are implemented; XSAVEOPT and XSAVES use no modified
+ * optimization (saving is always allowed, SDM 1 13.6). CPUID leaf 0xD (the cpuid exit-handler
+ * bundle) reports {@link #SUPPORTED_XCR0}, {@link #SUPPORTED_XSS} and the sizes.
  *
  * <p>Checks done by the caller ({@link SystemOps}) before this class runs: #UD for CR4.OSXSAVE = 0,
  * and for XSAVES/XRSTORS the "enable XSAVES/XRSTORS" control, the CPL and the XSS-exiting bitmap.
  */
 final class Xsave {
-    /** XCR0 bits this core supports: x87 only (SDM 1 13.3; bit 0 must always be 1). */
-    static final long SUPPORTED_XCR0 = 1;
-    /** IA32_XSS bits this core supports: no supervisor state component (SDM 1 13.3). */
-    static final long SUPPORTED_XSS = 0;
+    static final long X87 = 1, SSE = 1 << 1, PASID = 1 << 10;
+    /** XCR0 bits this core supports: x87 and SSE (SDM 1 13.3; bit 0 must always be 1). */
+    static final long SUPPORTED_XCR0 = X87 | SSE;
+    /** IA32_XSS bits this core supports: PASID state (SDM 1 13.3). */
+    static final long SUPPORTED_XSS = PASID;
+    /** IA32_PASID (MSR D93H): bits 19:0 the PASID, bit 31 valid, the rest reserved. */
+    static final int MSR_PASID = 0xD93;
+    static final long PASID_WRITABLE = 0x800F_FFFFL;
+    /** Component 10's offset in the compacted format (right after the header) and its size. */
+    static final int PASID_OFFSET = 576, PASID_SIZE = 8;
+    /** Compacted size with XCR0 | IA32_XSS = x87 | SSE | PASID. */
+    static final int COMPACTED_SIZE_WITH_PASID = PASID_OFFSET + PASID_SIZE;
     /** Legacy region (512) plus header (64): the area size for every supported configuration. */
     static final int LEGACY_SIZE = 512, HEADER_SIZE = 64, AREA_SIZE = LEGACY_SIZE + HEADER_SIZE;
     /** The area must be 64-byte aligned (SDM 1 13.4), checked on the linear address. */
     static final int ALIGNMENT = 64;
 
-    static final long X87 = 1;
     /** XCOMP_BV bit 63: the compacted format (SDM 1 13.4.2). */
     static final long COMPACTED = 1L << 63;
 
@@ -34,6 +42,8 @@ final class Xsave {
     static final int FCW = 0, FSW = 2, FTW = 4, FOP = 6, FIP = 8, FCS = 12, FDP = 16, FDS = 20, ST0 = 32,
             ST_STRIDE = 16;
     static final int FOP_MASK = 0x7FF;
+    // SSE state in the legacy region (SDM 1 13.5.2)
+    static final int MXCSR = 24, MXCSR_MASK = 28, XMM0 = 160, XMM_STRIDE = 16;
     // header offsets (SDM 1 13.4.2)
     static final int XSTATE_BV = LEGACY_SIZE, XCOMP_BV = LEGACY_SIZE + 8, HEADER_RESERVED = LEGACY_SIZE + 16;
     /** Bytes of the x87 part of the legacy region that a save writes (bytes 159:0). */
@@ -42,6 +52,9 @@ final class Xsave {
     private final X86Core c;
     /** ST0-ST7 staged by XRSTOR until every check passed. */
     private final byte[] staged = new byte[FpuState.REGISTERS * FpuState.REGISTER_BYTES];
+    private final long[] stagedXmm = new long[2 * FpuState.XMM_REGISTERS];
+    /** IA32_PASID, the content of state component 10. */
+    long pasid;
 
     Xsave(X86Core c) {
         this.c = c;
@@ -52,22 +65,33 @@ final class Xsave {
         return (c.gpr[EDX] & 0xFFFF_FFFFL) << 32 | (c.gpr[EAX] & 0xFFFF_FFFFL);
     }
 
+    /** XINUSE (SDM 1 13.6): the components not in their initial configuration. */
+    long inUse() {
+        FpuState f = c.fpu;
+        long inUse = f.isInitial() ? 0 : X87;
+        if (!f.isSseInitial() || f.mxcsr != FpuState.MXCSR_INIT) {
+            inUse |= SSE;
+        }
+        if (pasid != 0) {
+            inUse |= PASID;
+        }
+        return inUse;
+    }
+
     /** XSAVE, XSAVEOPT, XSAVEC and XSAVES (SDM 1 13.7, 13.9-13.11). */
     int save(Insn in) {
         int op = in.op();
         long supervisor = op == Op.XSAVES ? c.sys.xss : 0;
         long rfbm = instructionMask() & (c.xcr0 | supervisor);
         long off = areaOffset(in);
-        FpuState f = c.fpu;
-        boolean x87InUse = !f.isInitial();
+        long inUse = inUse();
         boolean compacted = op == Op.XSAVEC || op == Op.XSAVES;
         // SDM 1 13.7: the standard form saves every RFBM component; 13.10/13.11: XSAVEC and XSAVES
         // skip components in their initial configuration
-        boolean saveX87 = (rfbm & X87) != 0 && (x87InUse || !compacted);
-        long inUse = x87InUse ? X87 : 0;
+        long saved = compacted ? rfbm & inUse : rfbm;
         long mask = in.addrMask();
         int seg = in.seg();
-        // every fault before the first store: the header, then the x87 part
+        // every fault before the first store: the header, then the components
         long xstateBv;
         if (compacted) {
             c.mmu.checkWritableSlow(seg, (off + XSTATE_BV) & mask, 16);
@@ -77,9 +101,35 @@ final class Xsave {
             long old = c.read(seg, (off + XSTATE_BV) & mask, 8);
             xstateBv = (old & ~rfbm) | (rfbm & inUse);   // RFBM[i] = 0: XSTATE_BV[i] unchanged
         }
-        if (saveX87) {
+        if ((saved & X87) != 0) {
             c.mmu.checkWritableSlow(seg, off, X87_BYTES);
+        }
+        if ((rfbm & SSE) != 0) {
+            c.mmu.checkWritableSlow(seg, (off + MXCSR) & mask, 8);
+        }
+        if ((saved & SSE) != 0) {
+            c.mmu.checkWritableSlow(seg, (off + XMM0) & mask, 8 * XMM_STRIDE);
+        }
+        if ((saved & PASID) != 0) {
+            c.mmu.checkWritableSlow(seg, (off + PASID_OFFSET) & mask, PASID_SIZE);
+        }
+        if ((saved & X87) != 0) {
             writeX87(seg, off, mask);
+        }
+        if ((rfbm & SSE) != 0 && (!compacted || (saved & SSE) != 0)) {
+            // MXCSR and MXCSR_MASK go with SSE state (SDM 1 13.7: RFBM[1] or RFBM[2])
+            c.write(seg, (off + MXCSR) & mask, 4, c.fpu.mxcsr);
+            c.write(seg, (off + MXCSR_MASK) & mask, 4, FpuState.MXCSR_MASK);
+        }
+        if ((saved & SSE) != 0) {
+            for (int r = 0; r < 8; r++) {
+                long at = off + XMM0 + (long) r * XMM_STRIDE;
+                c.write(seg, at & mask, 8, c.fpu.xmm[2 * r]);
+                c.write(seg, (at + 8) & mask, 8, c.fpu.xmm[2 * r + 1]);
+            }
+        }
+        if ((saved & PASID) != 0) {
+            c.write(seg, (off + PASID_OFFSET) & mask, 8, pasid);
         }
         c.write(seg, (off + XSTATE_BV) & mask, 8, xstateBv);
         if (compacted) {
@@ -112,43 +162,85 @@ final class Xsave {
                 || c.read(seg, (off + XCOMP_BV + 8) & mask, 8) != 0) {
             throw c.gp(0);   // standard form: bytes 23:8 of the header must be 0
         }
-        if ((rfbm & X87) == 0) {
-            return Exec.NEXT;
-        }
-        FpuState f = c.fpu;
-        if ((xstateBv & X87) == 0) {
-            f.initialize();
-            return Exec.NEXT;
-        }
-        int fcw = (int) c.read(seg, (off + FCW) & mask, 2);
-        int fsw = (int) c.read(seg, (off + FSW) & mask, 2);
-        int abridged = (int) c.read(seg, (off + FTW) & mask, 1);
-        int fop = (int) c.read(seg, (off + FOP) & mask, 2) & FOP_MASK;
-        long fip = c.read(seg, (off + FIP) & mask, 4);
-        int fcs = (int) c.read(seg, (off + FCS) & mask, 2);
-        long fdp = c.read(seg, (off + FDP) & mask, 4);
-        int fds = (int) c.read(seg, (off + FDS) & mask, 2);
-        int top = (fsw >>> FpuState.FSW_TOP_SHIFT) & FpuState.FSW_TOP_MASK;
-        for (int i = 0; i < FpuState.REGISTERS; i++) {
-            long st = off + ST0 + (long) i * ST_STRIDE;
-            int at = ((top + i) & 7) * FpuState.REGISTER_BYTES;
-            long significand = c.read(seg, st & mask, 8);
-            long signExponent = c.read(seg, (st + 8) & mask, 2);
-            for (int k = 0; k < 8; k++) {
-                staged[at + k] = (byte) (significand >>> (8 * k));
+        // reads and checks of every component first
+        boolean loadX87 = (rfbm & X87) != 0 && (xstateBv & X87) != 0;
+        boolean loadSse = (rfbm & SSE) != 0 && (xstateBv & SSE) != 0;
+        boolean loadPasid = (rfbm & PASID) != 0 && (xstateBv & PASID) != 0;
+        // MXCSR: standard form whenever RFBM[1] (SDM 1 13.8.1); compacted form with the SSE data
+        boolean loadMxcsr = (rfbm & SSE) != 0 && (!compacted || loadSse);
+        long mxcsr = FpuState.MXCSR_INIT;
+        if (loadMxcsr) {
+            mxcsr = c.read(seg, (off + MXCSR) & mask, 4);
+            if ((mxcsr & ~FpuState.MXCSR_MASK) != 0) {
+                throw c.gp(0);   // reserved MXCSR bits (SDM 2 XRSTOR)
             }
-            staged[at + 8] = (byte) signExponent;
-            staged[at + 9] = (byte) (signExponent >>> 8);
         }
-        f.fcw = fcw;
-        f.fsw = fsw;
-        f.fop = fop;
-        f.fip = fip;
-        f.fcs = fcs;
-        f.fdp = fdp;
-        f.fds = fds;
-        System.arraycopy(staged, 0, f.registers, 0, staged.length);
-        f.setAbridgedTags(abridged);
+        if (loadSse) {
+            for (int r = 0; r < 8; r++) {
+                long at = off + XMM0 + (long) r * XMM_STRIDE;
+                stagedXmm[2 * r] = c.read(seg, at & mask, 8);
+                stagedXmm[2 * r + 1] = c.read(seg, (at + 8) & mask, 8);
+            }
+        }
+        long newPasid = 0;
+        if (loadPasid) {
+            newPasid = c.read(seg, (off + PASID_OFFSET) & mask, 8);
+            if ((newPasid & ~PASID_WRITABLE) != 0) {
+                throw c.gp(0);   // the value would be a #GP for WRMSR to IA32_PASID
+            }
+        }
+        int fcw = 0, fsw = 0, abridged = 0, fop = 0, fcs = 0, fds = 0;
+        long fip = 0, fdp = 0;
+        if (loadX87) {
+            fcw = (int) c.read(seg, (off + FCW) & mask, 2);
+            fsw = (int) c.read(seg, (off + FSW) & mask, 2);
+            abridged = (int) c.read(seg, (off + FTW) & mask, 1);
+            fop = (int) c.read(seg, (off + FOP) & mask, 2) & FOP_MASK;
+            fip = c.read(seg, (off + FIP) & mask, 4);
+            fcs = (int) c.read(seg, (off + FCS) & mask, 2);
+            fdp = c.read(seg, (off + FDP) & mask, 4);
+            fds = (int) c.read(seg, (off + FDS) & mask, 2);
+            int top = (fsw >>> FpuState.FSW_TOP_SHIFT) & FpuState.FSW_TOP_MASK;
+            for (int i = 0; i < FpuState.REGISTERS; i++) {
+                long st = off + ST0 + (long) i * ST_STRIDE;
+                int at = ((top + i) & 7) * FpuState.REGISTER_BYTES;
+                long significand = c.read(seg, st & mask, 8);
+                long signExponent = c.read(seg, (st + 8) & mask, 2);
+                for (int k = 0; k < 8; k++) {
+                    staged[at + k] = (byte) (significand >>> (8 * k));
+                }
+                staged[at + 8] = (byte) signExponent;
+                staged[at + 9] = (byte) (signExponent >>> 8);
+            }
+        }
+        // commit
+        FpuState f = c.fpu;
+        if ((rfbm & X87) != 0) {
+            if (loadX87) {
+                f.fcw = fcw;
+                f.fsw = fsw;
+                f.fop = fop;
+                f.fip = fip;
+                f.fcs = fcs;
+                f.fdp = fdp;
+                f.fds = fds;
+                System.arraycopy(staged, 0, f.registers, 0, staged.length);
+                f.setAbridgedTags(abridged);
+            } else {
+                f.initialize();
+            }
+        }
+        if ((rfbm & SSE) != 0) {
+            f.mxcsr = (int) mxcsr;
+            if (loadSse) {
+                System.arraycopy(stagedXmm, 0, f.xmm, 0, 16);
+            } else {
+                java.util.Arrays.fill(f.xmm, 0, 16, 0);   // XMM0-7 initialised (SDM 1 13.6)
+            }
+        }
+        if ((rfbm & PASID) != 0) {
+            pasid = newPasid;
+        }
         return Exec.NEXT;
     }
 

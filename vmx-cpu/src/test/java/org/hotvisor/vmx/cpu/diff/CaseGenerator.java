@@ -66,6 +66,8 @@ final class CaseGenerator {
     static final String SIXTEEN_BIT_FORM_PREFIX = "CS.D=0: ";
 
     private final Random random;
+    /** x87/MMX/SSE cases, one in {@link FloatCaseGenerator#ONE_IN}, from their own random stream. */
+    private final FloatCaseGenerator floats;
     private final List<Template> templates = new ArrayList<>();
     private int totalWeight;
     /** Default operand and address size of the case being generated: 32 or 16. */
@@ -74,6 +76,7 @@ final class CaseGenerator {
 
     CaseGenerator(long seed) {
         this.random = new Random(seed);
+        this.floats = new FloatCaseGenerator(seed);
         add("alu", 14, this::alu);
         add("test", 3, this::test);
         add("incdec", 3, this::incDec);
@@ -179,6 +182,12 @@ final class CaseGenerator {
     }
 
     TestCase generate(int index) {
+        TestCase integer = generateInteger(index);
+        // the integer case is always generated, so the integer cases do not depend on the FP share
+        return FloatCaseGenerator.selects(index) ? floats.generate(integer) : integer;
+    }
+
+    private TestCase generateInteger(int index) {
         codeBits = random.nextInt(SIXTEEN_BIT_ONE_IN) == 0 ? 16 : 32;
         caseIndex = index;
         Sequence sequence = new Sequence();

@@ -22,7 +22,10 @@ import org.junit.jupiter.api.Test;
  * generated instruction sequences over the 16/32-bit integer ISA run in one harness image under
  * {@code qemu-system-i386} and in-process on Hotvisor's VT-x processor (as a 32-bit protected-mode
  * guest; a quarter of the cases run in a 16-bit code segment), and every case's registers, defined
- * flags, memory checksums and exceptions must agree. Design and file roles: {@code harness.asm}
+ * flags, memory checksums and exceptions must agree. One case in {@value FloatCaseGenerator#ONE_IN}
+ * continues with an x87, MMX or SSE/SSE2/SSE3 instruction whose results, FSW and MXCSR are dumped
+ * into the compared state ({@link FloatCaseGenerator}, which also lists the QEMU 7.2 deviations from
+ * the SDM that are left out of the comparison). Design and file roles: {@code harness.asm}
  * (the guest), {@link CaseGenerator} and {@link FlagEffects} (what is generated and compared),
  * {@link HotvisorRunner} (the in-process VMM), {@link QemuRunner}, {@link DiffRun} (batches, report).
  *

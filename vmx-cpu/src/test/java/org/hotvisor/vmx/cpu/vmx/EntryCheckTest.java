@@ -127,8 +127,9 @@ class EntryCheckTest {
 
     @Test
     void guestCr4PcideIsExit33() {
+        // CR4_FIXED1 allows PCIDE (IA-32e mode guests use it); outside IA-32e mode it fails 27.3.1.1
         set(GUEST_CR4, GUEST_CR4_VALUE | 1L << 17);
-        assertGuestFailure("guest CR4", 0);
+        assertGuestFailure("CR4.PCIDE = 1 outside IA-32e mode", 0);
     }
 
     @Test
@@ -440,9 +441,10 @@ class EntryCheckTest {
     }
 
     @Test
-    void ia32eModeGuestIsNotSupportedAndIsError7() {
+    void ia32eModeGuestWithoutPagingIsExit33() {
+        // the control is supported now; a guest without CR0.PG/CR4.PAE fails the guest-state checks
         set(VM_ENTRY_CONTROLS, ENTRY | EntryControl.IA32E_MODE_GUEST.mask());
-        assertControlError("reserved VM-entry control bits");
+        assertGuestFailure("IA-32e mode guest requires CR0.PG", 0);
     }
 
     @Test

@@ -247,10 +247,14 @@ class ExitMatrixTest {
             row("INVPCID eax, [ecx+8]", "660f38824108",
                     g -> g.proc(p(ProcessorControl.INVLPG_EXITING)).proc2(s(SecondaryControl.ENABLE_INVPCID)), 58, 8,
                     6, 0x00C1_8080, g -> g.proc2(s(SecondaryControl.ENABLE_INVPCID)), Outcome.executes()),
-            row("XSAVES [3000h]", "0fc72d00300000", g -> xsaves(g, -1L), 63, 0x3000, 7, INFO_DS_NO_BASE,
-                    g -> xsaves(g, 0), Outcome.executes()),
-            row("XRSTORS [3000h]", "0fc71d00300000", g -> xsaves(g, -1L), 64, 0x3000, 7, INFO_DS_NO_BASE,
-                    g -> xsaves(g, 0), Outcome.executes()),
+            // guest code enables PASID state in IA32_XSS (WRMSR DA0h, bit 10), then XSAVES/XRSTORS
+            // with EDX:EAX = bit 10: the exit needs EDX:EAX & IA32_XSS & the XSS-exiting bitmap != 0
+            new Row("XSAVES [3000h] after WRMSR IA32_XSS = PASID", XSS_PASID_FROM_GUEST + "0fc72d00300000",
+                    g -> xsavesFromGuest(g, PASID_COMPONENT), 63, 0x3000, 7, INFO_DS_NO_BASE, CODE + XSS_PASID_LENGTH,
+                    g -> xsavesFromGuest(g, ~PASID_COMPONENT), Outcome.executes()),
+            new Row("XRSTORS [3000h] after WRMSR IA32_XSS = PASID", XSS_PASID_FROM_GUEST + "0fc71d00300000",
+                    g -> xsavesFromGuest(g, PASID_COMPONENT), 64, 0x3000, 7, INFO_DS_NO_BASE, CODE + XSS_PASID_LENGTH,
+                    g -> xsavesFromGuest(g, ~PASID_COMPONENT), Outcome.executes()),
 
             // ---- events ----
             row("exception: #UD in the exception bitmap", "0f0b", none(), 0, 0, NO_LENGTH, null,
@@ -341,11 +345,30 @@ class ExitMatrixTest {
         assertEquals(0x8000_0000L | r.vector(), g.read(VM_EXIT_INTR_INFO) & 0x8000_00FFL);
     }
 
-    /** "enable XSAVES/XRSTORS", CR4.OSXSAVE, IA32_XSS = x87 (white box), EDX:EAX = 1, a valid compacted area. */
+    /** XSAVE state component 10, PASID state (IA32_PASID), the one supervisor component of the core. */
+    static final long PASID_COMPONENT = 1L << 10;
+    /** mov ecx, 0DA0h (IA32_XSS); mov eax, 400h; xor edx, edx; wrmsr; mov eax, 400h (the instruction mask). */
+    static final String XSS_PASID_FROM_GUEST = "b9a00d0000b80004000031d20f30b800040000";
+    static final int XSS_PASID_LENGTH = XSS_PASID_FROM_GUEST.length() / 2;
+
+    /**
+     * "enable XSAVES/XRSTORS", CR4.OSXSAVE, the XSS-exiting bitmap, IA32_XSS = PASID (white box:
+     * the priority rows; the exit rows set it from guest code), EDX:EAX = PASID, a valid compacted area.
+     */
     private static MatrixGuest xsaves(MatrixGuest g, long xssExitingBitmap) {
+        xsavesFromGuest(g, xssExitingBitmap);
+        CoreAccess.setXss(g.core, PASID_COMPONENT);
+        g.gpr(EAX, PASID_COMPONENT).gpr(EDX, 0);
+        return g;
+    }
+
+    /**
+     * The controls and the area only: IA32_XSS stays 0 until the guest's WRMSR (XSS_PASID_FROM_GUEST),
+     * which the MSR bitmaps (all clear) let through.
+     */
+    private static MatrixGuest xsavesFromGuest(MatrixGuest g, long xssExitingBitmap) {
+        g.proc(p(ProcessorControl.USE_MSR_BITMAPS));
         g.proc2(s(SecondaryControl.ENABLE_XSAVES_XRSTORS)).cr4(CR4_OSXSAVE).write(XSS_EXIT_BITMAP, xssExitingBitmap);
-        CoreAccess.setXss(g.core, 1);
-        g.gpr(EAX, 1).gpr(EDX, 0);
         g.putLong(AREA + 520, 1L << 63);   // XCOMP_BV: compacted, no component
         return g;
     }

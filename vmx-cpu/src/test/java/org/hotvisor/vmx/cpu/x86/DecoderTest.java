@@ -68,7 +68,12 @@ class DecoderTest {
     @Test
     void unknownOpcodesAreUndefinedNotErrors() {
         assertEquals(Op.UD2, decode("0f0b", true).op());
-        assertEquals(Op.UD, decode("0f5800", true).op(), "SSE addps: no SSE");
+        assertEquals(Op.SIMD, decode("0f5800", true).op(), "SSE addps: executed by Sse");
+        assertEquals(0x58, decode("0f5800", true).sub(), "no mandatory prefix");
+        assertEquals(0x158, decode("660f5800", true).sub(), "66: addpd");
+        assertEquals(0x358, decode("66f20f5800", true).sub(), "F2 wins over 66: addsd");
+        assertEquals(2, decode("0f77", true).len(), "EMMS has no ModRM");
+        assertEquals(Op.UD, decode("0f0e", true).op(), "FEMMS (3DNow!): not implemented");
         assertEquals(Op.UD, decode("c4c0", true).op(), "LES with a register operand (VEX)");
         assertEquals(Op.UD, decode("8ec8", true).op(), "mov cs, ax");
     }
@@ -80,6 +85,10 @@ class DecoderTest {
         assertEquals(5, c.readMsr(0xC000_0103, -1));
         assertEquals(false, c.writeMsr(0x1234, 1));
         assertEquals(-1, c.readMsr(0x1234, -1));
-        assertEquals(false, c.writeMsr(0xC000_0080, 1 << 8), "EFER.LME: no long mode");
+        assertEquals(true, c.writeMsr(0xC000_0080, 1 << 8), "EFER.LME (IA-32e mode enable)");
+        assertEquals(1 << 8, c.readMsr(0xC000_0080, -1));
+        assertEquals(false, c.writeMsr(0xC000_0080, 1 << 1), "EFER bit 1 is reserved");
+        assertEquals(true, c.writeMsr(0xC000_0080, 1 << 10 | 1 << 8), "LMA is read-only: the write is ignored");
+        assertEquals(1 << 8, c.readMsr(0xC000_0080, -1));
     }
 }

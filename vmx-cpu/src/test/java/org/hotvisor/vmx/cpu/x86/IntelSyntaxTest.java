@@ -307,8 +307,32 @@ class IntelSyntaxTest {
         StringBuilder out = new StringBuilder("x ");
         assertEquals(0, new IntelSyntax().disassemble(new byte[] {(byte) 0x90}, 1, 0, 32, out));
         assertEquals("x (bad)", out.toString(), "appends; offset past the end");
-        assertEquals(0, new IntelSyntax().disassemble(new byte[] {(byte) 0x90}, 0, 0, 64, new StringBuilder()), "no 64-bit mode");
+        assertEquals(0, new IntelSyntax().disassemble(new byte[] {(byte) 0x90}, 0, 0, 8, new StringBuilder()), "no 8-bit mode");
         assertEquals(0, new IntelSyntax().disassemble(null, 0, 0, 32, new StringBuilder()));
+    }
+
+    @Test
+    void sixtyFourBitCodeWithRexRipRelativeAndQwordOperands() {
+        String[][] expected = {
+            {"48b88877665544332211", "movabs rax, 0x1122334455667788"},
+            {"4c8b0510000000", "mov r8, qword [rip+0x10]"},
+            {"4863c1", "movsxd rax, ecx"},
+            {"40886424f8", "mov byte [rsp-0x8], spl"},
+            {"4898", "cdqe"},
+            {"48cf", "iretq"},
+            {"480fc70e", "cmpxchg16b oword [rsi]"},
+            {"f3480faec0", "rdfsbase rax"},
+            {"0f01f8", "swapgs"},
+            {"440f20c0", "mov rax, cr8"},
+            {"41ffd7", "call r15"},
+            {"e800000000", "call 0x1005"},
+        };
+        for (String[] e : expected) {
+            StringBuilder out = new StringBuilder();
+            byte[] b = hex(e[0]);
+            assertEquals(b.length, new IntelSyntax().disassemble(b, 0, 0x1000, 64, out), e[0]);
+            assertEquals(e[1], out.toString(), e[0]);
+        }
     }
 
     @Test
