@@ -28,6 +28,23 @@ public final class ExitBitmaps {
     public static final long MSR_LOW_FIRST = 0, MSR_LOW_LAST = 0x1FFF;
     public static final long MSR_HIGH_FIRST = 0xC000_0000L, MSR_HIGH_LAST = 0xC000_1FFFL;
 
+    /**
+     * MSRs the processor keeps for the guest: no VMCS field holds them and the VM transitions do
+     * not switch them (SDM 3C 28.3, 27.4), so a VMM passes them through, as KVM does for the
+     * SYSCALL MSRs: STAR, LSTAR, CSTAR, FMASK (C0000081-C0000084), KERNEL_GS_BASE (C0000102) and
+     * TSC_AUX (C0000103).
+     */
+    static final long[][] PASSED_THROUGH_MSRS = {{0xC000_0081L, 0xC000_0084L}, {0xC000_0102L, 0xC000_0103L}};
+
+    /** The kernel's default MSR bitmap: every RDMSR/WRMSR exits except the {@link #PASSED_THROUGH_MSRS}. */
+    static void writeDefaultMsrBitmap(LogicalProcessor c, Machine vm) {
+        fillMsr(c, vm, true);
+        for (long[] range : PASSED_THROUGH_MSRS) {
+            setMsrs(c, vm, false, range[0], range[1], false);
+            setMsrs(c, vm, true, range[0], range[1], false);
+        }
+    }
+
     // ---------------------------------------------------------------- I/O bitmaps
 
     /** Sets every bit of bitmaps A and B (every port exits) or clears them (none does). */

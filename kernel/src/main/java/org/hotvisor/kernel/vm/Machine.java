@@ -801,6 +801,9 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
                     want = applicationProcessorControls(want);
                 }
                 VmcsSetup.writeControls(p, c, want, layout);
+                if (index == 0) {
+                    ExitBitmaps.writeDefaultMsrBitmap(c, this); // one bitmap serves every vCPU
+                }
                 VmcsSetup.writeHostState(c);
                 VmcsSetup.writeGuestState(p, c, boot);
                 // The user's --set fields and bitmaps: after the kernel's VMWRITEs, before VMLAUNCH.

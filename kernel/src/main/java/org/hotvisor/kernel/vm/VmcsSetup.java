@@ -44,8 +44,11 @@ final class VmcsSetup {
                     ControlBit.maskOf(PinBasedControl.EXTERNAL_INTERRUPT_EXITING, PinBasedControl.NMI_EXITING,
                             PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER),
                     ControlBit.maskOf(ProcessorControl.HLT_EXITING, ProcessorControl.UNCONDITIONAL_IO_EXITING,
-                            ProcessorControl.USE_TSC_OFFSETTING, ProcessorControl.ACTIVATE_SECONDARY_CONTROLS),
-                    ControlBit.maskOf(SecondaryControl.ENABLE_EPT, SecondaryControl.UNRESTRICTED_GUEST),
+                            ProcessorControl.USE_TSC_OFFSETTING, ProcessorControl.USE_MSR_BITMAPS,
+                            ProcessorControl.ACTIVATE_SECONDARY_CONTROLS),
+                    // RDTSCP and INVPCID are #UD in the guest unless enabled (SDM 3C 26.3, 25.6.2)
+                    ControlBit.maskOf(SecondaryControl.ENABLE_EPT, SecondaryControl.UNRESTRICTED_GUEST,
+                            SecondaryControl.ENABLE_RDTSCP, SecondaryControl.ENABLE_INVPCID),
                     ControlBit.maskOf(ExitControl.HOST_ADDRESS_SPACE_SIZE, ExitControl.SAVE_IA32_EFER,
                             ExitControl.LOAD_IA32_EFER, ExitControl.SAVE_IA32_PAT, ExitControl.LOAD_IA32_PAT),
                     ControlBit.maskOf(EntryControl.LOAD_IA32_EFER, EntryControl.LOAD_IA32_PAT));

@@ -63,6 +63,23 @@ class VmcsSettingsMachineTest {
     }
 
     @Test
+    void byDefaultEveryMsrExitsButTheSyscallMsrsTheProcessorKeeps() throws Exception {
+        started("");
+        assertTrue(ProcessorControl.USE_MSR_BITMAPS.isSet((int) cpu.field(VmcsField.CPU_BASED_VM_EXEC_CONTROL)));
+        for (long msr : new long[] {0x10, 0x1B, 0xC000_0080L, 0xC000_0100L, 0xC000_0101L}) {
+            assertEquals("[true, true]", msrExits(msr), String.format("MSR 0x%x exits", msr));
+        }
+        for (long msr : new long[] {0xC000_0081L, 0xC000_0082L, 0xC000_0083L, 0xC000_0084L, 0xC000_0102L, 0xC000_0103L}) {
+            assertEquals("[false, false]", msrExits(msr), String.format("MSR 0x%x passes through", msr));
+        }
+    }
+
+    private String msrExits(long msr) throws Exception {
+        return vm.withProcessor(c -> java.util.List.of(ExitBitmaps.msrExits(c, vm, false, msr),
+                ExitBitmaps.msrExits(c, vm, true, msr))).toString();
+    }
+
+    @Test
     void onlyOffEntriesMeanEveryOtherPortExits() throws Exception {
         started("io-bitmap=0x80:off");
         assertEquals("[true, false]", exits(0x70, 0x80));
@@ -80,9 +97,8 @@ class VmcsSettingsMachineTest {
     }
 
     @Test
-    void withoutMsrBitmapTheKernelKeepsEveryMsrExiting() throws Exception {
+    void withoutIoBitmapTheKernelKeepsEveryPortExiting() throws Exception {
         started("");
-        assertFalse(ProcessorControl.USE_MSR_BITMAPS.isSet((int) cpu.field(VmcsField.CPU_BASED_VM_EXEC_CONTROL)));
         assertTrue(ProcessorControl.UNCONDITIONAL_IO_EXITING.isSet((int) cpu.field(VmcsField.CPU_BASED_VM_EXEC_CONTROL)));
     }
 

@@ -58,11 +58,11 @@ final class CpuFeatures {
     static final int EDX_SSE2 = 1 << 26;
 
     /**
-     * The default leaf 1 EDX: FPU, PSE, TSC, MSR, PAE, CX8, MTRR, CMOV, PAT, CLFSH, MMX, FXSR, SSE,
-     * SSE2 = 0x07899179.
+     * The default leaf 1 EDX: FPU, PSE, TSC, MSR, PAE, CX8, SEP, MTRR, PGE, CMOV, PAT, CLFSH, MMX, FXSR,
+     * SSE, SSE2 = 0x0789B979. APIC (bit 9) is added per CPUID while a local-APIC bundle is present.
      */
-    static final int DEFAULT_LEAF1_EDX = EDX_FPU | EDX_PSE | EDX_TSC | EDX_MSR | EDX_PAE | EDX_CX8 | EDX_MTRR
-            | EDX_CMOV | EDX_PAT | EDX_CLFSH | EDX_MMX | EDX_FXSR | EDX_SSE | EDX_SSE2;
+    static final int DEFAULT_LEAF1_EDX = EDX_FPU | EDX_PSE | EDX_TSC | EDX_MSR | EDX_PAE | EDX_CX8 | EDX_SEP
+            | EDX_MTRR | EDX_PGE | EDX_CMOV | EDX_PAT | EDX_CLFSH | EDX_MMX | EDX_FXSR | EDX_SSE | EDX_SSE2;
 
     // ---- leaf 1 ECX ----
     /** SSE3 (ADDSUBPS/PD, HADD/HSUB, MOVSLDUP/MOVSHDUP/MOVDDUP, LDDQU, FISTTP). YES. SSSE3 (bit 9): no. */
@@ -79,9 +79,29 @@ final class CpuFeatures {
     static final int ECX_OSXSAVE = 1 << 27;
     /** Bit 31: reserved for hypervisor use, "a hypervisor is present" by convention. YES. */
     static final int ECX_HYPERVISOR = 1 << 31;
+    /** PCID (CR4.PCIDE, CR3 bit 63). YES: the TLB honours it by flushing more, never less. */
+    static final int ECX_PCID = 1 << 17;
+    /** x2APIC and the TSC-deadline timer: added per CPUID while a local-APIC bundle is present. */
+    static final int ECX_X2APIC = 1 << 21, ECX_TSC_DEADLINE = 1 << 24;
 
-    /** The default leaf 1 ECX: SSE3, XSAVE and the hypervisor bit = 0x84000001. */
-    static final int DEFAULT_LEAF1_ECX = ECX_SSE3 | ECX_XSAVE | ECX_HYPERVISOR;
+    /** The default leaf 1 ECX: SSE3, PCID, XSAVE and the hypervisor bit = 0x84020001. */
+    static final int DEFAULT_LEAF1_ECX = ECX_SSE3 | ECX_PCID | ECX_XSAVE | ECX_HYPERVISOR;
+
+    // ---- leaf 7 subleaf 0 EBX (SDM Vol. 2A, CPUID leaf 07H) ----
+    /** FSGSBASE (RDFSBASE ... with CR4.FSGSBASE) and INVPCID. YES. SMEP, SMAP, PKU, LA57: no. */
+    static final int LEAF7_EBX_FSGSBASE = 1 << 0, LEAF7_EBX_INVPCID = 1 << 10;
+    static final int DEFAULT_LEAF7_EBX = LEAF7_EBX_FSGSBASE | LEAF7_EBX_INVPCID;
+
+    // ---- leaf 80000001H (SDM Vol. 2A) ----
+    /** ECX: LAHF/SAHF in 64-bit mode. YES. */
+    static final int EXT1_ECX_LAHF_LM = 1 << 0;
+    static final int DEFAULT_EXT1_ECX = EXT1_ECX_LAHF_LM;
+    /** EDX: SYSCALL/SYSRET, NX (XD), 1-GByte pages, RDTSCP and IA32_TSC_AUX, Intel 64 (long mode). YES. */
+    static final int EXT1_EDX_SYSCALL = 1 << 11, EXT1_EDX_NX = 1 << 20, EXT1_EDX_PAGE1GB = 1 << 26,
+            EXT1_EDX_RDTSCP = 1 << 27, EXT1_EDX_LM = 1 << 29;
+    static final int DEFAULT_EXT1_EDX = EXT1_EDX_SYSCALL | EXT1_EDX_NX | EXT1_EDX_PAGE1GB | EXT1_EDX_RDTSCP | EXT1_EDX_LM;
+    /** Linear-address width (leaf 80000008H EAX[15:8]): 4-level paging. */
+    static final int DEFAULT_LINEAR_BITS = 48;
 
     // ---- leaf 0xD (SDM Vol. 2A, CPUID leaf 0DH; SDM Vol. 1 13.2) ----
     /**

@@ -142,13 +142,13 @@ final class CpuModel {
         int stepping = cfg.bounded("stepping", 0, 0, 0xF);
         int leaf1Edx = cfg.word("leaf1.edx", CpuFeatures.DEFAULT_LEAF1_EDX);
         int leaf1Ecx = cfg.word("leaf1.ecx", CpuFeatures.DEFAULT_LEAF1_ECX);
-        int leaf7Ebx = cfg.word("leaf7.ebx", 0);
+        int leaf7Ebx = cfg.word("leaf7.ebx", CpuFeatures.DEFAULT_LEAF7_EBX);
         int leaf7Ecx = cfg.word("leaf7.ecx", 0);
         int leaf7Edx = cfg.word("leaf7.edx", 0);
-        int ext1Ecx = cfg.word("ext1.ecx", 0);
-        int ext1Edx = cfg.word("ext1.edx", 0);
+        int ext1Ecx = cfg.word("ext1.ecx", CpuFeatures.DEFAULT_EXT1_ECX);
+        int ext1Edx = cfg.word("ext1.edx", CpuFeatures.DEFAULT_EXT1_EDX);
         int physicalBits = cfg.bounded("physical.address.bits", 36, 32, 52);
-        int linearBits = cfg.bounded("linear.address.bits", 32, 32, 57);
+        int linearBits = cfg.bounded("linear.address.bits", CpuFeatures.DEFAULT_LINEAR_BITS, 32, 57);
         int logicalProcessors = cfg.bounded("logical.processors", 1, 1, 255);
 
         if (model > 0xF && family != 6 && family < FAMILY_USES_EXTENDED) {

@@ -37,6 +37,11 @@ public final class CpuidExitHandler implements ExitHandler {
 
     private volatile CpuModel model = CpuModel.defaults();
 
+    /** Present while a local-APIC bundle runs: then leaf 1 reports APIC, x2APIC and the TSC-deadline timer. */
+    @org.osgi.service.component.annotations.Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
+            policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC)
+    volatile org.hotvisor.api.device.ApicBus apic;
+
     @Activate
     void activate(Map<String, Object> properties) {
         configure(properties);
@@ -80,6 +85,10 @@ public final class CpuidExitHandler implements ExitHandler {
         int apicId = exit.vcpu().index(); // initial APIC ID = vCPU index
         if (leaf == CpuModel.LEAF_VERSION_FEATURES) {
             ebx |= (apicId & 0xFF) << CpuModel.INITIAL_APIC_ID_SHIFT;
+            if (apic != null) {
+                edx |= CpuFeatures.EDX_APIC;
+                ecx |= CpuFeatures.ECX_X2APIC | CpuFeatures.ECX_TSC_DEADLINE;
+            }
             // SDM Vol. 2A Table 3-10: OSXSAVE "reflects the setting of CR4.OSXSAVE"
             if (m.xsave && (regs.get(Register.CR4) & CR4_OSXSAVE) != 0) {
                 ecx |= CpuFeatures.ECX_OSXSAVE;

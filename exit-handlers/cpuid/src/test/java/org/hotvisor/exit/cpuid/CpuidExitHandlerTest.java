@@ -79,10 +79,10 @@ class CpuidExitHandlerTest {
     void leaf1DefaultFeatureWordsAreExactlyTheImplementedOnes() {
         long[] r = cpuid(1);
         // FPU, PSE, TSC, MSR, PAE, CX8, MTRR, CMOV, PAT, CLFSH, MMX, FXSR, SSE, SSE2; no APIC, no SEP, no PGE.
-        assertEquals(0x0789_9179L, r[3]);
+        assertEquals(0x0789_B979L, r[3]);
         assertEquals(0L, r[3] & CpuFeatures.EDX_APIC);
         assertEquals(4, (r[1] >>> 8) & 0xFF, "CLFLUSH line size: 4 x 8 = 32 bytes, the L2 line of the cache model");
-        assertEquals(0x8400_0001L, r[2], "SSE3, XSAVE and the hypervisor bit; no SSSE3, no VMX; OSXSAVE clear while CR4.OSXSAVE is");
+        assertEquals(0x8402_0001L, r[2], "SSE3, PCID, XSAVE and the hypervisor bit; no SSSE3, no VMX; OSXSAVE clear while CR4.OSXSAVE is");
         // family 6, model 1, stepping 0
         assertEquals(0x610L, r[0]);
     }
@@ -114,7 +114,7 @@ class CpuidExitHandlerTest {
     void badConfigValuesKeepTheirDefaults() {
         handler.modified(Map.of("leaf1.edx", "lots", "family", "999"));
         long[] r = cpuid(1);
-        assertEquals(0x0789_9179L, r[3]);
+        assertEquals(0x0789_B979L, r[3]);
         assertEquals(0x610L, r[0]);
         assertEquals(2, handler.model().problems.size());
     }
@@ -160,8 +160,8 @@ class CpuidExitHandlerTest {
     }
 
     @Test
-    void leaf7Subleaf0ReportsNoStructuredFeaturesByDefault() {
-        assertArrayEquals(new long[4], cpuid(0, 7, 0));
+    void leaf7Subleaf0ReportsFsgsbaseAndInvpcidByDefault() {
+        assertArrayEquals(new long[] {0, 0x401, 0, 0}, cpuid(0, 7, 0));
         handler.modified(Map.of("leaf7.ebx", "0x1"));
         assertEquals(1L, cpuid(0, 7, 0)[1]);
         assertArrayEquals(new long[4], cpuid(0, 7, 1));
@@ -230,15 +230,30 @@ class CpuidExitHandlerTest {
     }
 
     @Test
+    void aLocalApicBundleAddsApicX2apicAndTscDeadlineToLeaf1() {
+        assertEquals(0L, cpuid(1)[3] & CpuFeatures.EDX_APIC, "no APIC without the lapic bundle");
+        handler.apic = new org.hotvisor.api.device.ApicBus() {
+            @Override public void deliver(int destination, boolean logical, int deliveryMode, int vector, boolean level) { }
+            @Override public void eoiListener(EoiListener listener) { }
+        };
+        long[] r = cpuid(1);
+        assertEquals(CpuFeatures.EDX_APIC, r[3] & CpuFeatures.EDX_APIC);
+        assertEquals(CpuFeatures.ECX_X2APIC | CpuFeatures.ECX_TSC_DEADLINE,
+                r[2] & (CpuFeatures.ECX_X2APIC | CpuFeatures.ECX_TSC_DEADLINE));
+        handler.apic = null;
+        assertEquals(0L, cpuid(1)[3] & CpuFeatures.EDX_APIC, "the bundle went away");
+    }
+
+    @Test
     void extendedLeaves() {
         assertEquals(0x8000_0008L, cpuid(0x8000_0000L)[0]);
         long[] f = cpuid(0x8000_0001L);
-        assertEquals(0L, f[2]);
-        assertEquals(0L, f[3], "no SYSCALL, NX or LM");
+        assertEquals(1L, f[2], "LAHF/SAHF in 64-bit mode");
+        assertEquals(0x2C10_0800L, f[3], "SYSCALL, NX, 1-GByte pages, RDTSCP, LM");
         long[] l2 = cpuid(0x8000_0006L);
         assertEquals(512L, l2[2] >>> 16);
         assertEquals(32L, l2[2] & 0xFF);
-        assertEquals(0x2024L, cpuid(0x8000_0008L)[0], "32 linear, 36 physical bits");
+        assertEquals(0x3024L, cpuid(0x8000_0008L)[0], "48 linear, 36 physical bits");
     }
 
     @Test

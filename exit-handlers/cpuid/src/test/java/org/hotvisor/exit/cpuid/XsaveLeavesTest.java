@@ -54,7 +54,7 @@ class XsaveLeavesTest {
         assertEquals(0, cpuid(1, 0)[2] & CpuFeatures.ECX_OSXSAVE);
         exit.registers.set(Register.CR4, CR4_OSXSAVE);
         assertEquals(Integer.toUnsignedLong(CpuFeatures.ECX_OSXSAVE | CpuFeatures.ECX_XSAVE | CpuFeatures.ECX_HYPERVISOR
-                | CpuFeatures.ECX_SSE3),
+                | CpuFeatures.ECX_SSE3 | CpuFeatures.ECX_PCID),
                 cpuid(1, 0)[2] & 0xFFFF_FFFFL);
     }
 

@@ -78,6 +78,15 @@ final class SystemOps {
         this.xsave = new Xsave(c);
     }
 
+    /**
+     * SDM 3C 28.2.1: the exit qualification of an instruction with a memory operand is its
+     * displacement, except that RIP-relative addressing reports the displacement plus the RIP of
+     * the next instruction (which RIP holds while the instruction executes).
+     */
+    private long displacementQualification(Insn in) {
+        return in.base() == Insn.BASE_RIP ? in.disp() + c.rip : in.disp();
+    }
+
     private int exitFor(Insn in, int reason, long qualification) {
         ExitInfo e = c.exit;
         e.reason = reason;
@@ -889,7 +898,7 @@ final class SystemOps {
             };
             c.exit.instructionInfo = memoryInfo(in) | ((in.flags() & Insn.F_OP32) != 0 ? II_OPSIZE32 : 0)
                     | identity << II_IDENTITY_SHIFT;
-            return exitFor(in, EXIT_GDTR_IDTR, in.disp());
+            return exitFor(in, EXIT_GDTR_IDTR, displacementQualification(in));
         }
         long off = c.ea(in);
         boolean wide = c.mode64;   // SDM 2 LGDT/SGDT: 64-bit mode always uses an 8-byte base
@@ -949,7 +958,7 @@ final class SystemOps {
                 info |= II_REGISTER | (in.rm() & 15) << II_REG1_SHIFT;
             }
             c.exit.instructionInfo = info;
-            return exitFor(in, EXIT_LDTR_TR, in.isMem() ? in.disp() : 0);
+            return exitFor(in, EXIT_LDTR_TR, in.isMem() ? displacementQualification(in) : 0);
         }
         if (!load) {
             int sel = (in.op() == Op.SLDT ? c.ldtr.selector : c.tr.selector) & 0xFFFF;
@@ -1163,7 +1172,7 @@ final class SystemOps {
         requireCpl0();
         if (primary(P_INVLPG)) {
             c.exit.instructionInfo = memoryInfo(in) | (in.reg() & 15) << II_REG2_SHIFT;
-            return exitFor(in, EXIT_INVPCID, in.disp());
+            return exitFor(in, EXIT_INVPCID, displacementQualification(in));
         }
         long type = c.mode64 ? c.gpr[in.reg()] : c.gpr[in.reg()] & 0xFFFF_FFFFL;
         if (type > 3) {
@@ -1226,21 +1235,21 @@ final class SystemOps {
         switch (in.op()) {
             case Op.VMCLEAR, Op.VMPTRLD, Op.VMPTRST, Op.VMXON -> {
                 info = memoryInfo(in);   // Table 28-14
-                qual = in.disp();
+                qual = displacementQualification(in);
             }
             case Op.VMREAD, Op.VMWRITE -> {
                 // Table 28-15: reg2 = the field-encoding register; reg1/memory = the value operand
                 info = (in.reg() & 15) << II_REG2_SHIFT;
                 if (in.isMem()) {
                     info |= memoryInfo(in);
-                    qual = in.disp();
+                    qual = displacementQualification(in);
                 } else {
                     info |= II_REGISTER | (in.rm() & 15) << II_REG1_SHIFT;
                 }
             }
             case Op.INVEPT, Op.INVVPID -> {
                 info = memoryInfo(in) | (in.reg() & 15) << II_REG2_SHIFT;   // Table 28-13
-                qual = in.disp();
+                qual = displacementQualification(in);
             }
             default -> {
             }
@@ -1260,7 +1269,7 @@ final class SystemOps {
         // privilege-level faults have priority over it)
         if ((edxEax & xss & c.controls.xssExitingBitmap) != 0) {
             c.exit.instructionInfo = memoryInfo(in);   // Table 28-14 (VMCLEAR, ..., XRSTORS, XSAVES)
-            return exitFor(in, in.op() == Op.XSAVES ? EXIT_XSAVES : EXIT_XRSTORS, in.disp());
+            return exitFor(in, in.op() == Op.XSAVES ? EXIT_XSAVES : EXIT_XRSTORS, displacementQualification(in));
         }
         return in.op() == Op.XSAVES ? xsave.save(in) : xsave.restore(in);
     }

@@ -94,6 +94,22 @@ class LongModeGuestTest {
     }
 
     @Test
+    void ripRelativeOperandQualificationIsTheDisplacementPlusTheNextRip() {
+        longModeGuest();
+        byte[] sgdt = {0x0F, 0x01, 0x05, 0x00, 0x01, 0x00, 0x00}; // sgdt [rip+0x100]
+        System.arraycopy(sgdt, 0, fixture.guestRam, (int) GUEST_START, sgdt.length);
+        write(p, CPU_BASED_VM_EXEC_CONTROL, p.vmread(CPU_BASED_VM_EXEC_CONTROL)
+                | org.hotvisor.api.vmx.ProcessorControl.ACTIVATE_SECONDARY_CONTROLS.mask());
+        write(p, SECONDARY_VM_EXEC_CONTROL, p.vmread(SECONDARY_VM_EXEC_CONTROL)
+                | org.hotvisor.api.vmx.SecondaryControl.DESCRIPTOR_TABLE_EXITING.mask());
+        assertEquals(VmxStatus.SUCCEED, p.vmlaunch());
+        assertNull(p.lastEntryFailure());
+        assertEquals(ExitReason.GDTR_IDTR_ACCESS.number(), p.vmread(VM_EXIT_REASON));
+        assertEquals(GUEST_START + sgdt.length + 0x100, p.vmread(EXIT_QUALIFICATION),
+                "SDM 3C 28.2.1: RIP-relative: displacement plus the RIP of the next instruction");
+    }
+
+    @Test
     void guestCr4WithPcideAndFsgsbaseEntersBecauseFixed1AllowsThem() {
         longModeGuest();
         write(p, GUEST_CR4, CR4_64 | VmxCapabilities.CR4_PCIDE | VmxCapabilities.CR4_FSGSBASE);
