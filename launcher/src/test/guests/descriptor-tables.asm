@@ -87,34 +87,8 @@ pm32:
     cmp ecx, 0xdead0020
     jne fail
 
-    mov esi, pass_text
-    call print
-    mov al, 4
-    out 0xf4, al
-    hlt
-
-fail:
-    mov esi, fail_text
-    call print
-    mov al, bl
-    out 0xe9, al
-    mov al, 10
-    out 0xe9, al
-    mov al, 1
-    out 0xf4, al
-    hlt
-
-print:
-    lodsb
-    test al, al
-    jz .done
-    out 0xe9, al
-    jmp print
-.done:
-    ret
-
-pass_text: db "PASS", 10, 0
-fail_text: db "FAIL ", 0
+%define DEBUGCON_CHECKS
+%include "lib/console.inc"          ; falls into its pass; fail: BL = the check's letter
 
 align 8
 gdt1:

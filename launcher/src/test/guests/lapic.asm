@@ -6,10 +6,6 @@
 bits 32
 org 0x100000
 
-COM1            equ 0x3f8
-COM1_LSR        equ COM1 + 5
-LSR_THRE        equ 0x20
-DEBUG_EXIT      equ 0xf4
 PIC_MASTER_DATA equ 0x21
 PIC_SLAVE_DATA  equ 0xa1
 PIT_CTRL        equ 0x43
@@ -127,28 +123,7 @@ start:
     cmp dword [unexpected_count], 0
     call pass_fail
 
-    mov al, 0x2a
-    cmp dword [failures], 0
-    je .exit
-    mov al, 1
-.exit:
-    out DEBUG_EXIT, al
-    hlt
-
-; ESI: the test's name; flags: ZF set = passed.
-pass_fail:
-    pushf
-    call puts
-    popf
-    jne .fail
-    mov esi, s_pass
-    jmp .print
-.fail:
-    inc dword [failures]
-    mov esi, s_fail
-.print:
-    call puts
-    ret
+    jmp exit_with_result
 
 setup_idt:
     mov edi, IDT
@@ -200,51 +175,8 @@ eoi_iret:
     mov dword [APIC + APIC_EOI], 0
     iret
 
-putc:                               ; AL
-    push edx
-    push eax
-    mov dx, COM1_LSR
-.wait:
-    in al, dx
-    test al, LSR_THRE
-    jz .wait
-    pop eax
-    mov dx, COM1
-    out dx, al
-    pop edx
-    ret
-puts:                               ; ESI -> NUL-terminated
-    push eax
-.next:
-    lodsb
-    test al, al
-    jz .done
-    call putc
-    jmp .next
-.done:
-    pop eax
-    ret
-newline:
-    push eax
-    mov al, 10
-    call putc
-    pop eax
-    ret
-puthex32:                           ; EAX
-    push ecx
-    push ebx
-    mov ebx, eax
-    mov ecx, 8
-.digit:
-    rol ebx, 4
-    mov eax, ebx
-    and eax, 0xf
-    mov al, [hexdigits + eax]
-    call putc
-    loop .digit
-    pop ebx
-    pop ecx
-    ret
+%define WANT_CHECKS
+%include "lib/console.inc"
 
 align 8
 gdt:            dq 0
@@ -259,13 +191,9 @@ timer_count:    dd 0
 self_count:     dd 0
 pit_count:      dd 0
 unexpected_count: dd 0
-failures:       dd 0
-hexdigits:      db "0123456789ABCDEF"
 s_version:      db "lapic version ", 0
 s_ioversion:    db "ioapic version ", 0
 s_self:         db "self-ipi", 0
 s_timer:        db "lapic-timer periodic", 0
 s_pit:          db "ioapic pin2 pit", 0
 s_unexpected:   db "no unexpected vectors", 0
-s_pass:         db " PASS", 10, 0
-s_fail:         db " FAIL", 10, 0

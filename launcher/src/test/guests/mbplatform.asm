@@ -17,10 +17,6 @@ EXPECTED_MEM_UPPER  equ (32 - 1) * 1024  ; KiB above 1 MiB with --mem 32M
 EXPECTED_CPUS       equ 2
 MODULE_SIZE         equ 16
 BSS_PROBE_SIZE      equ 0x100
-COM1                equ 0x3F8
-COM1_LSR            equ COM1 + 5
-LSR_THR_EMPTY       equ 0x20
-ISA_DEBUG_EXIT      equ 0xF4
 BDA_TICKS           equ 0x46C
 VECTOR_USER_TIMER   equ 0x1C
 TICKS_TO_WAIT       equ 3
@@ -281,36 +277,10 @@ report:
     pop esi
 .name:
     call puts
-    mov al, 10
-    call putc
+    call newline
     ret
 
-putc:
-    push edx
-    push eax
-    mov dx, COM1_LSR
-.wait:
-    in al, dx
-    test al, LSR_THR_EMPTY
-    jz .wait
-    pop eax
-    mov dx, COM1
-    out dx, al
-    pop edx
-    ret
-
-puts:
-    push esi
-.next:
-    mov al, [esi]
-    test al, al
-    jz .done
-    call putc
-    inc esi
-    jmp .next
-.done:
-    pop esi
-    ret
+%include "lib/console.inc"
 
 ; ZF = 1 if the string at ESI ends with the string at EDI.
 ends_with:

@@ -9,9 +9,6 @@
 bits 32
 org 0x100000
 
-COM1            equ 0x3f8
-COM1_LSR        equ COM1 + 5
-LSR_THRE        equ 0x20
 FW_CFG_SEL      equ 0x510
 FW_CFG_DATA     equ 0x511
 FW_CFG_SIGNATURE equ 0x00
@@ -28,7 +25,6 @@ SLP_EN          equ 1 << 13
 TESTDEV_LATCH   equ 0xe0
 IOMEM           equ 0xff000000
 UNCLAIMED_MMIO  equ 0xfe000000
-DEBUG_EXIT      equ 0xf4
 DELAY_LOOPS     equ 20000
 
 start:
@@ -173,7 +169,7 @@ start:
     out dx, ax
 %endif
     mov al, 0x2a
-    out DEBUG_EXIT, al
+    out ISA_DEBUG_EXIT, al
     hlt
 
 ; ---- fw_cfg helpers ----
@@ -216,73 +212,7 @@ pci_read:
     in eax, dx
     ret
 
-; ---- COM1 output ----
-putc:                               ; AL
-    push edx
-    push eax
-    mov dx, COM1_LSR
-.wait:
-    in al, dx
-    test al, LSR_THRE
-    jz .wait
-    pop eax
-    mov dx, COM1
-    out dx, al
-    pop edx
-    ret
-puts:                               ; ESI -> NUL-terminated
-    push eax
-.next:
-    lodsb
-    test al, al
-    jz .done
-    call putc
-    jmp .next
-.done:
-    pop eax
-    ret
-space:
-    push eax
-    mov al, ' '
-    call putc
-    pop eax
-    ret
-newline:
-    push eax
-    mov al, 10
-    call putc
-    pop eax
-    ret
-puthex32:                           ; EAX
-    push ecx
-    mov ecx, 8
-    jmp puthex
-puthex16:
-    push ecx
-    shl eax, 16
-    mov ecx, 4
-    jmp puthex
-puthex8:
-    push ecx
-    shl eax, 24
-    mov ecx, 2
-puthex:
-    push eax
-    push ebx
-    mov ebx, eax
-.digit:
-    rol ebx, 4
-    mov eax, ebx
-    and eax, 0xf
-    mov al, [hexdigits + eax]
-    call putc
-    loop .digit
-    pop ebx
-    pop eax
-    pop ecx
-    ret
-
-hexdigits:      db "0123456789ABCDEF"
+%include "lib/console.inc"
 s_fwcfg:        db "fw_cfg ", 0
 s_cpus:         db " cpus=", 0
 s_ram:          db " ram=", 0

@@ -10,10 +10,6 @@
 bits 32
 org 0x100000
 
-COM1            equ 0x3f8
-COM1_LSR        equ COM1 + 5
-LSR_THRE        equ 0x20
-DEBUG_EXIT      equ 0xf4
 PIC_MASTER_DATA equ 0x21
 PIC_SLAVE_DATA  equ 0xa1
 PIT_CTRL        equ 0x43
@@ -162,13 +158,7 @@ start:
     cmp dword [unexpected_count], 0
     call pass_fail
 
-    mov al, 0x2a
-    cmp dword [failures], 0
-    je .exit
-    mov al, 1
-.exit:
-    out DEBUG_EXIT, al
-    hlt
+    jmp exit_with_result
 
 delay:
     push ecx
@@ -217,21 +207,6 @@ tramp_gdtr:     dw 3 * 8 - 1
                 dd gdt
 trampoline_end:
 bits 32
-
-; ESI: the test's name; flags: ZF set = passed.
-pass_fail:
-    pushf
-    call puts
-    popf
-    jne .fail
-    mov esi, s_pass
-    jmp .print
-.fail:
-    inc dword [failures]
-    mov esi, s_fail
-.print:
-    call puts
-    ret
 
 setup_idt:
     mov edi, IDT
@@ -297,30 +272,8 @@ eoi_iret:
     mov dword [APIC + APIC_EOI], 0
     iret
 
-putc:                               ; AL
-    push edx
-    push eax
-    mov dx, COM1_LSR
-.wait:
-    in al, dx
-    test al, LSR_THRE
-    jz .wait
-    pop eax
-    mov dx, COM1
-    out dx, al
-    pop edx
-    ret
-puts:                               ; ESI -> NUL-terminated
-    push eax
-.next:
-    lodsb
-    test al, al
-    jz .done
-    call putc
-    jmp .next
-.done:
-    pop eax
-    ret
+%define WANT_CHECKS
+%include "lib/console.inc"
 
 align 8
 gdt:            dq 0
@@ -337,12 +290,9 @@ ipi_bits:       dd 0
 timer_count:    dd 0
 pit_count:      dd 0
 unexpected_count: dd 0
-failures:       dd 0
 s_started:      db "3 APs started (INIT-SIPI-SIPI, LOCK XADD)", 0
 s_ids:          db "AP APIC IDs 1-3", 0
 s_ipis:         db "fixed IPIs from the 3 APs", 0
 s_timer:        db "lapic-timer periodic", 0
 s_pit:          db "ioapic pin2 pit", 0
 s_unexpected:   db "no unexpected vectors", 0
-s_pass:         db " PASS", 10, 0
-s_fail:         db " FAIL", 10, 0

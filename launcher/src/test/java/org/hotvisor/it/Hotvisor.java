@@ -2,6 +2,7 @@ package org.hotvisor.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -70,13 +71,17 @@ final class Hotvisor {
         return r;
     }
 
-    /** Assembles launcher/src/test/guests/NAME.asm with nasm into target/guests/NAME.img. */
+    /**
+     * Assembles launcher/src/test/guests/NAME.asm with nasm into target/guests/NAME.img; the guests
+     * folder is on the include path, for the shared routines in guests/lib (%include "lib/console.inc").
+     */
     static Path guest(String name, String... defines) throws IOException, InterruptedException {
-        Path src = root().resolve("launcher/src/test/guests/" + name + ".asm");
+        Path guests = root().resolve("launcher/src/test/guests");
+        Path src = guests.resolve(name + ".asm");
         Path dir = root().resolve("launcher/target/guests");
         Files.createDirectories(dir);
         Path img = dir.resolve(name + String.join("", defines).replaceAll("[^A-Za-z0-9]", "") + ".img");
-        List<String> cmd = new ArrayList<>(List.of("nasm", "-f", "bin"));
+        List<String> cmd = new ArrayList<>(List.of("nasm", "-f", "bin", "-i", guests + File.separator));
         for (String d : defines) {
             cmd.add("-D" + d);
         }

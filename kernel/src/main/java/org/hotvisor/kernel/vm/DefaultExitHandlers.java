@@ -19,7 +19,9 @@ import org.hotvisor.api.vmx.VmcsField;
  * <li>SGDT/SIDT/LGDT/LIDT (46), SLDT/STR/LLDT/LTR (47): emulated from the instruction information,
  *     with the instruction's faults injected. See {@link DescriptorTableEmulation};</li>
  * <li>RDRAND/RDSEED: a value from a deterministic generator, CF=1;</li>
- * <li>the VMX instructions, GETSEC, XSETBV, XSAVES/XRSTORS: #UD (nested VMX is not offered);</li>
+ * <li>VMCALL: KVM's hypercall ABI with no hypercalls: RAX = -KVM_ENOSYS (-1000), or -KVM_EPERM (-1)
+ *     above CPL 0, so test kernels written for KVM (kvm-unit-tests' vmexit, hypercall) go on;</li>
+ * <li>the other VMX instructions, GETSEC, XSETBV, XSAVES/XRSTORS: #UD (nested VMX is not offered);</li>
  * <li>exception or NMI (the exception bitmap selected it): re-injected unchanged;</li>
  * <li>control-register access: emulated (MOV to/from CR0, CR3, CR4, CR8, CLTS, LMSW) against the
  *     guest/host masks and read shadows, as KVM does;</li>
@@ -82,7 +84,8 @@ final class DefaultExitHandlers {
                 exit.set(Register.RFLAGS, (exit.get(Register.RFLAGS) & ~0x8D5L) | 1); // CF=1, others 0
                 yield ExitAction.EMULATED;
             }
-            case 11, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 50, 53, 55, 63, 64 -> {
+            case 18 -> vmcall(exit);
+            case 11, 19, 20, 21, 22, 23, 24, 25, 26, 27, 50, 53, 55, 63, 64 -> {
                 exit.injectException(UD, -1);
                 yield ExitAction.RESUME;
             }
@@ -114,6 +117,27 @@ final class DefaultExitHandlers {
                 yield ExitAction.STOP;
             }
         };
+    }
+
+    /** KVM's answers to an unknown hypercall (include/uapi/linux/kvm_para.h): -KVM_ENOSYS, -KVM_EPERM above CPL 0. */
+    static final long KVM_ENOSYS = 1000, KVM_EPERM = 1;
+    /** SDM 3C 25.4.1: access-rights DPL bits 6:5 (SS.DPL is the CPL), CS.L bit 13. */
+    private static final int AR_DPL_SHIFT = 5, AR_DPL_MASK = 3, AR_L = 1 << 13;
+    /** SDM 3C 25.8.1: VM-entry control bit 9, IA-32e mode guest (the processor saves EFER.LMA there at exits). */
+    private static final long ENTRY_IA32E_MODE_GUEST = 1L << 9;
+
+    /**
+     * VMCALL always exits in VMX non-root operation (SDM 3C 26.1.2); the VMM defines what it does.
+     * Hotvisor answers as KVM does for a hypercall it does not know: the result in RAX, truncated to
+     * 32 bits outside 64-bit mode, and the guest goes on after the instruction.
+     */
+    static ExitAction vmcall(org.hotvisor.api.VmExit exit) {
+        int cpl = (int) (exit.vmread(VmcsField.GUEST_SS_AR_BYTES.encoding()) >> AR_DPL_SHIFT) & AR_DPL_MASK;
+        long result = cpl == 0 ? -KVM_ENOSYS : -KVM_EPERM;
+        boolean longMode = (exit.vmread(VmcsField.VM_ENTRY_CONTROLS.encoding()) & ENTRY_IA32E_MODE_GUEST) != 0
+                && (exit.vmread(VmcsField.GUEST_CS_AR_BYTES.encoding()) & AR_L) != 0;
+        exit.registers().setGpr(0, longMode ? result : result & 0xFFFF_FFFFL);
+        return ExitAction.EMULATED;
     }
 
     /** SDM 3C 28.2.1, Table 28-4: DR number 2:0, direction 4 (1 = MOV from DR), GPR 11:8. */

@@ -169,16 +169,7 @@ final class DescriptorTableEmulation {
         if (d == null) {
             return ExitAction.RESUME;
         }
-        if (!d.system() || d.type() != TYPE_LDT) {
-            op.fault(GP, selector & SELECTOR_ERROR_CODE_MASK);
-            return ExitAction.RESUME;
-        }
-        if (!d.present()) {
-            op.fault(NP, selector & SELECTOR_ERROR_CODE_MASK);
-            return ExitAction.RESUME;
-        }
-        if (!d.upperValid(op)) {
-            op.fault(GP, selector & SELECTOR_ERROR_CODE_MASK);
+        if (!checkLoadable(op, d, selector, d.type() == TYPE_LDT)) {
             return ExitAction.RESUME;
         }
         writeSegment(exit, VmcsField.GUEST_LDTR_SELECTOR, VmcsField.GUEST_LDTR_BASE, VmcsField.GUEST_LDTR_LIMIT,
@@ -200,16 +191,7 @@ final class DescriptorTableEmulation {
         int type = d.type();
         // IA-32e mode: only an available 64-bit TSS (type 9); otherwise also the 16-bit one (type 1)
         boolean available = type == TYPE_TSS_AVAILABLE || type == TYPE_TSS16_AVAILABLE && !op.ia32e;
-        if (!d.system() || !available) {
-            op.fault(GP, selector & SELECTOR_ERROR_CODE_MASK);
-            return ExitAction.RESUME;
-        }
-        if (!d.present()) {
-            op.fault(NP, selector & SELECTOR_ERROR_CODE_MASK);
-            return ExitAction.RESUME;
-        }
-        if (!d.upperValid(op)) {
-            op.fault(GP, selector & SELECTOR_ERROR_CODE_MASK);
+        if (!checkLoadable(op, d, selector, available)) {
             return ExitAction.RESUME;
         }
         int accessByte = (int) (d.low >>> DESC_ACCESS_SHIFT) & AR_ACCESS_MASK;
@@ -219,6 +201,25 @@ final class DescriptorTableEmulation {
         writeSegment(exit, VmcsField.GUEST_TR_SELECTOR, VmcsField.GUEST_TR_BASE, VmcsField.GUEST_TR_LIMIT,
                 VmcsField.GUEST_TR_AR_BYTES, selector, d.base(op), d.limit(), d.accessRights() | TYPE_TSS_BUSY_BIT);
         return ExitAction.EMULATED;
+    }
+
+    /**
+     * SDM 2 LLDT/LTR, in their order: #GP(selector) unless a system descriptor of the wanted type,
+     * #NP(selector) if not present, #GP(selector) if the upper half of a 16-byte descriptor is bad.
+     * Returns false with the fault raised.
+     */
+    private static boolean checkLoadable(GuestOperand op, SystemDescriptor d, int selector, boolean wantedType) {
+        int errorCode = selector & SELECTOR_ERROR_CODE_MASK;
+        if (!d.system() || !wantedType) {
+            return op.fault(GP, errorCode);
+        }
+        if (!d.present()) {
+            return op.fault(NP, errorCode);
+        }
+        if (!d.upperValid(op)) {
+            return op.fault(GP, errorCode);
+        }
+        return true;
     }
 
     private static void writeSegment(VmExit exit, VmcsField selectorField, VmcsField baseField, VmcsField limitField,

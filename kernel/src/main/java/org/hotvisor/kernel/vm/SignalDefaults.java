@@ -34,7 +34,13 @@ final class SignalDefaults {
     static final int IA32_VMX_CR0_FIXED0 = 0x486, IA32_VMX_CR4_FIXED0 = 0x488;
     static final long RESET_CS_SELECTOR = 0xF000, RESET_CS_BASE = 0xFFFF_0000L, RESET_IP = 0xFFF0;
     static final long REAL_MODE_LIMIT = 0xFFFF;
-    static final int AR_CODE = 0x9B, AR_DATA = 0x93, AR_LDT = 0x82, AR_TSS16_BUSY = 0x83;
+    static final int AR_CODE = 0x9B, AR_DATA = 0x93, AR_LDT = 0x82;
+    /**
+     * TR after INIT: Table 10-1 says only "present, R/W"; a busy 32-bit TSS (type 11, as KVM's reset
+     * state) passes VM entry in every mode, while type 3 fails it once the AP enters IA-32e mode
+     * before its first LTR (SDM 3C 27.3.1.2).
+     */
+    static final int AR_TSS32_BUSY = 0x8B;
     static final long RFLAGS_INIT = 0x2, DR7_INIT = 0x400;
     /** SDM 3A 10.1 Table 10-1: EDX holds the processor signature (family 6 here). */
     static final long EDX_SIGNATURE = 0x600;
@@ -103,7 +109,7 @@ final class SignalDefaults {
         segment(c, VmcsField.GUEST_LDTR_SELECTOR, VmcsField.GUEST_LDTR_BASE, VmcsField.GUEST_LDTR_LIMIT,
                 VmcsField.GUEST_LDTR_AR_BYTES, 0, 0, AR_LDT);
         segment(c, VmcsField.GUEST_TR_SELECTOR, VmcsField.GUEST_TR_BASE, VmcsField.GUEST_TR_LIMIT,
-                VmcsField.GUEST_TR_AR_BYTES, 0, 0, AR_TSS16_BUSY);
+                VmcsField.GUEST_TR_AR_BYTES, 0, 0, AR_TSS32_BUSY);
         c.vmwrite(VmcsField.GUEST_GDTR_BASE, 0);
         c.vmwrite(VmcsField.GUEST_GDTR_LIMIT, REAL_MODE_LIMIT);
         c.vmwrite(VmcsField.GUEST_IDTR_BASE, 0);

@@ -55,6 +55,10 @@ public final class VirtualCpu implements Vcpu {
     private long sequence;
     private int procControls;
     private boolean windowExiting;
+    /** The processor offers the monitor trap flag (read once per run loop). */
+    private boolean mtfAvailable;
+    /** The kernel set the monitor trap flag to step past an MMIO instruction before injecting. */
+    private boolean steppingPastMmio;
     private boolean preemptionTimer;
     private String lastBundle;
     volatile ExitTrace trace;
@@ -281,6 +285,9 @@ public final class VirtualCpu implements Vcpu {
         }
         // ---- end debugger support
         reloadCachedControls(c);
+        org.hotvisor.api.vmx.VmxProcessor processor = machine.processorService();
+        mtfAvailable = processor != null
+                && new org.hotvisor.kernel.console.VmxCapabilities(processor).mayBeOne(ProcessorControl.MONITOR_TRAP_FLAG);
         prepareEntry(c);
         // Timing is sampled (ExitStatistics): a host-clock read costs as much as a fast exit.
         // The coarse clock, a field read, still catches every handler over its budget.
@@ -394,6 +401,9 @@ public final class VirtualCpu implements Vcpu {
             machine.stopFromVcpu(StopStatus.ENTRY_FAILURE, String.format(
                     "VM-entry failure: exit reason %d (%s), qualification 0x%x, guest RIP 0x%x",
                     basic, name(basic), view.qualification, view.guestRip));
+            return;
+        }
+        if (steppingPastMmio && finishMmioStep(c, basic)) {
             return;
         }
         // ---- debugger support: breakpoint (#BP) and monitor-trap-flag exits of the console/gdb debugger
@@ -577,7 +587,9 @@ public final class VirtualCpu implements Vcpu {
         }
         // ---- end debugger support
         if (pic != null && pic.interruptPending()) {
-            if (entryInfo >= 0 && canTakeInterrupt(c)) {
+            if (entryInfo >= 0 && canTakeInterrupt(c) && view.rawReason == EPT_VIOLATION_EXIT && mtfAvailable && hook == null) {
+                stepPastMmio(c);
+            } else if (entryInfo >= 0 && canTakeInterrupt(c)) {
                 int vector = pic.acknowledge() & 0xFF;
                 // SDM 3C 25.8.3: valid, type 0 (external interrupt), vector.
                 c.vmwrite(VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding(), 0x8000_0000L | vector);
@@ -619,6 +631,33 @@ public final class VirtualCpu implements Vcpu {
         int info = 0x8000_0000 | (NMI_TYPE << 8) | NMI_VECTOR;
         c.vmwrite(VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding(), info & 0xFFFF_FFFFL);
         return info;
+    }
+
+    /**
+     * The guest resumes at an instruction whose MMIO access the VMM completed; it re-executes at
+     * the next VM entry (LogicalProcessor.completeMmioRead/Write). An interrupt injected at that
+     * entry would be delivered first (SDM 3C 27.6) with the instruction still to do: its
+     * completion would be spent on the handler's first instruction and, after IRET, the access
+     * would exit and take effect again (a self-IPI through the ICR would repeat forever). So the
+     * interrupt waits for a monitor-trap-flag exit, which comes after that instruction (SDM 3C
+     * 26.5.2); an interrupt-window exit would come before it (SDM 3C 27.7.5).
+     */
+    private void stepPastMmio(LogicalProcessor c) {
+        steppingPastMmio = true;
+        procControls = ProcessorControl.MONITOR_TRAP_FLAG.set(procControls, true);
+        c.vmwrite(VmcsField.CPU_BASED_VM_EXEC_CONTROL.encoding(), procControls & 0xFFFFFFFFL);
+    }
+
+    /** The exit after a {@link #stepPastMmio} entry: clears the flag; true if it was the kernel's MTF exit. */
+    private boolean finishMmioStep(LogicalProcessor c, int basic) {
+        steppingPastMmio = false;
+        procControls = ProcessorControl.MONITOR_TRAP_FLAG.set(procControls, false);
+        c.vmwrite(VmcsField.CPU_BASED_VM_EXEC_CONTROL.encoding(), procControls & 0xFFFFFFFFL);
+        if (basic == MONITOR_TRAP_FLAG_EXIT) {
+            lastBundle = "kernel";
+            return true;
+        }
+        return false;
     }
 
     private static final long INTERRUPTIBILITY_STI = 1, INTERRUPTIBILITY_MOV_SS = 2, INTERRUPTIBILITY_NMI = 8;

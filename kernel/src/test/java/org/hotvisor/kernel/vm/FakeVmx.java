@@ -41,6 +41,15 @@ final class FakeVmx implements VmxProcessor {
     /** The exit reasons in the order the processors reported them. */
     final List<Integer> exits = new java.util.concurrent.CopyOnWriteArrayList<>();
     volatile Map<Integer, Long> vmcs;
+    /**
+     * Scripted exits: while not empty, each VM entry records {entry interruption information,
+     * primary processor-based controls} in {@link #entries}, consumes the injection (as delivery
+     * does) and returns the next reason with RFLAGS.IF set; a negative reason is an EPT violation
+     * that is a data write.
+     */
+    final java.util.Queue<Integer> script = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    final List<long[]> entries = new java.util.concurrent.CopyOnWriteArrayList<>();
+    static final int EXIT_EPT_VIOLATION = 48, EXIT_MONITOR_TRAP_FLAG = 37;
 
     @Override
     public LogicalProcessor createLogicalProcessor(byte[] guestRam, byte[] hostMemory) {
@@ -65,6 +74,15 @@ final class FakeVmx implements VmxProcessor {
                     fields.put((Integer) args[0], (Long) args[1]);
                     return last[0] = VmxStatus.SUCCEED;
                 case "vmlaunch", "vmresume":
+                    Integer scripted = script.poll();
+                    if (scripted != null) {
+                        int info = VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding();
+                        entries.add(new long[] {fields.getOrDefault(info, 0L),
+                            fields.getOrDefault(VmcsField.CPU_BASED_VM_EXEC_CONTROL.encoding(), 0L)});
+                        fields.put(info, 0L);
+                        fields.put(VmcsField.GUEST_RFLAGS.encoding(), 0x202L);
+                        return scripted < 0 ? exit(fields, EXIT_EPT_VIOLATION, 0x182) : exit(fields, scripted, 0);
+                    }
                     boolean waiting = fields.getOrDefault(VmcsField.GUEST_ACTIVITY_STATE.encoding(), 0L) == ACTIVITY_WAIT_FOR_SIPI;
                     synchronized (initPending) {
                         if (sipiVector[0] != NO_SIPI && !waiting) {

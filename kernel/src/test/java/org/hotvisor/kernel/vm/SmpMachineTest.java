@@ -56,6 +56,8 @@ class SmpMachineTest {
         for (int ap = 1; ap < 3; ap++) {
             assertEquals(FakeVmx.ACTIVITY_WAIT_FOR_SIPI, field(ap, VmcsField.GUEST_ACTIVITY_STATE));
             assertEquals(0xF000, field(ap, VmcsField.GUEST_CS_SELECTOR), "SDM 3A Table 10-1: CS after INIT");
+            assertEquals(0x8B, field(ap, VmcsField.GUEST_TR_AR_BYTES),
+                    "TR a busy 32-bit TSS: an AP may enter IA-32e mode before LTR (SDM 3C 27.3.1.2)");
             int pin = (int) field(ap, VmcsField.PIN_BASED_VM_EXEC_CONTROL);
             int proc = (int) field(ap, VmcsField.CPU_BASED_VM_EXEC_CONTROL);
             assertFalse(PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.isSet(pin), "vCPU 0 keeps the time");

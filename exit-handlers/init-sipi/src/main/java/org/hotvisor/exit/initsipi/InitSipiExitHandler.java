@@ -43,8 +43,14 @@ public final class InitSipiExitHandler implements ExitHandler {
     static final long CR0_FIXED_FALLBACK = 1L << 5, CR4_FIXED_FALLBACK = 1L << 13;
     static final long RESET_CS_SELECTOR = 0xF000, RESET_CS_BASE = 0xFFFF_0000L, RESET_IP = 0xFFF0;
     static final long REAL_MODE_LIMIT = 0xFFFF;
-    /** Access rights (SDM 3C 25.4.1): present accessed code/data, LDT, busy 16-bit TSS. */
-    static final int AR_CODE = 0x9B, AR_DATA = 0x93, AR_LDT = 0x82, AR_TSS16_BUSY = 0x83;
+    /** Access rights (SDM 3C 25.4.1): present accessed code/data, LDT. */
+    static final int AR_CODE = 0x9B, AR_DATA = 0x93, AR_LDT = 0x82;
+    /**
+     * TR after INIT: Table 10-1 says only "present, R/W"; a busy 32-bit TSS (type 11, as KVM's reset
+     * state) passes VM entry in every mode, while type 3 fails it once the AP enters IA-32e mode
+     * before its first LTR (SDM 3C 27.3.1.2), as kvm-unit-tests' APs do.
+     */
+    static final int AR_TSS32_BUSY = 0x8B;
     static final long RFLAGS_INIT = 0x2, DR7_INIT = 0x400;
     /** EDX after INIT: the processor signature (family 6, as the CPUID handler reports). */
     static final long EDX_SIGNATURE = 0x600;
@@ -106,7 +112,7 @@ public final class InitSipiExitHandler implements ExitHandler {
         segment(exit, VmcsField.GUEST_LDTR_SELECTOR, VmcsField.GUEST_LDTR_BASE, VmcsField.GUEST_LDTR_LIMIT,
                 VmcsField.GUEST_LDTR_AR_BYTES, 0, 0, AR_LDT);
         segment(exit, VmcsField.GUEST_TR_SELECTOR, VmcsField.GUEST_TR_BASE, VmcsField.GUEST_TR_LIMIT, VmcsField.GUEST_TR_AR_BYTES,
-                0, 0, AR_TSS16_BUSY);
+                0, 0, AR_TSS32_BUSY);
         w(exit, VmcsField.GUEST_GDTR_BASE, 0);
         w(exit, VmcsField.GUEST_GDTR_LIMIT, REAL_MODE_LIMIT);
         w(exit, VmcsField.GUEST_IDTR_BASE, 0);

@@ -35,6 +35,8 @@ class InitSipiExitHandlerTest {
         assertEquals(0x6000_0010L, e.field(VmcsField.CR0_READ_SHADOW), "the guest reads the architectural value");
         assertEquals(0x2, e.field(VmcsField.GUEST_RFLAGS));
         assertEquals(0x93, e.field(VmcsField.GUEST_SS_AR_BYTES));
+        assertEquals(0x8B, e.field(VmcsField.GUEST_TR_AR_BYTES),
+                "TR a busy 32-bit TSS: the VM entry after an AP's switch to IA-32e mode, before its LTR, accepts it (SDM 3C 27.3.1.2)");
         assertEquals(0, e.registers.rax());
         assertEquals(0x600, e.registers.rdx(), "EDX = processor signature");
         assertEquals(0, e.registers.get(Register.CR2));

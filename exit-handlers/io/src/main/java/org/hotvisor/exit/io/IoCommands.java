@@ -1,11 +1,10 @@
 package org.hotvisor.exit.io;
 
 import java.util.Hashtable;
+import org.hotvisor.exit.routing.ShellCommands;
 
 /**
- * Gogo shell commands {@code io:unclaimed} and {@code io:devices}. Gogo finds any service with
- * the properties osgi.command.scope and osgi.command.function and calls its public methods by
- * name; no Gogo classes are needed at compile time.
+ * Gogo shell commands {@code io:unclaimed} and {@code io:devices}. See {@link ShellCommands}.
  */
 public final class IoCommands {
     static final String SCOPE = "io";
@@ -18,10 +17,7 @@ public final class IoCommands {
     }
 
     static Hashtable<String, Object> serviceProperties() {
-        Hashtable<String, Object> props = new Hashtable<>();
-        props.put("osgi.command.scope", SCOPE);
-        props.put("osgi.command.function", FUNCTIONS.clone());
-        return props;
+        return ShellCommands.properties(SCOPE, FUNCTIONS);
     }
 
     /** io:unclaimed — per-port counts of reads and writes that no device claimed. */

@@ -2,7 +2,6 @@ package org.hotvisor.exit.io;
 
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -16,8 +15,9 @@ import org.hotvisor.api.Register;
 import org.hotvisor.api.VmExit;
 import org.hotvisor.api.device.PortIoDevice;
 import org.hotvisor.api.vmx.VmcsField;
+import org.hotvisor.exit.routing.ShellCommands;
+import org.hotvisor.exit.routing.Whiteboard;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -65,9 +65,7 @@ public final class IoExitHandler implements ExitHandler {
     private static final int AR_DPL_SHIFT = 5;
     private static final int AR_DPL_MASK = 0x3;
 
-    private final Object bindLock = new Object();
-    private final Map<Long, PortMap.Binding> bindings = new HashMap<>();
-    private volatile PortMap portMap = PortMap.EMPTY;
+    private final Whiteboard<PortMap.Binding, PortMap> devices = new Whiteboard<>(PortMap.EMPTY, PortMap::build);
 
     /** Unclaimed accesses: [2 * port] reads, [2 * port + 1] writes. Allocated once; lock-free increments. */
     private final AtomicLongArray unclaimed = new AtomicLongArray(2 * PortRanges.PORT_COUNT);
@@ -96,13 +94,7 @@ public final class IoExitHandler implements ExitHandler {
     void deactivate() {
         ServiceRegistration<IoCommands> registration = commandRegistration;
         commandRegistration = null;
-        if (registration != null) {
-            try {
-                registration.unregister();
-            } catch (IllegalStateException alreadyGone) {
-                // the framework unregisters a stopping bundle's services itself
-            }
-        }
+        ShellCommands.unregister(registration);
     }
 
     void configure(Map<String, ?> properties) {
@@ -130,15 +122,14 @@ public final class IoExitHandler implements ExitHandler {
     @Reference(service = PortIoDevice.class, cardinality = ReferenceCardinality.MULTIPLE,
             policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     void bindDevice(PortIoDevice device, Map<String, Object> properties) {
-        synchronized (bindLock) {
-            List<String> problems = new ArrayList<>();
-            PortMap.Binding b = binding(device, properties, problems);
-            for (String problem : problems) {
-                LOG.log(Level.WARNING, "{0}: {1}", b.label(), problem);
-            }
-            bindings.put(b.serviceId(), b);
-            portMap = PortMap.build(bindings.values());
+        List<String> problems = new ArrayList<>();
+        int[] ranges = PortRanges.parse(properties.get(PortIoDevice.PORTS), problems);
+        PortMap.Binding b = new PortMap.Binding(device, ranges, Whiteboard.ranking(properties), Whiteboard.serviceId(properties),
+                Whiteboard.label(device, properties));
+        for (String problem : problems) {
+            LOG.log(Level.WARNING, "{0}: {1}", b.label(), problem);
         }
+        devices.put(b.serviceId(), b);
     }
 
     void updatedDevice(PortIoDevice device, Map<String, Object> properties) {
@@ -146,26 +137,11 @@ public final class IoExitHandler implements ExitHandler {
     }
 
     void unbindDevice(PortIoDevice device, Map<String, Object> properties) {
-        synchronized (bindLock) {
-            bindings.remove(serviceId(properties));
-            portMap = PortMap.build(bindings.values());
-        }
-    }
-
-    private static PortMap.Binding binding(PortIoDevice device, Map<String, ?> properties, List<String> problems) {
-        int[] ranges = PortRanges.parse(properties.get(PortIoDevice.PORTS), problems);
-        Object ranking = properties.get(Constants.SERVICE_RANKING);
-        Object componentName = properties.get("component.name");
-        String label = componentName != null ? String.valueOf(componentName) : device.getClass().getName();
-        return new PortMap.Binding(device, ranges, ranking instanceof Integer r ? r : 0, serviceId(properties), label);
-    }
-
-    private static long serviceId(Map<String, ?> properties) {
-        return properties.get(Constants.SERVICE_ID) instanceof Long id ? id : -1L;
+        devices.remove(Whiteboard.serviceId(properties));
     }
 
     PortMap portMap() {
-        return portMap;
+        return devices.map();
     }
 
     long unclaimedReads(int port) {
@@ -194,7 +170,7 @@ public final class IoExitHandler implements ExitHandler {
             return ExitAction.PASS;
         }
         int port = IoQualification.port(q);
-        PortMap map = portMap;
+        PortMap map = devices.map();
         if (IoQualification.isString(q)) {
             return stringIo(exit, map, port, size, IoQualification.isIn(q), IoQualification.isRep(q));
         }

@@ -1,11 +1,10 @@
 package org.hotvisor.exit.mmio;
 
 import java.util.Hashtable;
+import org.hotvisor.exit.routing.ShellCommands;
 
 /**
- * Gogo shell commands {@code mmio:unclaimed} and {@code mmio:devices}. Gogo finds any service
- * with the properties osgi.command.scope and osgi.command.function and calls its public methods
- * by name; no Gogo classes are needed at compile time.
+ * Gogo shell commands {@code mmio:unclaimed} and {@code mmio:devices}. See {@link ShellCommands}.
  */
 public final class MmioCommands {
     static final String SCOPE = "mmio";
@@ -18,10 +17,7 @@ public final class MmioCommands {
     }
 
     static Hashtable<String, Object> serviceProperties() {
-        Hashtable<String, Object> props = new Hashtable<>();
-        props.put("osgi.command.scope", SCOPE);
-        props.put("osgi.command.function", FUNCTIONS.clone());
-        return props;
+        return ShellCommands.properties(SCOPE, FUNCTIONS);
     }
 
     /** mmio:unclaimed — per-address counts of reads and writes that no device claimed. */

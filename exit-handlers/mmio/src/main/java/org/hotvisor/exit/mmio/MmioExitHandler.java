@@ -2,7 +2,6 @@ package org.hotvisor.exit.mmio;
 
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.hotvisor.api.ExitAction;
@@ -11,8 +10,9 @@ import org.hotvisor.api.ExitReason;
 import org.hotvisor.api.HandlesExit;
 import org.hotvisor.api.VmExit;
 import org.hotvisor.api.device.MmioDevice;
+import org.hotvisor.exit.routing.ShellCommands;
+import org.hotvisor.exit.routing.Whiteboard;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -60,9 +60,7 @@ public final class MmioExitHandler implements ExitHandler {
     private static final int BYTE_MASK = 0xFF;
     private static final int MAX_ACCESS_SIZE = Long.BYTES;
 
-    private final Object bindLock = new Object();
-    private final Map<Long, MmioMap.Binding> bindings = new HashMap<>();
-    private volatile MmioMap mmioMap = MmioMap.EMPTY;
+    private final Whiteboard<MmioMap.Binding, MmioMap> devices = new Whiteboard<>(MmioMap.EMPTY, MmioMap::build);
     private final UnclaimedCounts unclaimed = new UnclaimedCounts();
     private volatile boolean logUnclaimed;
     /** Exits passed on because they were not data accesses (fetches, page walks, odd sizes). */
@@ -89,13 +87,7 @@ public final class MmioExitHandler implements ExitHandler {
     void deactivate() {
         ServiceRegistration<MmioCommands> registration = commandRegistration;
         commandRegistration = null;
-        if (registration != null) {
-            try {
-                registration.unregister();
-            } catch (IllegalStateException alreadyGone) {
-                // the framework unregisters a stopping bundle's services itself
-            }
-        }
+        ShellCommands.unregister(registration);
     }
 
     void configure(Map<String, ?> properties) {
@@ -109,15 +101,14 @@ public final class MmioExitHandler implements ExitHandler {
     @Reference(service = MmioDevice.class, cardinality = ReferenceCardinality.MULTIPLE,
             policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY)
     void bindDevice(MmioDevice device, Map<String, Object> properties) {
-        synchronized (bindLock) {
-            List<String> problems = new ArrayList<>();
-            MmioMap.Binding b = binding(device, properties, problems);
-            for (String problem : problems) {
-                LOG.log(Level.WARNING, "{0}: {1}", b.label(), problem);
-            }
-            bindings.put(b.serviceId(), b);
-            mmioMap = MmioMap.build(bindings.values());
+        List<String> problems = new ArrayList<>();
+        long[] ranges = MmioRanges.parse(properties.get(MmioDevice.RANGES), problems);
+        MmioMap.Binding b = new MmioMap.Binding(device, ranges, Whiteboard.ranking(properties), Whiteboard.serviceId(properties),
+                Whiteboard.label(device, properties));
+        for (String problem : problems) {
+            LOG.log(Level.WARNING, "{0}: {1}", b.label(), problem);
         }
+        devices.put(b.serviceId(), b);
     }
 
     void updatedDevice(MmioDevice device, Map<String, Object> properties) {
@@ -125,26 +116,11 @@ public final class MmioExitHandler implements ExitHandler {
     }
 
     void unbindDevice(MmioDevice device, Map<String, Object> properties) {
-        synchronized (bindLock) {
-            bindings.remove(serviceId(properties));
-            mmioMap = MmioMap.build(bindings.values());
-        }
-    }
-
-    private static MmioMap.Binding binding(MmioDevice device, Map<String, ?> properties, List<String> problems) {
-        long[] ranges = MmioRanges.parse(properties.get(MmioDevice.RANGES), problems);
-        Object ranking = properties.get(Constants.SERVICE_RANKING);
-        Object componentName = properties.get("component.name");
-        String label = componentName != null ? String.valueOf(componentName) : device.getClass().getName();
-        return new MmioMap.Binding(device, ranges, ranking instanceof Integer r ? r : 0, serviceId(properties), label);
-    }
-
-    private static long serviceId(Map<String, ?> properties) {
-        return properties.get(Constants.SERVICE_ID) instanceof Long id ? id : -1L;
+        devices.remove(Whiteboard.serviceId(properties));
     }
 
     MmioMap mmioMap() {
-        return mmioMap;
+        return devices.map();
     }
 
     UnclaimedCounts unclaimed() {
@@ -169,7 +145,7 @@ public final class MmioExitHandler implements ExitHandler {
             return ExitAction.PASS;
         }
         long address = exit.guestPhysicalAddress();
-        MmioMap map = mmioMap;
+        MmioMap map = devices.map();
         if (EptQualification.isWrite(q)) {
             write(map, address, size, exit.accessData() & sizeMask(size));
         } else {

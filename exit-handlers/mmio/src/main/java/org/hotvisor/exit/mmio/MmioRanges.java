@@ -1,8 +1,7 @@
 package org.hotvisor.exit.mmio;
 
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
+import org.hotvisor.exit.routing.RangeList;
 
 /**
  * Parses the {@code hotvisor.mmio.ranges} service property: guest-physical addresses and
@@ -22,54 +21,7 @@ final class MmioRanges {
 
     /** Returns [first0, last0, first1, last1, ...]; adds a message to {@code problems} per bad entry. */
     static long[] parse(Object property, List<String> problems) {
-        List<String> entries = new ArrayList<>();
-        if (property instanceof String s) {
-            entries.add(s);
-        } else if (property instanceof String[] array) {
-            entries.addAll(List.of(array));
-        } else if (property instanceof Collection<?> c) {
-            for (Object o : c) {
-                entries.add(String.valueOf(o));
-            }
-        } else if (property != null) {
-            entries.add(String.valueOf(property));
-        }
-        List<long[]> ranges = new ArrayList<>();
-        for (String entry : entries) {
-            for (String part : entry.split(",")) {
-                String text = part.trim();
-                if (text.isEmpty()) {
-                    continue;
-                }
-                int dash = text.indexOf('-');
-                try {
-                    long first = parseAddress(dash < 0 ? text : text.substring(0, dash));
-                    long last = dash < 0 ? first : parseAddress(text.substring(dash + 1));
-                    if (last < first) {
-                        problems.add("MMIO range '" + text + "' ends before it starts");
-                        continue;
-                    }
-                    ranges.add(new long[] {first, last});
-                } catch (IllegalArgumentException e) {
-                    problems.add("bad MMIO range entry '" + text + "': " + e.getMessage());
-                }
-            }
-        }
-        long[] out = new long[ranges.size() * 2];
-        for (int i = 0; i < ranges.size(); i++) {
-            out[2 * i] = ranges.get(i)[0];
-            out[2 * i + 1] = ranges.get(i)[1];
-        }
-        return out;
-    }
-
-    private static long parseAddress(String text) {
-        String t = text.trim();
-        long value = t.startsWith("0x") || t.startsWith("0X") ? Long.parseUnsignedLong(t.substring(2), 16) : Long.parseLong(t);
-        if (value < 0 || value > MAX_ADDRESS) {
-            throw new IllegalArgumentException("address " + t + " is outside 0-0x" + Long.toHexString(MAX_ADDRESS));
-        }
-        return value;
+        return RangeList.parse(property, "MMIO address", MAX_ADDRESS, problems);
     }
 
     /** "0xfec00000-0xfec00fff" or "0xfee00300" for one range. */

@@ -157,8 +157,10 @@ final class ArchitecturalMsrs {
                 vmwrite(exit, VmcsField.GUEST_SYSENTER_CS, value & 0xFFFF_FFFFL); // a 32-bit VMCS field
                 return true;
             }
-            case IA32_SYSENTER_ESP, IA32_SYSENTER_EIP, IA32_FS_BASE, IA32_GS_BASE, IA32_KERNEL_GS_BASE, IA32_LSTAR -> {
-                // SDM Vol. 2B WRMSR: #GP(0) for a non-canonical address in these MSRs.
+            case IA32_SYSENTER_ESP, IA32_SYSENTER_EIP, IA32_FS_BASE, IA32_GS_BASE, IA32_KERNEL_GS_BASE, IA32_LSTAR,
+                    IA32_CSTAR -> {
+                // SDM Vol. 2B WRMSR: #GP(0) for a non-canonical address in these MSRs; IA32_CSTAR too, as
+                // KVM checks it (kvm-unit-tests' msr test expects the #GP on Intel and AMD alike).
                 if (!canonical(value)) {
                     return false;
                 }
@@ -219,7 +221,7 @@ final class ArchitecturalMsrs {
                         return false;
                     }
                 }
-                // STAR, CSTAR: any 64-bit value.
+                // STAR: any 64-bit value.
                 store(exit, index, value);
                 return true;
             }

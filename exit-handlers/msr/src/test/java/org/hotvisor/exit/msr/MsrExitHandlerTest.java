@@ -71,7 +71,7 @@ class MsrExitHandlerTest {
     void storedMsrsRoundTripThroughEdxEax() {
         long[][] cases = {
             {Msrs.IA32_STAR, 0x0023_0010_DEAD_BEEFL},
-            {Msrs.IA32_CSTAR, 0x8000_0000_0000_0000L},
+            {Msrs.IA32_CSTAR, 0xFFFF_8000_0000_0000L},
             {Msrs.IA32_LSTAR, 0xFFFF_8000_0000_1000L},
             {Msrs.IA32_FMASK, 0x0004_7700L},
             {Msrs.IA32_KERNEL_GS_BASE, 0x0000_7FFF_FFFF_F000L},
@@ -121,7 +121,7 @@ class MsrExitHandlerTest {
     @Test
     void nonCanonicalAddressesTakeGp() {
         int[] checked = {Msrs.IA32_FS_BASE, Msrs.IA32_GS_BASE, Msrs.IA32_KERNEL_GS_BASE, Msrs.IA32_LSTAR,
-            Msrs.IA32_SYSENTER_ESP, Msrs.IA32_SYSENTER_EIP};
+            Msrs.IA32_CSTAR, Msrs.IA32_SYSENTER_ESP, Msrs.IA32_SYSENTER_EIP};
         for (int msr : checked) {
             exit.clearVmcs();
             assertGp(wrmsr(msr, 0x0000_8000_0000_0000L));
