@@ -1,7 +1,9 @@
 ; Local APIC and I/O APIC test guest (flat image, 32-bit protected mode: --format flat --load-addr 0x100000).
 ; With the 8259s masked: reads the xAPIC version through the MMIO page, sends itself a fixed IPI
 ; (shorthand self), counts three periodic LAPIC-timer ticks, then routes the PIT (ISA IRQ0 = I/O
-; APIC pin 2) through the I/O APIC and counts two of its ticks. Prints PASS/FAIL lines on COM1 and
+; APIC pin 2) through the I/O APIC and counts two of its ticks; last, clears IA32_APIC_BASE.EN and
+; expects CPUID.01H:EDX.APIC clear, then sets it again and expects it set (SDM 3A 11.4.3;
+; kvm-unit-tests apic.c test_apic_disable). Prints PASS/FAIL lines on COM1 and
 ; leaves through isa-debug-exit with V=0x2a (status 0x55) when everything passed, else V=1 (3).
 bits 32
 org 0x100000
@@ -34,6 +36,12 @@ IOWIN           equ 0x10
 IOAPIC_VERSION  equ 0x01
 PIN2_LOW        equ 0x10 + 2 * 2
 PIN2_HIGH       equ PIN2_LOW + 1
+IOREDTBL_MASKED equ 1 << 16
+
+IA32_APIC_BASE  equ 0x1b
+APIC_BASE_EN    equ 1 << 11
+CPUID_FEATURES  equ 1
+CPUID_EDX_APIC  equ 1 << 9
 
 VEC_TIMER       equ 0x40
 VEC_SELF        equ 0x41
@@ -123,6 +131,31 @@ start:
     cmp dword [unexpected_count], 0
     call pass_fail
 
+    ; ---- IA32_APIC_BASE.EN and CPUID.01H:EDX.APIC, interrupts off, the PIT's pin masked ----
+    mov dword [IOAPIC + IOREGSEL], PIN2_LOW
+    mov dword [IOAPIC + IOWIN], IOREDTBL_MASKED | VEC_PIT
+    mov ecx, IA32_APIC_BASE
+    rdmsr
+    mov [saved_apic_base], eax
+    mov [saved_apic_base + 4], edx
+    and eax, ~APIC_BASE_EN
+    wrmsr
+    mov eax, CPUID_FEATURES
+    cpuid
+    mov esi, s_cpuid_disabled
+    test edx, CPUID_EDX_APIC        ; ZF = 1: bit 9 clear
+    call pass_fail
+    mov ecx, IA32_APIC_BASE
+    mov eax, [saved_apic_base]
+    mov edx, [saved_apic_base + 4]
+    wrmsr
+    mov eax, CPUID_FEATURES
+    cpuid
+    mov esi, s_cpuid_enabled
+    and edx, CPUID_EDX_APIC
+    cmp edx, CPUID_EDX_APIC         ; ZF = 1: bit 9 set
+    call pass_fail
+
     jmp exit_with_result
 
 setup_idt:
@@ -191,9 +224,12 @@ timer_count:    dd 0
 self_count:     dd 0
 pit_count:      dd 0
 unexpected_count: dd 0
+saved_apic_base: dq 0
 s_version:      db "lapic version ", 0
 s_ioversion:    db "ioapic version ", 0
 s_self:         db "self-ipi", 0
 s_timer:        db "lapic-timer periodic", 0
 s_pit:          db "ioapic pin2 pit", 0
 s_unexpected:   db "no unexpected vectors", 0
+s_cpuid_disabled: db "apic disabled: cpuid apic clear", 0
+s_cpuid_enabled:  db "apic re-enabled: cpuid apic set", 0

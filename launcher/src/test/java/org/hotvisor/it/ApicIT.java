@@ -8,7 +8,8 @@ import org.junit.jupiter.api.Test;
  * The local APIC and I/O APIC bundles end to end on one vCPU: the guest reads the xAPIC page
  * (EPT violations taken by the lapic bundle's handler, ranked above the generic MMIO one), sends
  * itself an IPI, counts periodic LAPIC-timer ticks on the virtual clock, and takes the PIT
- * through I/O APIC pin 2 with both 8259s masked.
+ * through I/O APIC pin 2 with both 8259s masked. Then CPUID.01H:EDX.APIC follows
+ * IA32_APIC_BASE.EN (the lapic bundle publishes the base, the cpuid bundle reads it).
  */
 class ApicIT {
     @Test
@@ -22,6 +23,8 @@ class ApicIT {
                 ioapic version 00170011
                 ioapic pin2 pit PASS
                 no unexpected vectors PASS
+                apic disabled: cpuid apic clear PASS
+                apic re-enabled: cpuid apic set PASS
                 """, r.stdout(), r.toString());
         assertEquals((0x2a << 1) | 1, r.status(), r.toString());
     }

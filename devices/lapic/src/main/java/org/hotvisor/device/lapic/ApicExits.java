@@ -86,7 +86,10 @@ final class ApicExits {
         if (write) {
             long value = (regs.rdx() & LOW_32) << 32 | (regs.rax() & LOW_32);
             boolean ok = switch (index) {
-                case IA32_APIC_BASE -> apic.writeApicBase(value);
+                case IA32_APIC_BASE -> {
+                    apic.publishTo(exit.vcpu()); // the vCPU the CPUID handler will ask about (a no-op once bound)
+                    yield apic.writeApicBase(value);
+                }
                 case IA32_TSC_DEADLINE -> {
                     apic.writeTscDeadline(value);
                     yield true;

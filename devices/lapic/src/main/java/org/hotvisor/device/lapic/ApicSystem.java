@@ -61,6 +61,9 @@ final class ApicSystem implements ApicBus {
 
     void vcpus(IntFunction<Vcpu> lookup) {
         vcpus = lookup;
+        for (LocalApic a : apics) {
+            a.publishTo(vcpu(a.index()));
+        }
     }
 
     InterruptController pic() {

@@ -2,6 +2,7 @@ package org.hotvisor.device.lapic;
 
 import static org.hotvisor.device.lapic.ApicRegisters.*;
 
+import java.util.concurrent.atomic.AtomicLong;
 import org.hotvisor.api.Vcpu;
 import org.hotvisor.api.device.ApicBus;
 import org.hotvisor.api.device.InterruptController;
@@ -64,6 +65,11 @@ final class LocalApic implements InterruptController {
     /** The thread that samples INTR: the vCPU. A delivery from any other thread kicks it. */
     private volatile Thread vcpuThread;
 
+    // ---- IA32_APIC_BASE as published in the vCPU's state map for the CPUID handler (under the monitor) ----
+    private Vcpu publishedVcpu;
+    /** Null while no vCPU is known: nothing is published (CPUID then reports the APIC, as at power-on). */
+    private AtomicLong publishedBase;
+
     // ---- counters (under the monitor) ----
     private long accepted;
     private long dropped;
@@ -77,6 +83,7 @@ final class LocalApic implements InterruptController {
         this.clock = clock;
         this.timer = clock.newTimer("lapic" + index, this::timerFired);
         powerOn();
+        publishTo(system.vcpu(index));
     }
 
     int index() {
@@ -89,7 +96,7 @@ final class LocalApic implements InterruptController {
 
     /** Power-on (and platform reset): enabled xAPIC at 0xFEE00000, BSP bit on vCPU 0 (SDM 3A "IA32_APIC_BASE"). */
     synchronized void powerOn() {
-        apicBase = DEFAULT_BASE | BASE_ENABLE | (index == 0 ? BASE_BSP : 0);
+        setApicBase(DEFAULT_BASE | BASE_ENABLE | (index == 0 ? BASE_BSP : 0));
         xapicId = index << XAPIC_ID_SHIFT;
         resetRegisters();
     }
@@ -182,6 +189,34 @@ final class LocalApic implements InterruptController {
         return apicBase;
     }
 
+    /** Every change of IA32_APIC_BASE goes through here, so the published copy never lags (caller holds the monitor). */
+    private void setApicBase(long value) {
+        apicBase = value;
+        AtomicLong published = publishedBase;
+        if (published != null) {
+            published.set(value);
+        }
+    }
+
+    /**
+     * From now on IA32_APIC_BASE is published in {@code vcpu}'s state map ({@link PublishedApicBase});
+     * the current value at once. A no-op for the vCPU already bound (so a foreign object under the
+     * key is logged once); null unbinds.
+     */
+    void publishTo(Vcpu vcpu) {
+        synchronized (this) {
+            if (vcpu == publishedVcpu) {
+                return;
+            }
+        }
+        AtomicLong holder = PublishedApicBase.of(vcpu); // outside the monitor: no call-outs while holding it
+        synchronized (this) {
+            publishedVcpu = vcpu;
+            publishedBase = holder;
+            setApicBase(apicBase);
+        }
+    }
+
     /**
      * WRMSR IA32_APIC_BASE. Returns false for #GP: reserved bits, EXTD without EN, x2APIC to
      * xAPIC, disabled to x2APIC (SDM 3A "x2APIC State Transitions"). Disabling resets the APIC
@@ -208,7 +243,7 @@ final class LocalApic implements InterruptController {
                 return false; // disabled -> x2APIC must go through xAPIC
             }
             // The BSP flag is the processor's, not software's.
-            apicBase = (value & ~BASE_BSP) | (apicBase & BASE_BSP);
+            setApicBase((value & ~BASE_BSP) | (apicBase & BASE_BSP));
             if (!enable && wasEnabled) {
                 xapicId = index << XAPIC_ID_SHIFT;
                 resetRegisters();

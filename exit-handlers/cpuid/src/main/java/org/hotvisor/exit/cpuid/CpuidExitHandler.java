@@ -2,12 +2,15 @@ package org.hotvisor.exit.cpuid;
 
 import java.lang.System.Logger.Level;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.hotvisor.api.ExitAction;
 import org.hotvisor.api.ExitHandler;
 import org.hotvisor.api.ExitReason;
 import org.hotvisor.api.GuestRegisters;
 import org.hotvisor.api.HandlesExit;
 import org.hotvisor.api.Register;
+import org.hotvisor.api.Vcpu;
 import org.hotvisor.api.VmExit;
 import org.hotvisor.api.vmx.ProcessorControl;
 import org.hotvisor.api.vmx.SecondaryControl;
@@ -34,10 +37,22 @@ public final class CpuidExitHandler implements ExitHandler {
     private static final long LOW_32 = 0xFFFF_FFFFL;
     /** CR4.OSXSAVE (SDM Vol. 3A 2.5). */
     static final long CR4_OSXSAVE = 1L << 18;
+    /**
+     * The lapic bundle publishes each vCPU's IA32_APIC_BASE under this vCPU state key, as an
+     * {@link AtomicLong} (devices/lapic PublishedApicBase; whoever asks first creates it enabled).
+     */
+    static final String APIC_BASE_KEY = "org.hotvisor.device.lapic/apicBase";
+    /** IA32_APIC_BASE[11], the APIC global enable (SDM 3A 11.4.4). */
+    static final long APIC_BASE_ENABLE = 1L << 11;
+    /** Non-capturing, so the per-exit lookup allocates nothing once the holder exists. */
+    private static final Supplier<Object> NEW_APIC_BASE = () -> new AtomicLong(APIC_BASE_ENABLE);
 
     private volatile CpuModel model = CpuModel.defaults();
 
-    /** Present while a local-APIC bundle runs: then leaf 1 reports APIC, x2APIC and the TSC-deadline timer. */
+    /**
+     * Present while a local-APIC bundle runs: then leaf 1 reports APIC, x2APIC and the TSC-deadline
+     * timer, unless the vCPU's APIC is globally disabled.
+     */
     @org.osgi.service.component.annotations.Reference(cardinality = org.osgi.service.component.annotations.ReferenceCardinality.OPTIONAL,
             policy = org.osgi.service.component.annotations.ReferencePolicy.DYNAMIC)
     volatile org.hotvisor.api.device.ApicBus apic;
@@ -85,7 +100,7 @@ public final class CpuidExitHandler implements ExitHandler {
         int apicId = exit.vcpu().index(); // initial APIC ID = vCPU index
         if (leaf == CpuModel.LEAF_VERSION_FEATURES) {
             ebx |= (apicId & 0xFF) << CpuModel.INITIAL_APIC_ID_SHIFT;
-            if (apic != null) {
+            if (apic != null && apicGloballyEnabled(exit.vcpu())) {
                 edx |= CpuFeatures.EDX_APIC;
                 ecx |= CpuFeatures.ECX_X2APIC | CpuFeatures.ECX_TSC_DEADLINE;
             }
@@ -112,6 +127,16 @@ public final class CpuidExitHandler implements ExitHandler {
         regs.setRcx(ecx & LOW_32);
         regs.setRdx(edx & LOW_32);
         return ExitAction.EMULATED;
+    }
+
+    /**
+     * SDM 3A 11.4.3: with IA32_APIC_BASE[11] clear the processor acts as one without a local APIC,
+     * and CPUID.01H:EDX[9] reads 0. Unknown (nothing or a foreign object published): enabled, the
+     * power-on state.
+     */
+    static boolean apicGloballyEnabled(Vcpu vcpu) {
+        Object base = vcpu.state(APIC_BASE_KEY, NEW_APIC_BASE);
+        return !(base instanceof AtomicLong published) || (published.get() & APIC_BASE_ENABLE) != 0;
     }
 
     /** SDM 3C 26.3: XSAVES/XRSTORS are #UD in the guest unless the VMCS enables them. */

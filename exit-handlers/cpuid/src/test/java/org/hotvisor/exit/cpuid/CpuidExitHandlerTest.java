@@ -3,6 +3,7 @@ package org.hotvisor.exit.cpuid;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
@@ -10,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import org.hotvisor.api.ExitAction;
 import org.hotvisor.api.ExitReason;
 import org.hotvisor.exit.testkit.FakeMemory;
@@ -244,6 +246,75 @@ class CpuidExitHandlerTest {
         assertEquals(0L, cpuid(1)[3] & CpuFeatures.EDX_APIC, "the bundle went away");
     }
 
+    private static final org.hotvisor.api.device.ApicBus SOME_APIC_BUS = new org.hotvisor.api.device.ApicBus() {
+        @Override public void deliver(int destination, boolean logical, int deliveryMode, int vector, boolean level) { }
+        @Override public void eoiListener(EoiListener listener) { }
+    };
+    private static final long APIC_FEATURES_ECX = CpuFeatures.ECX_X2APIC | CpuFeatures.ECX_TSC_DEADLINE;
+
+    /** CPUID leaf 1 on {@code vcpu}: {ECX, EDX}. */
+    private long[] leaf1(FakeVcpu vcpu) {
+        FakeVmExit exit = new FakeVmExit(vcpu, new FakeMemory(16));
+        exit.reason = ExitReason.CPUID;
+        exit.registers.setRax(1);
+        assertEquals(ExitAction.EMULATED, handler.handle(exit));
+        return new long[] {exit.registers.rcx(), exit.registers.rdx()};
+    }
+
+    @Test
+    void aGloballyDisabledApicIsNotReportedOnThatVcpu() {
+        handler.apic = SOME_APIC_BUS;
+        FakeVcpu bsp = new FakeVcpu(0);
+        FakeVcpu ap = new FakeVcpu(1);
+        AtomicLong bspBase = new AtomicLong(0xFEE0_0900L);
+        AtomicLong apBase = new AtomicLong(0xFEE0_0800L);
+        bsp.stateMap().put(CpuidExitHandler.APIC_BASE_KEY, bspBase);
+        ap.stateMap().put(CpuidExitHandler.APIC_BASE_KEY, apBase);
+        assertEquals(CpuFeatures.EDX_APIC, leaf1(ap)[1] & CpuFeatures.EDX_APIC);
+
+        apBase.set(0xFEE0_0000L); // WRMSR IA32_APIC_BASE with EN clear, as the lapic bundle publishes it
+        long[] disabled = leaf1(ap);
+        assertEquals(0L, disabled[1] & CpuFeatures.EDX_APIC, "SDM 3A 11.4.3: no APIC while IA32_APIC_BASE.EN = 0");
+        assertEquals(0L, disabled[0] & APIC_FEATURES_ECX, "nor x2APIC or the TSC-deadline timer");
+        assertEquals(CpuFeatures.EDX_APIC, leaf1(bsp)[1] & CpuFeatures.EDX_APIC, "the other vCPU's APIC is still enabled");
+
+        apBase.set(0xFEE0_0800L);
+        long[] enabled = leaf1(ap);
+        assertEquals(CpuFeatures.EDX_APIC, enabled[1] & CpuFeatures.EDX_APIC, "re-enabled");
+        assertEquals(APIC_FEATURES_ECX, enabled[0] & APIC_FEATURES_ECX);
+        assertEquals(enabled[1], disabled[1] | CpuFeatures.EDX_APIC, "nothing else of EDX changes");
+        assertEquals(enabled[0], disabled[0] | APIC_FEATURES_ECX, "nothing else of ECX changes");
+    }
+
+    @Test
+    void withoutAPublishedBaseTheApicCountsAsEnabledAndTheHolderIsSharedWithTheLapic() {
+        handler.apic = SOME_APIC_BUS;
+        FakeVcpu vcpu = new FakeVcpu(0);
+        assertEquals(CpuFeatures.EDX_APIC, leaf1(vcpu)[1] & CpuFeatures.EDX_APIC, "power-on: enabled");
+        Object created = vcpu.stateMap().get(CpuidExitHandler.APIC_BASE_KEY);
+        AtomicLong holder = assertInstanceOf(AtomicLong.class, created, "the lapic finds and updates the same holder");
+        assertEquals(CpuidExitHandler.APIC_BASE_ENABLE, holder.get());
+        holder.set(0);
+        assertEquals(0L, leaf1(vcpu)[1] & CpuFeatures.EDX_APIC);
+    }
+
+    @Test
+    void aForeignObjectUnderTheKeyLeavesTheApicReported() {
+        handler.apic = SOME_APIC_BUS;
+        FakeVcpu vcpu = new FakeVcpu(0);
+        vcpu.stateMap().put(CpuidExitHandler.APIC_BASE_KEY, new long[] {0});
+        assertEquals(CpuFeatures.EDX_APIC, leaf1(vcpu)[1] & CpuFeatures.EDX_APIC);
+    }
+
+    @Test
+    void withoutTheLapicBundleADisabledBaseChangesNothing() {
+        FakeVcpu vcpu = new FakeVcpu(0);
+        vcpu.stateMap().put(CpuidExitHandler.APIC_BASE_KEY, new AtomicLong(0xFEE0_0000L));
+        long[] r = leaf1(vcpu);
+        assertEquals(0L, r[1] & CpuFeatures.EDX_APIC);
+        assertEquals(0L, r[0] & APIC_FEATURES_ECX);
+    }
+
     @Test
     void extendedLeaves() {
         assertEquals(0x8000_0008L, cpuid(0x8000_0000L)[0]);
@@ -290,5 +361,24 @@ class CpuidExitHandlerTest {
         }
         long allocated = bean.getThreadAllocatedBytes(tid) - before;
         assertTrue(allocated < 4096, "CPUID allocated " + allocated + " bytes over 10000 exits");
+    }
+
+    @Test
+    void leaf1WithTheLapicBoundDoesNotAllocate() {
+        handler.apic = SOME_APIC_BUS;
+        var bean = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        FakeVmExit exit = new FakeVmExit(new FakeVcpu(0), new FakeMemory(16));
+        for (int warm = 0; warm < 20_000; warm++) {
+            exit.registers.setRax(1);
+            handler.handle(exit);
+        }
+        long tid = Thread.currentThread().threadId();
+        long before = bean.getThreadAllocatedBytes(tid);
+        for (int i = 0; i < 10_000; i++) {
+            exit.registers.setRax(1);
+            handler.handle(exit);
+        }
+        long allocated = bean.getThreadAllocatedBytes(tid) - before;
+        assertTrue(allocated < 4096, "leaf 1 allocated " + allocated + " bytes over 10000 exits");
     }
 }
