@@ -318,6 +318,9 @@ public final class VirtualCpu implements Vcpu {
             long exitTime = timed ? System.nanoTime() : 0;
             long coarseExitTime = CoarseClock.nanos();
             if (timekeeper) {
+                if (EXIT_NANOS != 0 && !machine.clock().hostPaced()) {
+                    c.advanceTsc(EXIT_NANOS); // deterministic time: an exit costs cycles, as on hardware
+                }
                 machine.clock().publish(c.tsc());
             } else {
                 followClock(c);
@@ -378,6 +381,14 @@ public final class VirtualCpu implements Vcpu {
             }
         }
     }
+
+    /**
+     * Virtual nanoseconds (= TSC cycles of the deterministic clock) one VM exit costs the guest:
+     * a round trip costs on the order of a thousand cycles on hardware, and a guest that times
+     * its exits (kvm-unit-tests' vmexit runs each test for 2^30 cycles) needs them to cost some.
+     * {@code -Dhotvisor.exitNanos=0} restores "1 ns per instruction" alone.
+     */
+    static final long EXIT_NANOS = Long.getLong("hotvisor.exitNanos", 1000);
 
     private void checkBudget(int slot, long handling) {
         if (handling > machine.dispatcher().budgetNanos() && lastBundle != null) {
