@@ -167,7 +167,7 @@ final class BlockCompiler {
             DynamicConstantDesc<Insn> insnConst = DynamicConstantDesc.ofNamed(BSM_CLASS_DATA_AT, DEFAULT_NAME, CD_INSN, k);
             code.aload(CORE);
             code.ldc(insnConst);
-            if (HANDLER[op] != null) {
+            if (HANDLER[op] != null && (in.flags() & Insn.F_ATOMIC) == 0) {
                 int kind = kindOf(op);
                 if (kind >= 0) {
                     code.loadConstant(kind);
@@ -223,7 +223,7 @@ final class BlockCompiler {
      */
     static int rare(X86Core c, Insn in, int k) {
         c.blockPos = k;
-        int outcome = c.ops.execute(in);
+        int outcome = (in.flags() & Insn.F_ATOMIC) != 0 ? c.executeAtomic(in) : c.ops.execute(in);
         if (outcome == Exec.NEXT) {
             return -1;
         }

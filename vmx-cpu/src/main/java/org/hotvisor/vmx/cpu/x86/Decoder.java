@@ -209,6 +209,9 @@ final class Decoder {
             // SDM 2 LOCK: #UD unless a lockable instruction with a memory destination
             return simple(Op.UD, 0, in.len());
         }
+        if ((flags & F_LOCK) != 0 || in.op() == Op.XCHG_RM) {
+            in = in.withFlags(in.flags() | Insn.F_ATOMIC); // SDM 3A 9.1.2.1: XCHG with memory locks by itself
+        }
         return Specializer.specialize(in);
     }
 

@@ -58,6 +58,12 @@ public record Insn(int op, int sub, int len, int flags, int size, long mask, int
     public static final int F_REX = 1 << 13;
     /** REX.W was set. */
     public static final int F_REX_W = 1 << 14;
+    /**
+     * A locked read-modify-write (a LOCK prefix on a lockable instruction, or XCHG with memory,
+     * which locks by itself: SDM 3A 9.1.2.1): atomic with respect to the other vCPUs' locked
+     * operations on the shared guest RAM.
+     */
+    public static final int F_ATOMIC = 1 << 15;
 
     /** {@link #base} of a RIP-relative memory operand (SDM 2 2.2.1.6). */
     public static final int BASE_RIP = -2;
@@ -72,6 +78,12 @@ public record Insn(int op, int sub, int len, int flags, int size, long mask, int
         long addrMask = (flags & F_ADDR64) != 0 ? -1L : (flags & F_ADDR32) != 0 ? 0xFFFF_FFFFL : 0xFFFFL;
         return new Insn(op, sub, len, flags, size, mask, 64 - size * 8, reg, regShift, rm, rmShift, seg, base, index,
                 scale, disp, addrMask, imm, imm2, modrm);
+    }
+
+    /** The same instruction with other flags. */
+    Insn withFlags(int newFlags) {
+        return new Insn(op, sub, len, newFlags, size, mask, signShift, reg, regShift, rm, rmShift, seg, base, index, scale,
+                disp, addrMask, imm, imm2, modrm);
     }
 
     /** The same instruction with another operation id and immediate (the specialiser's rewrite). */

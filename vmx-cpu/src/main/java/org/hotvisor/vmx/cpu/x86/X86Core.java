@@ -800,6 +800,26 @@ public final class X86Core {
      *
      * @return true if a VM exit happened (exit fields filled, RIP at the exiting instruction)
      */
+    /**
+     * A locked read-modify-write: the guest RAM array is the bus lock, shared by every vCPU's core
+     * (SDM 3A 9.1.2: locked operations are atomic; the vCPUs run on separate host threads).
+     */
+    int executeAtomic(Insn in) {
+        synchronized (ram) {
+            return switch (in.op()) {
+                case Op.ALU_MR -> {
+                    Hot.aluMR(this, in);
+                    yield Exec.NEXT;
+                }
+                case Op.ALU_MI -> {
+                    Hot.aluMI(this, in);
+                    yield Exec.NEXT;
+                }
+                default -> ops.execute(in);
+            };
+        }
+    }
+
     private boolean execBlock(Block b, int count) {
         final Insn[] code = b.insns;
         int i = 0;
@@ -811,6 +831,11 @@ public final class X86Core {
                     break;
                 }
                 rip += in.len();
+                if ((in.flags() & Insn.F_ATOMIC) != 0) {
+                    blockPos = i;
+                    executeAtomic(in); // a data operation: it completes, faults or exits by exception
+                    continue;
+                }
                 switch (in.op()) {
                     case Op.MOV_RR:
                         Hot.movRR(this, in);

@@ -20,7 +20,12 @@ final class Guest {
     long ioExits, cpuidExits;
 
     Guest(int ramSize) {
-        ram = new byte[ramSize];
+        this(new byte[ramSize]);
+    }
+
+    /** A processor on the given RAM: two guests on one array are two processors of one machine. */
+    Guest(byte[] sharedRam) {
+        ram = sharedRam;
         core = new X86Core(ram, host);
     }
 
