@@ -87,6 +87,14 @@ public interface LogicalProcessor {
     /** Lets time pass while the VMM idles the vCPU (HLT): the TSC and the VMX-preemption timer advance. */
     void advanceTsc(long cycles);
 
+    /**
+     * Drops every guest-linear translation the processor caches (since 1.1): what a VM entry with
+     * "enable VPID" 0 does on hardware (SDM 3C 29.4.3), for a VMM that emulates INVLPG or INVPCID
+     * or changed the guest's page tables. The processor may keep its TLB across VM entries
+     * otherwise, as if the guest had a VPID of its own.
+     */
+    void flushGuestTlb();
+
     /** Gates address line 20 of guest-physical accesses (A20M#). */
     void setA20(boolean enabled);
 

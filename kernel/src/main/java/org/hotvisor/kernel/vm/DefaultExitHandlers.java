@@ -65,8 +65,8 @@ final class DefaultExitHandlers {
                 yield ExitAction.EMULATED;
             }
             case 13, 54, 40, 39, 36 -> ExitAction.EMULATED;
-            case 14 -> TlbInvalidation.invlpg(exit, exit.cpu, machine.a20());
-            case 58 -> TlbInvalidation.invpcid(exit, exit.cpu, machine.a20());
+            case 14 -> TlbInvalidation.invlpg(exit, exit.cpu);
+            case 58 -> TlbInvalidation.invpcid(exit, exit.cpu);
             case 46 -> DescriptorTableEmulation.gdtrIdtr(exit, exit.cpu);
             case 47 -> DescriptorTableEmulation.ldtrTr(exit, exit.cpu);
             case 28 -> ControlRegisterEmulation.handle(exit);

@@ -16,12 +16,9 @@ import org.hotvisor.api.vmx.LogicalProcessor;
  * <p>On hardware without VPIDs the VM entry itself does it: with "enable VPID" 0, VM entries and
  * exits invalidate the linear and combined mappings of VPID 0000H (SDM 3C 29.4.3). The vmx-cpu
  * core keeps its TLB across entries (it flushes only when the paging controls change), so the
- * emulation drops the processor's cached translations itself. The API has no call for that yet
- * (proposed: {@code LogicalProcessor.invalidateGuestTlb(long linear)} and
- * {@code flushGuestTlb()}); meanwhile {@link #flushProcessorTlb} uses the one public operation
- * that flushes: changing the A20 mask, set back at once. Dropping every translation where one
- * page was asked is allowed: a processor may invalidate more than the instruction requires
- * (SDM 3A 4.10.4.1).
+ * emulation drops the processor's cached translations itself with
+ * {@link LogicalProcessor#flushGuestTlb()}. Dropping every translation where one page was asked is
+ * allowed: a processor may invalidate more than the instruction requires (SDM 3A 4.10.4.1).
  */
 final class TlbInvalidation {
     private TlbInvalidation() {}
@@ -35,13 +32,13 @@ final class TlbInvalidation {
     private static final long LOW_32 = 0xFFFF_FFFFL;
 
     /** Reason 14: the qualification is the linear address (SDM 3C 28.2.1); INVLPG never faults on it. */
-    static ExitAction invlpg(VmExit exit, LogicalProcessor cpu, boolean a20) {
-        flushProcessorTlb(cpu, a20);
+    static ExitAction invlpg(VmExit exit, LogicalProcessor cpu) {
+        cpu.flushGuestTlb();
         return ExitAction.EMULATED;
     }
 
     /** Reason 58: type in Reg2 (Table 28-13), the descriptor in the memory operand. */
-    static ExitAction invpcid(VmExit exit, LogicalProcessor cpu, boolean a20) {
+    static ExitAction invpcid(VmExit exit, LogicalProcessor cpu) {
         GuestOperand op = new GuestOperand(exit, cpu);
         // SDM 2 INVPCID: #UD in real-address and virtual-8086 mode, #GP(0) at CPL > 0
         if (!op.protectedMode || op.virtual8086) {
@@ -78,17 +75,7 @@ final class TlbInvalidation {
             op.fault(GP, 0);
             return ExitAction.RESUME;
         }
-        flushProcessorTlb(cpu, a20);
+        cpu.flushGuestTlb();
         return ExitAction.EMULATED;
-    }
-
-    /**
-     * Drops every linear translation the processor caches. Stopgap until the API offers a TLB
-     * flush: the processor flushes its TLB whenever the A20 mask changes, and the mask ends as
-     * {@code a20} (the machine's state) again, before the guest runs.
-     */
-    static void flushProcessorTlb(LogicalProcessor cpu, boolean a20) {
-        cpu.setA20(!a20);
-        cpu.setA20(a20);
     }
 }

@@ -232,6 +232,11 @@ public final class ToyCpu implements LogicalProcessor {
     }
 
     @Override
+    public void flushGuestTlb() {
+        // the toy ISA has no paging: nothing is cached
+    }
+
+    @Override
     public void signalInit() {
     }
 

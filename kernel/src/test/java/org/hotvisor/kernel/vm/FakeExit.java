@@ -31,7 +31,7 @@ final class FakeExit implements VmExit, GuestRegisters {
     long rip = 0x1000, rflags = 2, cr0 = 0x11, cr2, cr3, cr4;
     final byte[] ram = new byte[RAM];
     final Set<Long> absentPages = new HashSet<>(), readOnlyPages = new HashSet<>();
-    final List<Boolean> a20Calls = new ArrayList<>();
+    int tlbFlushes;
     long qualification;
     int info, length = 3;
     /** The injected exception vector (-1: none) and its error code (-1: none). */
@@ -59,8 +59,8 @@ final class FakeExit implements VmExit, GuestRegisters {
     final LogicalProcessor cpu = (LogicalProcessor) Proxy.newProxyInstance(LogicalProcessor.class.getClassLoader(),
             new Class<?>[] {LogicalProcessor.class}, (proxy, m, args) -> switch (m.getName()) {
                 case "translateGuestLinear" -> translate((Long) args[0], (Boolean) args[1]);
-                case "setA20" -> {
-                    a20Calls.add((Boolean) args[0]);
+                case "flushGuestTlb" -> {
+                    tlbFlushes++;
                     yield null;
                 }
                 default -> throw new UnsupportedOperationException(m.getName());

@@ -986,6 +986,11 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
     }
 
     @Override
+    public void flushGuestTlb() {
+        core.flushTlb();
+    }
+
+    @Override
     public void invalidateCode(long address, int length) {
         core.invalidateCode(address, length);
     }
