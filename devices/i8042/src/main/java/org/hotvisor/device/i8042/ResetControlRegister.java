@@ -12,7 +12,7 @@ import org.hotvisor.api.device.MachineControl;
  * <p>Reference: Intel 82371AB PIIX4 datasheet, "RC - Reset Control Register (I/O CF9h)"; ICH
  * datasheets, "RST_CNT".
  */
-public final class ResetControlRegister {
+public final class ResetControlRegister extends SingleByteRegister {
     public static final int PORT = 0xCF9;
     /** Bit 1: 1 = hard (system) reset, 0 = soft reset (INIT). */
     static final int SYSTEM_RESET = 0x02;
@@ -21,46 +21,24 @@ public final class ResetControlRegister {
     /** Bit 3 (ICH): a full reset drops power briefly; kept, no other effect. */
     static final int FULL_RESET = 0x08;
     static final int STORED = SYSTEM_RESET | FULL_RESET;
-    private static final int BITS_PER_BYTE = 8;
 
     private final MachineControl machine;
     private int value;
-
-    private long reads;
-    private long writes;
-    private long unexpectedSizes;
-    private long missedReads;
-    private long missedWrites;
     private long softResets;
     private long hardResets;
 
     public ResetControlRegister(MachineControl machine) {
+        super(PORT, "cf9");
         this.machine = machine;
     }
 
-    public int ioRead(int port, int size) {
-        if (port != PORT) {
-            missedReads++;
-            return openBus(size);
-        }
-        reads++;
-        if (size != 1) {
-            unexpectedSizes++;
-            return value | ~0xFF & openBus(size);
-        }
+    @Override
+    int read() {
         return value;
     }
 
-    public void ioWrite(int port, int size, int v) {
-        if (port != PORT) {
-            missedWrites++;
-            return;
-        }
-        if (size != 1) {
-            unexpectedSizes++;
-        }
-        writes++;
-        int b = v & 0xFF;
+    @Override
+    void write(int b) {
         value = b & STORED;
         if ((b & RESET_CPU) != 0) {
             boolean hard = (b & SYSTEM_RESET) != 0;
@@ -73,10 +51,6 @@ public final class ResetControlRegister {
         }
     }
 
-    private static int openBus(int size) {
-        return size >= Integer.BYTES ? -1 : (1 << (BITS_PER_BYTE * size)) - 1;
-    }
-
     public long softResets() {
         return softResets;
     }
@@ -86,8 +60,7 @@ public final class ResetControlRegister {
     }
 
     @Override
-    public String toString() {
-        return String.format("cf9: reads=%d writes=%d unexpectedSizes=%d missedReads=%d missedWrites=%d softResets=%d hardResets=%d",
-                reads, writes, unexpectedSizes, missedReads, missedWrites, softResets, hardResets);
+    String counters() {
+        return String.format(" softResets=%d hardResets=%d", softResets, hardResets);
     }
 }
