@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.hotvisor.device.testkit.RecordingLines;
 
 /** The 8042 as the PS/2 technical reference describes it, and port 0x92. */
 class I8042Test {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import org.junit.jupiter.api.Test;
+import org.hotvisor.device.testkit.RecordingLines;
 
 /** Intel 8254 data sheet statements, on the PC's ports with a hand-driven virtual clock. */
 class Pit8254Test {

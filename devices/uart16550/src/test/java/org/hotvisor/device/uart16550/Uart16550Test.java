@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.hotvisor.device.testkit.RecordingLines;
 
 /** PC16550D datasheet statements, checked against the chip on COM1 (0x3F8, IRQ 4). */
 class Uart16550Test {

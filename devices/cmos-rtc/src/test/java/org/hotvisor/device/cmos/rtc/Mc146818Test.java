@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
+import org.hotvisor.device.testkit.RecordingLines;
 
 /** MC146818A data sheet statements (and the PC's CMOS map), with a hand-driven virtual clock. */
 class Mc146818Test {

@@ -1,9 +1,9 @@
-package org.hotvisor.device.cmos.rtc;
+package org.hotvisor.device.testkit;
 
 import org.hotvisor.api.device.InterruptLines;
 
 /** Interrupt lines that remember each line's level and count its rising edges. */
-final class RecordingLines implements InterruptLines {
+public final class RecordingLines implements InterruptLines {
     private final boolean[] level = new boolean[16];
     private final int[] risingEdges = new int[16];
 
@@ -15,11 +15,11 @@ final class RecordingLines implements InterruptLines {
         level[irq] = high;
     }
 
-    synchronized boolean high(int irq) {
+    public synchronized boolean high(int irq) {
         return level[irq];
     }
 
-    synchronized int risingEdges(int irq) {
+    public synchronized int risingEdges(int irq) {
         return risingEdges[irq];
     }
 }
