@@ -258,13 +258,17 @@ public final class ToyCpu implements LogicalProcessor {
         return retired;
     }
 
+    /** Cycles the VMM let pass besides the retired instructions (idle time, the cost of exits). */
+    long advancedCycles;
+
     @Override
     public long tsc() {
-        return retired;
+        return retired + advancedCycles;
     }
 
     @Override
     public void advanceTsc(long cycles) {
+        advancedCycles += Math.max(0, cycles);
     }
 
     @Override
