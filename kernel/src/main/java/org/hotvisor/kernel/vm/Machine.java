@@ -837,7 +837,16 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
             ram.invalidator(c::invalidateCode);
             ram.translator((linear, write) -> c.translateGuestLinear(linear, write != 0));
         }
-        v.cpu = c;
+        synchronized (this) {
+            v.cpu = c;
+            if (processor != p) {
+                // The CPU bundle went while this vCPU set up: processorGone could not see it in VMX
+                // operation yet, so it leaves now, keeping its VMCS for the next processor.
+                saveForSwap(v);
+                notifyAll();
+                return false;
+            }
+        }
         v.processorReady(c);
         return true;
     }
