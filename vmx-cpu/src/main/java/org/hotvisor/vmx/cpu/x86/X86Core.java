@@ -164,6 +164,8 @@ public final class X86Core {
     boolean slowDataPath;
     /** CR0.AM, EFLAGS.AC and CPL 3: misaligned data accesses raise #AC (SDM 3A 6.15, vector 17). */
     boolean alignmentCheck;
+    /** The block the last VM exit left (a key into successor caches, which check RIP and epoch), or null. */
+    private Block exitBlock;
     /** Bumped whenever linear-to-physical code mapping or decode mode may have changed (successor caches). */
     long mapEpoch;
     private long csBaseSeen = -1;
@@ -487,6 +489,9 @@ public final class X86Core {
         if (deliverPendingDebugExceptions()) {
             return;
         }
+        // the block that took the last VM exit: its successor cache finds the resume block
+        // without a code-cache lookup (most exits resume right after the exiting instruction)
+        Block resumeFrom = exitBlock;
         while (true) {
             // SDM 3A 6.9: SMI and INIT (and a SIPI) come before the timer, window exits and the host kick
             if (exitRequested && signals.recognise()) {
@@ -520,12 +525,20 @@ public final class X86Core {
                 }
                 long budget = timerDeadline - tsc;
                 int count = single ? 1 : budget < Block.MAX_INSNS ? (int) budget : Block.MAX_INSNS;
-                Block b = lookupBlock();
+                Block b;
+                if (resumeFrom != null) {
+                    rip &= ripMask;
+                    b = successor(resumeFrom);
+                    resumeFrom = null;
+                } else {
+                    b = lookupBlock();
+                }
                 boolean exited;
                 if (count >= b.insns.length && (b.compiled != null || compileWhenHot(b))) {
                     exited = runChain(b);
                 } else {
                     exited = execBlock(b, count);
+                    exitBlock = b;
                 }
                 if (exited) {
                     exitTaken();
@@ -601,6 +614,7 @@ public final class X86Core {
     private boolean runChain(Block b) {
         while (true) {
             if (runCompiled(b)) {
+                exitBlock = b;
                 return true;
             }
             if (singleStep || exitRequested || activityState != ACTIVITY_ACTIVE
