@@ -136,10 +136,10 @@ final class BlockCompiler {
         ClassDesc self = ClassDesc.of(PKG + "CompiledBlock$Gen");
         return ClassFile.of().build(self, cb -> {
             cb.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SYNTHETIC);
-            cb.withInterfaceSymbols(CD_COMPILED);
+            cb.withSuperclass(CD_COMPILED);
             cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC, code -> {
                 code.aload(0);
-                code.invokespecial(CD_Object, INIT_NAME, MTD_void);
+                code.invokespecial(CD_COMPILED, INIT_NAME, MTD_void);
                 code.return_();
             });
             cb.withMethodBody("run", MT_RUN, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL, code -> emitRun(code, insns));
