@@ -130,6 +130,17 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
      * object reference on every VMREAD/VMWRITE would cost a GC write barrier.
      */
     private int lastStatus = SUCCEED;
+
+    // Control bits the entry/exit path tests on every round trip, as constants (an enum constant's
+    // field is a memory load the JIT cannot fold).
+    private static final int ENTRY_LOAD_DEBUG_CONTROLS = EntryControl.LOAD_DEBUG_CONTROLS.mask(),
+            ENTRY_LOAD_IA32_PAT = EntryControl.LOAD_IA32_PAT.mask(), ENTRY_LOAD_IA32_EFER = EntryControl.LOAD_IA32_EFER.mask(),
+            ENTRY_IA32E_MODE_GUEST = EntryControl.IA32E_MODE_GUEST.mask();
+    private static final int EXIT_ACKNOWLEDGE_INTERRUPT = ExitControl.ACKNOWLEDGE_INTERRUPT_ON_EXIT.mask(),
+            EXIT_SAVE_PREEMPTION_TIMER = ExitControl.SAVE_VMX_PREEMPTION_TIMER_VALUE.mask(),
+            EXIT_SAVE_DEBUG_CONTROLS = ExitControl.SAVE_DEBUG_CONTROLS.mask(), EXIT_SAVE_IA32_PAT = ExitControl.SAVE_IA32_PAT.mask(),
+            EXIT_SAVE_IA32_EFER = ExitControl.SAVE_IA32_EFER.mask();
+    private static final int PIN_PREEMPTION_TIMER = PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.mask();
     /** Set by a VMX abort (SDM 3C 28.7): the processor is shut down. */
     private boolean shutdown;
     /**
@@ -647,24 +658,24 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         int entry = (int) values[Slot.VM_ENTRY_CONTROLS];
         core.gpr[RSP] = values[Slot.GUEST_RSP];
         long changed = 0; // a change makes the core recompute its derived state (data breakpoints...)
-        if (EntryControl.LOAD_DEBUG_CONTROLS.isSet(entry)) {
+        if ((entry & ENTRY_LOAD_DEBUG_CONTROLS) != 0) {
             long dr7 = values[Slot.GUEST_DR7];
             long debugCtl = values[Slot.GUEST_IA32_DEBUGCTL];
             changed = (dr7 ^ core.dr7) | (debugCtl ^ core.debugCtl);
             core.dr7 = dr7;
             core.debugCtl = debugCtl;
         }
-        if (EntryControl.LOAD_IA32_PAT.isSet(entry)) {
+        if ((entry & ENTRY_LOAD_IA32_PAT) != 0) {
             long pat = values[Slot.GUEST_IA32_PAT];
             changed |= pat ^ core.pat;
             core.pat = pat;
         }
         long efer;
-        if (EntryControl.LOAD_IA32_EFER.isSet(entry)) {
+        if ((entry & ENTRY_LOAD_IA32_EFER) != 0) {
             efer = values[Slot.GUEST_IA32_EFER];
         } else {
             // 27.3.2.1: LMA follows "IA-32e mode guest"; LME too when CR0.PG = 1
-            boolean ia32e = EntryControl.IA32E_MODE_GUEST.isSet(entry);
+            boolean ia32e = (entry & ENTRY_IA32E_MODE_GUEST) != 0;
             efer = ia32e ? core.efer | EntryChecks.EFER_LMA : core.efer & ~EntryChecks.EFER_LMA;
             if ((core.cr0 & VmxCapabilities.CR0_PG) != 0) {
                 efer = ia32e ? efer | EntryChecks.EFER_LME : efer & ~EntryChecks.EFER_LME;
@@ -708,7 +719,7 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         values[Slot.GUEST_PHYSICAL_ADDRESS] = exit.guestPhysicalAddress;
         int interruptionInfo = exit.interruptionInfo;
         if ((exit.reason & BASIC_REASON_MASK) == ExitReason.EXTERNAL_INTERRUPT.number()
-                && !ExitControl.ACKNOWLEDGE_INTERRUPT_ON_EXIT.isSet(exitControls)) {
+                && (exitControls & EXIT_ACKNOWLEDGE_INTERRUPT) == 0) {
             interruptionInfo &= ~EntryChecks.INTR_VALID; // 28.2.2: not acknowledged, so not reported
         }
         values[Slot.VM_EXIT_INTR_INFO] = Integer.toUnsignedLong(interruptionInfo);
@@ -753,7 +764,7 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         v.save(Slot.GUEST_PENDING_DBG_EXCEPTIONS, core.pendingDebugExceptions);
         v.save(Slot.GUEST_INTERRUPTIBILITY_INFO, Integer.toUnsignedLong(core.interruptibility));
         v.save(Slot.GUEST_ACTIVITY_STATE, Integer.toUnsignedLong(core.activityState));
-        if (ExitControl.SAVE_VMX_PREEMPTION_TIMER_VALUE.isSet(exitControls)) {
+        if ((exitControls & EXIT_SAVE_PREEMPTION_TIMER) != 0) {
             v.save(Slot.VMX_PREEMPTION_TIMER_VALUE, core.controls.preemptionTimerValue & LOW_32);
         }
         // the rest rarely changes: one branch-free comparison first, field by field only if it differs
@@ -797,13 +808,13 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
                 | ((segmentDiff(values, 4, core.fs) | segmentDiff(values, 5, core.gs))
                 | (segmentDiff(values, 6, core.ldtr) | segmentDiff(values, 7, core.tr)));
         long diff = registers | tables | segments;
-        if (ExitControl.SAVE_DEBUG_CONTROLS.isSet(exitControls)) {
+        if ((exitControls & EXIT_SAVE_DEBUG_CONTROLS) != 0) {
             diff |= (values[Slot.GUEST_DR7] ^ core.dr7) | (values[Slot.GUEST_IA32_DEBUGCTL] ^ core.debugCtl);
         }
-        if (ExitControl.SAVE_IA32_PAT.isSet(exitControls)) {
+        if ((exitControls & EXIT_SAVE_IA32_PAT) != 0) {
             diff |= values[Slot.GUEST_IA32_PAT] ^ core.pat;
         }
-        if (ExitControl.SAVE_IA32_EFER.isSet(exitControls)) {
+        if ((exitControls & EXIT_SAVE_IA32_EFER) != 0) {
             diff |= values[Slot.GUEST_IA32_EFER] ^ core.efer;
         }
         if (paePagingWithEpt) {
@@ -826,7 +837,7 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         v.save(Slot.GUEST_CR0, core.cr0);
         v.save(Slot.GUEST_CR3, core.cr3);
         v.save(Slot.GUEST_CR4, core.cr4);
-        if (ExitControl.SAVE_DEBUG_CONTROLS.isSet(exitControls)) {
+        if ((exitControls & EXIT_SAVE_DEBUG_CONTROLS) != 0) {
             v.save(Slot.GUEST_DR7, core.dr7);
             v.save(Slot.GUEST_IA32_DEBUGCTL, core.debugCtl);
         }
@@ -834,10 +845,10 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         v.save(Slot.GUEST_SYSENTER_CS, sysenterCs & LOW_32);
         v.save(Slot.GUEST_SYSENTER_ESP, core.sysenterEsp);
         v.save(Slot.GUEST_SYSENTER_EIP, core.sysenterEip);
-        if (ExitControl.SAVE_IA32_PAT.isSet(exitControls)) {
+        if ((exitControls & EXIT_SAVE_IA32_PAT) != 0) {
             v.save(Slot.GUEST_IA32_PAT, core.pat);
         }
-        if (ExitControl.SAVE_IA32_EFER.isSet(exitControls)) {
+        if ((exitControls & EXIT_SAVE_IA32_EFER) != 0) {
             v.save(Slot.GUEST_IA32_EFER, core.efer);
         }
         long dropped = sysenterCs >>> 32;
@@ -973,8 +984,8 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         }
         core.tsc += cycles;
         Vmcs v = current;
-        if (v != null && PinBasedControl.ACTIVATE_VMX_PREEMPTION_TIMER.isSet((int) v.values[Slot.PIN_BASED_VM_EXEC_CONTROL])
-                && ExitControl.SAVE_VMX_PREEMPTION_TIMER_VALUE.isSet((int) v.values[Slot.VM_EXIT_CONTROLS])) {
+        if (v != null && ((int) v.values[Slot.PIN_BASED_VM_EXEC_CONTROL] & PIN_PREEMPTION_TIMER) != 0
+                && ((int) v.values[Slot.VM_EXIT_CONTROLS] & EXIT_SAVE_PREEMPTION_TIMER) != 0) {
             long ticks = cycles >>> VmxCapabilities.PREEMPTION_TIMER_RATE;
             v.write(Slot.VMX_PREEMPTION_TIMER_VALUE, Math.max(0, v.values[Slot.VMX_PREEMPTION_TIMER_VALUE] - ticks));
         }
