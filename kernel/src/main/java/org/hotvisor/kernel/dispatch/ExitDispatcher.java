@@ -71,6 +71,8 @@ public final class ExitDispatcher implements SynchronousBundleListener {
 
     /** Per reason: System.nanoTime() deadline of a pending swap, or 0. */
     private final AtomicLongArray swapDeadline = new AtomicLongArray(ExitReason.TABLE_SIZE);
+    /** Set before the first swap deadline is armed and never cleared: until then awaitSwap reads nothing else. */
+    private volatile boolean swapsBegun;
     /** Per bundle id being updated: the reasons whose exits wait for it. */
     private final Map<Long, Set<Integer>> swapsByBundle = new HashMap<>();
 
@@ -205,6 +207,9 @@ public final class ExitDispatcher implements SynchronousBundleListener {
      * the reason arrives, or the wait bound passes. Returns the nanoseconds waited (0 on the fast path).
      */
     public long awaitSwap(int basicReason) {
+        if (!swapsBegun) {
+            return 0; // the common case: one plain-cost read instead of a per-reason volatile array read
+        }
         long deadline = swapDeadline.get(basicReason);
         if (deadline == 0) {
             return 0;
@@ -247,6 +252,7 @@ public final class ExitDispatcher implements SynchronousBundleListener {
             return;
         }
         long deadline = System.nanoTime() + swapWaitNanos;
+        swapsBegun = true;
         for (int r : reasons) {
             swapDeadline.set(r, deadline);
         }

@@ -25,7 +25,7 @@ public final class ExitStatistics {
     /** Exits of each reason timed exactly before sampling starts. */
     public static final int TIMED_FIRST = 256;
     /** After that, one exit in this many is timed (a power of two). */
-    public static final int SAMPLE_PERIOD = 16;
+    public static final int SAMPLE_PERIOD = 64;
 
     final long[] count = new long[N];
     /** Exits of each reason that were timed. */
@@ -81,7 +81,9 @@ public final class ExitStatistics {
     /** Counts an exit and the bundle that handled it. */
     public void count(int reason, String bundle) {
         count[reason]++;
-        handledBy[reason] = bundle;
+        if (handledBy[reason] != bundle) { // a reference store costs a card mark too: only on a change
+            handledBy[reason] = bundle;
+        }
     }
 
     /** Counts an exit and records its handling time. */

@@ -18,6 +18,21 @@ final class ExitView implements VmExit, GuestRegisters {
     /** Enough for a whole guest state (an INIT handler rewrites all segments, CRs and descriptor tables). */
     private static final int MAX_STAGED_VMWRITES = 128;
     private static final Register[] REGISTERS = Register.values();
+    /*
+     * The encodings of the fields every exit reads or writes, as compile-time constants: an enum's
+     * instance field is a memory load the JIT cannot fold, once per VMREAD on the hot path.
+     */
+    static final int VM_EXIT_REASON = VmcsField.VM_EXIT_REASON.encoding();
+    static final int EXIT_QUALIFICATION = VmcsField.EXIT_QUALIFICATION.encoding();
+    static final int VM_EXIT_INSTRUCTION_LEN = VmcsField.VM_EXIT_INSTRUCTION_LEN.encoding();
+    static final int VMX_INSTRUCTION_INFO = VmcsField.VMX_INSTRUCTION_INFO.encoding();
+    static final int GUEST_RIP = VmcsField.GUEST_RIP.encoding();
+    static final int GUEST_RSP = VmcsField.GUEST_RSP.encoding();
+    static final int VM_ENTRY_INTR_INFO_FIELD = VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding();
+    static final int IDT_VECTORING_INFO_FIELD = VmcsField.IDT_VECTORING_INFO_FIELD.encoding();
+    static final int VMX_PREEMPTION_TIMER_VALUE = VmcsField.VMX_PREEMPTION_TIMER_VALUE.encoding();
+    static final int GUEST_INTERRUPTIBILITY_INFO = VmcsField.GUEST_INTERRUPTIBILITY_INFO.encoding();
+    static final int VM_ENTRY_EXCEPTION_ERROR_CODE = VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE.encoding();
 
     private final VirtualCpu vcpu;
     private final GuestMemory memory;
@@ -60,12 +75,12 @@ final class ExitView implements VmExit, GuestRegisters {
     void load(LogicalProcessor cpu, long seq) {
         this.cpu = cpu;
         this.sequence = seq;
-        rawReason = (int) cpu.vmread(VmcsField.VM_EXIT_REASON.encoding());
+        rawReason = (int) cpu.vmread(VM_EXIT_REASON);
         reason = ExitReason.of(rawReason & 0xFFFF);
-        qualification = cpu.vmread(VmcsField.EXIT_QUALIFICATION.encoding());
-        instructionLength = (int) cpu.vmread(VmcsField.VM_EXIT_INSTRUCTION_LEN.encoding());
-        instructionInfo = (int) cpu.vmread(VmcsField.VMX_INSTRUCTION_INFO.encoding());
-        guestRip = cpu.vmread(VmcsField.GUEST_RIP.encoding());
+        qualification = cpu.vmread(EXIT_QUALIFICATION);
+        instructionLength = (int) cpu.vmread(VM_EXIT_INSTRUCTION_LEN);
+        instructionInfo = (int) cpu.vmread(VMX_INSTRUCTION_INFO);
+        guestRip = cpu.vmread(GUEST_RIP);
         discard();
     }
 
@@ -81,19 +96,16 @@ final class ExitView implements VmExit, GuestRegisters {
 
     /** Applies what the handler staged to the processor. */
     void commit() {
-        if (dirty != 0) {
-            for (int i = 0; i < REGISTERS.length; i++) {
-                if ((dirty & (1L << i)) != 0) {
-                    writeThrough(REGISTERS[i], staged[i]);
-                }
-            }
+        for (long d = dirty; d != 0; d &= d - 1) { // the staged registers only
+            int i = Long.numberOfTrailingZeros(d);
+            writeThrough(REGISTERS[i], staged[i]);
         }
         for (int i = 0; i < vmwrites; i++) {
             cpu.vmwrite(vmwriteEncoding[i], vmwriteValue[i]);
         }
         if (injectInfo != 0) {
-            cpu.vmwrite(VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding(), injectInfo & 0xFFFFFFFFL);
-            cpu.vmwrite(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE.encoding(), injectErrorCode);
+            cpu.vmwrite(VM_ENTRY_INTR_INFO_FIELD, injectInfo & 0xFFFFFFFFL);
+            cpu.vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, injectErrorCode);
         }
         if (mmioReadCompleted) {
             cpu.completeMmioRead(mmioReadValue);
@@ -109,10 +121,10 @@ final class ExitView implements VmExit, GuestRegisters {
     private long readThrough(Register r) {
         int o = r.ordinal();
         if (o < Register.GPR_COUNT) {
-            return o == 4 ? cpu.vmread(VmcsField.GUEST_RSP.encoding()) : cpu.gpr(o);
+            return o == 4 ? cpu.vmread(GUEST_RSP) : cpu.gpr(o);
         }
         return switch (r) {
-            case RIP -> cpu.vmread(VmcsField.GUEST_RIP.encoding());
+            case RIP -> cpu.vmread(GUEST_RIP);
             case RFLAGS -> cpu.vmread(VmcsField.GUEST_RFLAGS.encoding());
             // The guest's view of CR0/CR4: shadowed bits from the read shadow (SDM 3C 25.6.6).
             case CR0 -> shadowed(VmcsField.GUEST_CR0, VmcsField.CR0_GUEST_HOST_MASK, VmcsField.CR0_READ_SHADOW);
@@ -132,14 +144,14 @@ final class ExitView implements VmExit, GuestRegisters {
         int o = r.ordinal();
         if (o < Register.GPR_COUNT) {
             if (o == 4) {
-                cpu.vmwrite(VmcsField.GUEST_RSP.encoding(), v);
+                cpu.vmwrite(GUEST_RSP, v);
             } else {
                 cpu.setGpr(o, v);
             }
             return;
         }
         switch (r) {
-            case RIP -> cpu.vmwrite(VmcsField.GUEST_RIP.encoding(), v);
+            case RIP -> cpu.vmwrite(GUEST_RIP, v);
             case RFLAGS -> cpu.vmwrite(VmcsField.GUEST_RFLAGS.encoding(), v | 2); // bit 1 is reserved-1
             case CR0 -> writeShadowed(v, VmcsField.GUEST_CR0, VmcsField.CR0_GUEST_HOST_MASK, VmcsField.CR0_READ_SHADOW);
             case CR4 -> writeShadowed(v, VmcsField.GUEST_CR4, VmcsField.CR4_GUEST_HOST_MASK, VmcsField.CR4_READ_SHADOW);

@@ -550,11 +550,11 @@ public final class VirtualCpu implements Vcpu {
         }
         switch (a) {
             case EMULATED -> {
-                c.vmwrite(VmcsField.GUEST_RIP.encoding(), view.guestRip + view.instructionLength);
+                c.vmwrite(ExitView.GUEST_RIP, view.guestRip + view.instructionLength);
                 // SDM 3C 26.7.1 / 25.4.2: an emulated instruction ends STI and MOV-SS blocking.
-                long intr = c.vmread(VmcsField.GUEST_INTERRUPTIBILITY_INFO.encoding());
+                long intr = c.vmread(ExitView.GUEST_INTERRUPTIBILITY_INFO);
                 if ((intr & 3) != 0) {
-                    c.vmwrite(VmcsField.GUEST_INTERRUPTIBILITY_INFO.encoding(), intr & ~3L);
+                    c.vmwrite(ExitView.GUEST_INTERRUPTIBILITY_INFO, intr & ~3L);
                 }
             }
             case STOP -> machine.stopFromVcpu(StopStatus.HANDLER_STOP, "handler " + lastBundle + " stopped the VM");
@@ -568,13 +568,13 @@ public final class VirtualCpu implements Vcpu {
      * set the VMX-preemption timer to the next timer deadline.
      */
     private void prepareEntry(LogicalProcessor c) {
-        int entryInfo = (int) c.vmread(VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding());
-        int idtVectoring = (int) c.vmread(VmcsField.IDT_VECTORING_INFO_FIELD.encoding());
+        int entryInfo = (int) c.vmread(ExitView.VM_ENTRY_INTR_INFO_FIELD);
+        int idtVectoring = (int) c.vmread(ExitView.IDT_VECTORING_INFO_FIELD);
         if (idtVectoring < 0 && entryInfo >= 0) {
             // SDM 3C 28.2.4 / 27.6: the VMM re-injects the event that was being delivered.
-            c.vmwrite(VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding(), idtVectoring & ~(1 << 12) & 0xFFFFFFFFL);
+            c.vmwrite(ExitView.VM_ENTRY_INTR_INFO_FIELD, idtVectoring & ~(1 << 12) & 0xFFFFFFFFL);
             if ((idtVectoring & (1 << 11)) != 0) {
-                c.vmwrite(VmcsField.VM_ENTRY_EXCEPTION_ERROR_CODE.encoding(),
+                c.vmwrite(ExitView.VM_ENTRY_EXCEPTION_ERROR_CODE,
                         c.vmread(VmcsField.IDT_VECTORING_ERROR_CODE.encoding()));
             }
             int type = (idtVectoring >> 8) & 7;
@@ -603,7 +603,7 @@ public final class VirtualCpu implements Vcpu {
             } else if (entryInfo >= 0 && canTakeInterrupt(c)) {
                 int vector = pic.acknowledge() & 0xFF;
                 // SDM 3C 25.8.3: valid, type 0 (external interrupt), vector.
-                c.vmwrite(VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding(), 0x8000_0000L | vector);
+                c.vmwrite(ExitView.VM_ENTRY_INTR_INFO_FIELD, 0x8000_0000L | vector);
                 // Another request behind this one: exit when the guest can take it (after its IRET/STI).
                 wantWindow = pic.interruptPending();
             } else {
@@ -624,7 +624,7 @@ public final class VirtualCpu implements Vcpu {
             } else {
                 ticks = deadline == Long.MAX_VALUE ? MAX_TIMER : Math.max(0, Math.min(MAX_TIMER, deadline - c.tsc()));
             }
-            c.vmwrite(VmcsField.VMX_PREEMPTION_TIMER_VALUE.encoding(), ticks);
+            c.vmwrite(ExitView.VMX_PREEMPTION_TIMER_VALUE, ticks);
         }
     }
 
@@ -634,13 +634,13 @@ public final class VirtualCpu implements Vcpu {
      * entry interruption information now in the VMCS.
      */
     private int injectNmiIfUnblocked(LogicalProcessor c) {
-        long intr = c.vmread(VmcsField.GUEST_INTERRUPTIBILITY_INFO.encoding());
+        long intr = c.vmread(ExitView.GUEST_INTERRUPTIBILITY_INFO);
         if ((intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI)) != 0) {
             return 0;
         }
         nmiPending = false;
         int info = 0x8000_0000 | (NMI_TYPE << 8) | NMI_VECTOR;
-        c.vmwrite(VmcsField.VM_ENTRY_INTR_INFO_FIELD.encoding(), info & 0xFFFF_FFFFL);
+        c.vmwrite(ExitView.VM_ENTRY_INTR_INFO_FIELD, info & 0xFFFF_FFFFL);
         return info;
     }
 
@@ -682,7 +682,7 @@ public final class VirtualCpu implements Vcpu {
     private static boolean canTakeInterrupt(LogicalProcessor c) {
         // SDM 3C 26.3.1.1 / 6.8.1: RFLAGS.IF set and no STI or MOV-SS blocking.
         return (c.vmread(VmcsField.GUEST_RFLAGS.encoding()) & RFLAGS_IF) != 0
-                && (c.vmread(VmcsField.GUEST_INTERRUPTIBILITY_INFO.encoding()) & 3) == 0;
+                && (c.vmread(ExitView.GUEST_INTERRUPTIBILITY_INFO) & 3) == 0;
     }
 
     private void entryFailedAsInstruction(LogicalProcessor c, VmxStatus status) {
