@@ -97,6 +97,28 @@ public final class CpuidExitHandler implements ExitHandler {
         int ecx = r[row + CpuModel.ECX];
         int edx = r[row + CpuModel.EDX];
 
+        if (leaf == CpuModel.LEAF_VERSION_FEATURES || leaf == CpuModel.LEAF_XSAVE || leaf == CpuModel.LEAF_TOPOLOGY) {
+            return dynamicLeaf(exit, regs, m, leaf, subleaf, eax, ebx, ecx, edx);
+        }
+        return result(regs, eax, ebx, ecx, edx);
+    }
+
+    private static ExitAction result(GuestRegisters regs, int eax, int ebx, int ecx, int edx) {
+        // CPUID writes the 32-bit registers, which clears bits 63:32 of RAX..RDX (SDM Vol. 1 3.4.1.1).
+        regs.setRax(eax & LOW_32);
+        regs.setRbx(ebx & LOW_32);
+        regs.setRcx(ecx & LOW_32);
+        regs.setRdx(edx & LOW_32);
+        return ExitAction.EMULATED;
+    }
+
+    /**
+     * The leaves whose values depend on the vCPU and its state (APIC ID, APIC enable, CR4.OSXSAVE,
+     * XSAVES, topology): kept out of {@link #handle} so that the common path stays small enough
+     * for the JIT to inline into the dispatcher.
+     */
+    private ExitAction dynamicLeaf(VmExit exit, GuestRegisters regs, CpuModel m, int leaf, int subleaf,
+            int eax, int ebx, int ecx, int edx) {
         int apicId = exit.vcpu().index(); // initial APIC ID = vCPU index
         if (leaf == CpuModel.LEAF_VERSION_FEATURES) {
             ebx |= (apicId & 0xFF) << CpuModel.INITIAL_APIC_ID_SHIFT;
@@ -121,12 +143,7 @@ public final class CpuidExitHandler implements ExitHandler {
             ecx |= subleaf & CpuModel.LEVEL_NUMBER_MASK;
             edx = apicId;
         }
-        // CPUID writes the 32-bit registers, which clears bits 63:32 of RAX..RDX (SDM Vol. 1 3.4.1.1).
-        regs.setRax(eax & LOW_32);
-        regs.setRbx(ebx & LOW_32);
-        regs.setRcx(ecx & LOW_32);
-        regs.setRdx(edx & LOW_32);
-        return ExitAction.EMULATED;
+        return result(regs, eax, ebx, ecx, edx);
     }
 
     /**
