@@ -50,6 +50,7 @@ public final class ExitStatistics {
     private long instructions;
     /** xorshift32 state of the sampler. */
     private int sampleDraw = 0x2545F491;
+    private int sampleGap = 1;
     private static final java.lang.invoke.VarHandle INSTRUCTIONS;
 
     static {
@@ -64,18 +65,25 @@ public final class ExitStatistics {
         reset(0);
     }
 
-    /** Records one exit: its basic reason, the exit-to-entry time and the handling bundle. */
-    /** Whether to time this exit of the reason (see the class comment); true also advances the sampler. */
+    /**
+     * Whether to time this exit of the reason (see the class comment). Between two sampled exits
+     * lies a pseudo-random gap of 1 to 2 * SAMPLE_PERIOD - 1 exits (mean SAMPLE_PERIOD), so an
+     * untimed exit costs one decrement and no draw.
+     */
     public boolean shouldTime(int reason) {
         if (count[reason] < TIMED_FIRST) {
             return true;
+        }
+        if (--sampleGap > 0) {
+            return false;
         }
         int x = sampleDraw;
         x ^= x << 13;
         x ^= x >>> 17;
         x ^= x << 5;
         sampleDraw = x;
-        return (x & (SAMPLE_PERIOD - 1)) == 0;
+        sampleGap = 1 + (x & (2 * SAMPLE_PERIOD - 2));
+        return true;
     }
 
     /** Counts an exit and the bundle that handled it. */
