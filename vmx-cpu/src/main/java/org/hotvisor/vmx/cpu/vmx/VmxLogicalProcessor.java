@@ -397,7 +397,9 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         if (launch) {
             v.dirty = DirtyFields.ALL;
         }
-        checks.failure = null;
+        if (checks.failure != null) {
+            checks.failure = null; // a reference store costs a card mark: only after a failure
+        }
         if (((v.dirty & DirtyFields.CHECKS) != 0 || v.guestChecksEveryEntry) && !entryChecksPass(v)) {
             return lastStatus();
         }
