@@ -355,7 +355,7 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
             if (t == null || !t.isAlive() || v.parked) {
                 task.run();
             } else {
-                v.tasks.add(task);
+                v.post(task);
                 v.kick();
             }
         }

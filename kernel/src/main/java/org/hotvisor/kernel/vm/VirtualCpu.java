@@ -74,7 +74,7 @@ public final class VirtualCpu implements Vcpu {
     long savedCr2;
     boolean savedState;
     /** Actions for this vCPU's thread, run between an exit and the next entry. */
-    final java.util.concurrent.ConcurrentLinkedQueue<Runnable> tasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> tasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     VirtualCpu(int index, Machine machine) {
         this.index = index;
@@ -85,8 +85,21 @@ public final class VirtualCpu implements Vcpu {
         this.view = new ExitView(this, index == 0 ? ram : new VcpuMemory(ram, this));
     }
 
+    /** Set after a task is queued, cleared before the queue is drained: one read per exit instead of a queue walk. */
+    private volatile boolean tasksQueued;
+
+    /** Queues an action for this vCPU's thread (it runs at the next exit; the caller kicks). */
+    void post(Runnable task) {
+        tasks.add(task);
+        tasksQueued = true;
+    }
+
     /** On the vCPU thread after each exit (and when parking): runs queued actions; returns whether any ran. */
     boolean runTasks() {
+        if (!tasksQueued) {
+            return false;
+        }
+        tasksQueued = false;
         if (tasks.isEmpty()) {
             return false;
         }
@@ -548,18 +561,17 @@ public final class VirtualCpu implements Vcpu {
             machine.stopFromVcpu(view.stopStatus, view.stopReason);
             return;
         }
-        switch (a) {
-            case EMULATED -> {
-                c.vmwrite(ExitView.GUEST_RIP, view.guestRip + view.instructionLength);
-                // SDM 3C 26.7.1 / 25.4.2: an emulated instruction ends STI and MOV-SS blocking.
-                long intr = c.vmread(ExitView.GUEST_INTERRUPTIBILITY_INFO);
-                if ((intr & 3) != 0) {
-                    c.vmwrite(ExitView.GUEST_INTERRUPTIBILITY_INFO, intr & ~3L);
-                }
+        if (a == ExitAction.EMULATED) { // an if, not a switch: an enum switch reads a synthetic ordinal map
+            c.vmwrite(ExitView.GUEST_RIP, view.guestRip + view.instructionLength);
+            // SDM 3C 26.7.1 / 25.4.2: an emulated instruction ends STI and MOV-SS blocking.
+            long intr = c.vmread(ExitView.GUEST_INTERRUPTIBILITY_INFO);
+            if ((intr & 3) != 0) {
+                c.vmwrite(ExitView.GUEST_INTERRUPTIBILITY_INFO, intr & ~3L);
             }
-            case STOP -> machine.stopFromVcpu(StopStatus.HANDLER_STOP, "handler " + lastBundle + " stopped the VM");
-            case RESUME, PASS -> { }
-        }
+        } else if (a == ExitAction.STOP) {
+            machine.stopFromVcpu(StopStatus.HANDLER_STOP, "handler " + lastBundle + " stopped the VM");
+        } // RESUME and PASS: RIP stays
+
     }
 
     /**
