@@ -40,7 +40,6 @@ final class ExitView implements VmExit, GuestRegisters {
 
     // Exit information, read once per exit.
     int rawReason;
-    ExitReason reason;
     long qualification;
     int instructionLength;
     int instructionInfo;
@@ -73,10 +72,11 @@ final class ExitView implements VmExit, GuestRegisters {
 
     /** Loads the exit-information fields for a new exit and clears everything staged. */
     void load(LogicalProcessor cpu, long seq) {
-        this.cpu = cpu;
+        if (this.cpu != cpu) { // reference stores cost a card mark: only on a processor change
+            this.cpu = cpu;
+        }
         this.sequence = seq;
         rawReason = (int) cpu.vmread(VM_EXIT_REASON);
-        reason = ExitReason.of(rawReason & 0xFFFF);
         qualification = cpu.vmread(EXIT_QUALIFICATION);
         instructionLength = (int) cpu.vmread(VM_EXIT_INSTRUCTION_LEN);
         instructionInfo = (int) cpu.vmread(VMX_INSTRUCTION_INFO);
@@ -172,7 +172,7 @@ final class ExitView implements VmExit, GuestRegisters {
 
     @Override
     public ExitReason reason() {
-        return reason;
+        return ExitReason.of(rawReason & 0xFFFF); // on demand: few handlers ask
     }
 
     @Override

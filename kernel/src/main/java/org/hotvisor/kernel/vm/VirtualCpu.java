@@ -406,7 +406,7 @@ public final class VirtualCpu implements Vcpu {
     private void checkBudget(int slot, long handling) {
         if (handling > machine.dispatcher().budgetNanos() && lastBundle != null) {
             stats.recordOverBudget(slot);
-            machine.reportOverBudget(lastBundle, view.reason, view.guestRip, handling);
+            machine.reportOverBudget(lastBundle, view.reason(), view.guestRip, handling);
         }
     }
 
@@ -419,8 +419,9 @@ public final class VirtualCpu implements Vcpu {
     }
 
     private void handleExit(LogicalProcessor c, int basic) {
-        lastBundle = null;
+        // every path below sets lastBundle (a reference store per exit costs a card mark, so only one)
         if (view.rawReason < 0) { // bit 31: VM-entry failure (SDM 3C 27.8)
+            lastBundle = null;
             stats.recordEntryFailure();
             machine.stopFromVcpu(StopStatus.ENTRY_FAILURE, String.format(
                     "VM-entry failure: exit reason %d (%s), qualification 0x%x, guest RIP 0x%x",
@@ -428,6 +429,7 @@ public final class VirtualCpu implements Vcpu {
             return;
         }
         if (steppingPastMmio && finishMmioStep(c, basic)) {
+            lastBundle = null;
             return;
         }
         // ---- debugger support: breakpoint (#BP) and monitor-trap-flag exits of the console/gdb debugger
@@ -504,7 +506,7 @@ public final class VirtualCpu implements Vcpu {
                 switch (d.faultPolicy(slot)) {
                     case PAUSE -> {
                         lastBundle = e.bundle();
-                        machine.pauseForFault(this, e.bundle(), view.reason, view.guestRip, fault);
+                        machine.pauseForFault(this, e.bundle(), view.reason(), view.guestRip, fault);
                         return;
                     }
                     case INJECT_UD -> {
