@@ -737,8 +737,9 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         // 28.2: VM exits clear the valid bit of the VM-entry interruption-information field ...
         v.write(Slot.VM_ENTRY_INTR_INFO_FIELD, values[Slot.VM_ENTRY_INTR_INFO_FIELD] & ~Integer.toUnsignedLong(EntryChecks.INTR_VALID));
         // ... and store IA32_EFER.LMA into "IA-32e mode guest" (IA32_VMX_MISC bit 5)
-        v.write(Slot.VM_ENTRY_CONTROLS, EntryControl.IA32E_MODE_GUEST.set((int) values[Slot.VM_ENTRY_CONTROLS],
-                (core.efer & EntryChecks.EFER_LMA) != 0));
+        long entryControls = values[Slot.VM_ENTRY_CONTROLS];
+        v.write(Slot.VM_ENTRY_CONTROLS, (core.efer & EntryChecks.EFER_LMA) != 0
+                ? entryControls | ENTRY_IA32E_MODE_GUEST : entryControls & ~ENTRY_IA32E_MODE_GUEST);
         saveGuestState(v, exitControls);
         if (!MsrLists.storeGuestMsrs(core, hostMemory, values[Slot.VM_EXIT_MSR_STORE_ADDR],
                 (int) values[Slot.VM_EXIT_MSR_STORE_COUNT])) {
