@@ -180,7 +180,7 @@ final class BlockCompiler {
                 }
             } else {
                 code.loadConstant(k);
-                code.invokestatic(CD_SELF, "rare", MT_RARE);
+                code.invokestatic(CD_SELF, entryFor(in), MT_RARE);
                 Label next = code.newLabel();
                 code.dup();
                 code.iflt(next);
@@ -217,13 +217,45 @@ final class BlockCompiler {
     }
 
     /**
+     * The static method a block calls for an instruction without an inline handler: exit-prone
+     * system instructions go straight to SystemOps (the executor's switch would only forward them
+     * there), so an exit-bound guest runs fast once those small methods are compiled, without
+     * waiting for the JIT to compile the executor's whole switch.
+     */
+    private static String entryFor(Insn in) {
+        if ((in.flags() & Insn.F_ATOMIC) != 0) {
+            return "rare";
+        }
+        return switch (in.op()) {
+            case Op.IN, Op.OUT, Op.INS, Op.OUTS -> "io";
+            case Op.CPUID, Op.RDMSR, Op.WRMSR, Op.RDTSC, Op.RDTSCP, Op.HLT -> "system";
+            default -> "rare";
+        };
+    }
+
+    /** IN, OUT, INS, OUTS; the same contract as {@link #rare}. */
+    static int io(X86Core c, Insn in, int k) {
+        c.blockPos = k;
+        return outcome(c, in, k, c.sys.io(in));
+    }
+
+    /** A system instruction that Exec forwards to SystemOps; the same contract as {@link #rare}. */
+    static int system(X86Core c, Insn in, int k) {
+        c.blockPos = k;
+        return outcome(c, in, k, c.sys.execute(in));
+    }
+
+    /**
      * The general path for instructions without a handler: runs the interpreter's executor.
      *
      * @return -1 to continue the block, else the value {@code run} returns
      */
     static int rare(X86Core c, Insn in, int k) {
         c.blockPos = k;
-        int outcome = (in.flags() & Insn.F_ATOMIC) != 0 ? c.executeAtomic(in) : c.ops.execute(in);
+        return outcome(c, in, k, (in.flags() & Insn.F_ATOMIC) != 0 ? c.executeAtomic(in) : c.ops.execute(in));
+    }
+
+    private static int outcome(X86Core c, Insn in, int k, int outcome) {
         if (outcome == Exec.NEXT) {
             return -1;
         }
