@@ -9,9 +9,13 @@
 #   --runs N         runs per image and engine (default 5)
 #   --json           print JSON instead of tables
 #   --save FILE      also write the JSON to FILE
-#   --shared         also the shared yardsticks ../shared/bench/cpuloop.img and exitloop.img
+#   --shared         also the shared yardsticks ../shared/bench/cpuloop.img and exitloop.img,
+#                    and exitloop10m: exitloop.asm with 10M rounds (built with nasm), for the
+#                    steady-state cost of an exit, (wall 10M - wall 1M) / 18M exits, the way
+#                    ../shared/README.md measured Bochs and QEMU
 #   --only A,B       only these guests (startup, compute, memcopy, exits, timer, cpuloop,
-#                    exitloop); net ns/exit needs startup
+#                    exitloop, exitloop10m); net ns/exit needs startup, steady ns needs
+#                    exitloop and exitloop10m
 #   --compare        also run every image under QEMU (TCG) and Bochs (when installed) and
 #                    compare the median wall times side by side
 #   --engines LIST   engines to run, comma-separated: hotvisor, qemu, bochs
@@ -67,6 +71,9 @@ done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive number, not '$runs'"
 [[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds"
 
+work="$(mktemp -d "${TMPDIR:-/tmp}/hotvisor-bench.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
 # ---------------------------------------------------------------- the guests
 # name, image, expected line, kind (startup: the fixed cost of a run; cpu: compute-bound;
 # exit: exit-bound, ns/exit shown)
@@ -89,6 +96,16 @@ add_guest timer "$BENCH_GUESTS/timer.img" "$(expected_of timer)" exit
 if [ "$shared" = 1 ] || [[ ",$only," == *,cpuloop,* || ",$only," == *,exitloop,* ]]; then
     add_guest cpuloop "$SHARED_BENCH/cpuloop.img" "sum=366e6a1b" cpu
     add_guest exitloop "$SHARED_BENCH/exitloop.img" "exits done" exit
+fi
+if [ "$shared" = 1 ] || [[ ",$only," == *,exitloop10m,* ]]; then
+    steady_img="$work/exitloop10m.img"
+    if ! command -v nasm >/dev/null 2>&1; then
+        echo "bench: nasm not installed (apt-get install nasm): no exitloop10m, no steady-state exit cost" >&2
+    elif nasm -f bin -DROUNDS=10000000 -o "$steady_img" "$SHARED_BENCH/exitloop.asm" 2>"$work/nasm.err"; then
+        add_guest exitloop10m "$steady_img" "exits done" exit
+    else
+        echo "bench: could not build exitloop10m: $(head -n 1 "$work/nasm.err")" >&2
+    fi
 fi
 if [ -n "$only" ]; then
     selected=()
@@ -134,9 +151,6 @@ for e in "${engine_list[@]}"; do
     esac
 done
 [ ${#active_engines[@]} -gt 0 ] || die "no engine to run"
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/hotvisor-bench.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
 
 # Hotvisor runs from a copy of the distribution taken now, so that a rebuild while the benchmark
 # runs (other people work in the same tree) cannot mix two builds in one table.
@@ -281,6 +295,15 @@ fmt() { # fmt VALUE DECIMALS: "-" stays "-"
     awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f", d, v }'
 }
 fmt_int() { [ "$1" = "-" ] && { echo "-"; return; }; awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
+# steady ENGINE: ns per exit in steady state, (median wall of exitloop10m - median wall of
+# exitloop) / the exits between them (10M - 1M rounds of two exits each); "-" without both
+steady() {
+    local w10 w1
+    w10="$(field "$1" exitloop10m wall_s 1)"
+    w1="$(field "$1" exitloop wall_s 1)"
+    if [ "$w10" = "-" ] || [ "$w1" = "-" ]; then echo "-"; return; fi
+    awk -v a="$w10" -v b="$w1" 'BEGIN { printf "%.1f", (a - b) * 1e9 / 18e6 }'
+}
 
 any_failed=0
 for k in "${!ok[@]}"; do [ "${ok[$k]%%/*}" = "${ok[$k]##*/}" ] || any_failed=1; done
@@ -309,7 +332,7 @@ json_report() {
     }
     printf '{\n  "date": "%s",\n  "machine": %s,\n  "loadAverage": %s,\n  "build": %s,\n  "runs": %d,\n' \
         "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(jstr "$machine")" "$(jstr "$load")" "$(jstr "$build")" "$runs"
-    printf '  "definitions": {"nsPerExit": "process wall time / VM exits", "netNsPerExit": "(process wall time - median wall time of startup.img) / VM exits", "loopNsPerExit": "(guestNanos + kernel exit-handling time) / VM exits: the vCPU run loop alone", "handlerNsPerExit": "kernel exit-handling time (sum of per-reason totalNanos) / VM exits", "statistic": "median, min, max over the passing runs"},\n'
+    printf '  "definitions": {"steadyNsPerExit": "(median wall time of exitloop10m - median wall time of exitloop) / 18M exits", "nsPerExit": "process wall time / VM exits", "netNsPerExit": "(process wall time - median wall time of startup.img) / VM exits", "loopNsPerExit": "(guestNanos + kernel exit-handling time) / VM exits: the vCPU run loop alone", "handlerNsPerExit": "kernel exit-handling time (sum of per-reason totalNanos) / VM exits", "statistic": "median, min, max over the passing runs"},\n'
     printf '  "results": ['
     sep=""
     for engine in "${active_engines[@]}"; do
@@ -327,7 +350,13 @@ json_report() {
             sep=","
         done
     done
-    printf '\n  ]\n}\n'
+    printf '\n  ],\n  "steadyNsPerExit": {'
+    sep=""
+    for engine in "${active_engines[@]}"; do
+        printf '%s"%s": %s' "$sep" "$engine" "$(num "$(steady "$engine")")"
+        sep=", "
+    done
+    printf '}\n}\n'
 }
 [ -n "$save" ] && json_report >"$save"
 if [ "$json" = 1 ]; then
@@ -345,7 +374,7 @@ echo "exit-handling time) / VM exits, the run loop alone; handle ns = kernel exi
 
 if [[ " ${active_engines[*]} " == *" hotvisor "* ]]; then
     echo
-    printf '%-9s %14s %9s %9s %10s %9s %9s %9s %9s %9s  %s\n' guest instructions "guest s" MIPS exits "ns/exit" "net ns" \
+    printf '%-11s %14s %9s %9s %10s %9s %9s %9s %9s %9s  %s\n' guest instructions "guest s" MIPS exits "ns/exit" "net ns" \
         "loop ns" "handle ns" "wall s" runs
     for guest in "${guest_names[@]}"; do
         for row in 1 2 3; do
@@ -364,7 +393,7 @@ if [[ " ${active_engines[*]} " == *" hotvisor "* ]]; then
                 exi="$(fmt_int "$(field hotvisor "$guest" exits 1)")"
                 passed="${ok[hotvisor,$guest]} ok"
             fi
-            printf '%-9s %14s %9s %9s %10s %9s %9s %9s %9s %9s  %s\n' "$label" "$ins" \
+            printf '%-11s %14s %9s %9s %10s %9s %9s %9s %9s %9s  %s\n' "$label" "$ins" \
                 "$(fmt "$(field hotvisor "$guest" guest_s $row)" 3)" "$(fmt "$(field hotvisor "$guest" mips $row)" 1)" \
                 "$exi" "$nspe" "$netnspe" "$loopnspe" "$hnspe" "$(fmt "$(field hotvisor "$guest" wall_s $row)" 3)" "$passed"
         done
@@ -374,7 +403,7 @@ fi
 if [ ${#active_engines[@]} -gt 1 ] || [[ " ${active_engines[*]} " != *" hotvisor "* ]]; then
     echo
     echo "Whole-process wall seconds, median of $runs (min-max); ratio = Hotvisor / engine"
-    header=$(printf '%-9s' guest)
+    header=$(printf '%-11s' guest)
     for engine in "${active_engines[@]}"; do header+=$(printf ' %22s' "$engine"); done
     for engine in "${active_engines[@]}"; do
         [ "$engine" = hotvisor ] && continue
@@ -382,7 +411,7 @@ if [ ${#active_engines[@]} -gt 1 ] || [[ " ${active_engines[*]} " != *" hotvisor
     done
     echo "$header"
     for guest in "${guest_names[@]}"; do
-        line=$(printf '%-9s' "$guest")
+        line=$(printf '%-11s' "$guest")
         for engine in "${active_engines[@]}"; do
             med="$(field "$engine" "$guest" wall_s 1)"
             if [ "$med" = "-" ]; then
@@ -402,6 +431,20 @@ if [ ${#active_engines[@]} -gt 1 ] || [[ " ${active_engines[*]} " != *" hotvisor
             line+=$(printf ' %12s' "$ratio")
         done
         echo "$line"
+    done
+fi
+
+if [[ " ${guest_names[*]} " == *" exitloop10m "* && " ${guest_names[*]} " == *" exitloop "* ]]; then
+    echo
+    echo "Steady-state cost of an exit (CPUID or OUT): (wall exitloop10m - wall exitloop) / 18M exits,"
+    echo "medians; ../shared/README.md measured Bochs and QEMU this way (per round = 2 exits)"
+    for engine in "${active_engines[@]}"; do
+        st="$(steady "$engine")"
+        if [ "$st" = "-" ]; then
+            printf '  %-9s -\n' "$engine"
+        else
+            printf '  %-9s %7s ns per exit, %7s ns per round\n' "$engine" "$st" "$(awk -v v="$st" 'BEGIN { printf "%.1f", 2 * v }')"
+        fi
     done
 fi
 

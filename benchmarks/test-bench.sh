@@ -33,6 +33,8 @@ echo "$name" >>"$FAKE_DIR/calls"
 count=$(grep -c "^$name\$" "$FAKE_DIR/calls")
 nanos=(0 3000000000 1000000000 2000000000)
 line="$(awk -F'\t' -v g="$name" '$1 == g { print $2 }' "$FAKE_EXPECTED")"
+case "$name" in exitloop*) line="exits done" ;; esac
+[ "$name" = exitloop10m ] && sleep 0.9 # 0.9 s more than exitloop: 50 ns per exit of the 18M between them
 if [ "${FAKE_MODE:-}" = wrong ]; then echo "garbage"; else echo "$line"; fi
 cat >"$stats" <<JSON
 {
@@ -87,6 +89,20 @@ status=$?
 check "a wrong line: status 1" [ "$status" -eq 1 ]
 check "a wrong line is reported" grep -q "FAILED runs" <<<"$out"
 check "fail-fast: one warm-up and one measured run" [ "$(wc -l <"$tmp/calls")" -eq 2 ]
+
+# the steady-state exit cost from exitloop and exitloop10m (needs ../shared and nasm, as CI has)
+if [ -r "$here/../../shared/bench/exitloop.asm" ] && command -v nasm >/dev/null 2>&1; then
+    : >"$tmp/calls"
+    out="$("$bench" --runs 1 --only exitloop,exitloop10m 2>&1)"
+    check "steady-state line" grep -qE '^  hotvisor +[0-9.]+ ns per exit' <<<"$out"
+    steady="$(sed -nE 's/^  hotvisor +([0-9.]+) ns per exit.*/\1/p' <<<"$out")"
+    check "steady state = 0.9 s / 18M exits = 50 ns (sleep jitter allowed)" \
+        awk -v v="${steady:-0}" 'BEGIN { exit !(v >= 49 && v < 60) }'
+    bench_json="$("$bench" --runs 1 --only exitloop,exitloop10m --json)"
+    check "steadyNsPerExit in JSON" python3 -c 'import json,sys; v=json.loads(sys.argv[1])["steadyNsPerExit"]["hotvisor"]; sys.exit(not (49 <= v < 60))' "$bench_json"
+else
+    echo "test-bench: ../shared or nasm missing: steady-state checks skipped" >&2
+fi
 
 # usage errors
 "$bench" --runs 0 >/dev/null 2>&1
