@@ -312,73 +312,87 @@ public final class VirtualCpu implements Vcpu {
         }
     }
 
+    /**
+     * VMLAUNCH or VMRESUME, then per exit {@link #exitThenPrepare} and VMRESUME again until the
+     * machine takes over or an entry fails. The loop itself is kept trivial: the per-exit work is
+     * a method of its own, which the JIT compiles after a few thousand exits, where a loop body
+     * waits for on-stack replacement (tens of thousands of back edges, after a profiled tier).
+     */
     private void runGuest(LogicalProcessor c) {
         long loopBase = stats.loopNanos();
         long loopStart = System.nanoTime();
         VmxStatus status = launched ? c.vmresume() : c.vmlaunch();
-        while (true) {
-            if (status != VmxStatus.SUCCEED) {
-                entryFailedAsInstruction(c, status);
-                stats.loopNanos(loopBase + System.nanoTime() - loopStart);
-                return;
-            }
+        while (status == VmxStatus.SUCCEED) {
             launched = true;
-            view.load(c, ++sequence);
-            int basic = view.rawReason & 0xFFFF;
-            int slot = basic & (ExitReason.TABLE_SIZE - 1);
-            ExitTrace t = trace;
-            boolean timed = t != null || stats.shouldTime(slot);
-            long exitTime = timed ? System.nanoTime() : 0;
-            long coarseExitTime = CoarseClock.nanos();
-            if (timekeeper) {
-                if (EXIT_NANOS != 0 && !machine.clock().hostPaced()) {
-                    c.advanceTsc(EXIT_NANOS); // deterministic time: an exit costs cycles, as on hardware
-                }
-                machine.clock().publish(c.tsc());
-            } else {
-                followClock(c);
+            c = exitThenPrepare(c, loopBase, loopStart);
+            if (c == null) {
+                return; // stop, pause, reset or CPU swap: the machine takes over
             }
-            handleExit(c, basic);
-            if (timekeeper) {
-                machine.clock().runDue();
-            }
-            if (runTasks()) {
-                reloadCachedControls(c); // a console action may have rewritten the controls
-            }
-            if (machine.serviceRequests(this)) {
-                // Stop, pause, reset or CPU swap: the machine takes over. This exit still counts.
-                long now = System.nanoTime();
-                stats.count(slot, lastBundle);
-                if (timed) {
-                    stats.time(slot, now - exitTime);
-                    if (t != null) { // the exit that ends, pauses or resets the run is traced too
-                        t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle,
-                                now - exitTime);
-                    }
-                }
-                stats.loopNanos(loopBase + now - loopStart);
-                stats.instructions(c.instructionsRetired());
-                return;
-            }
-            c = cpu;
-            prepareEntry(c);
-            stats.count(slot, lastBundle);
-            if (timed) {
-                long entryTime = System.nanoTime();
-                long handling = entryTime - exitTime;
-                stats.time(slot, handling);
-                stats.loopNanos(loopBase + entryTime - loopStart);
-                checkBudget(slot, handling);
-                if (t != null) {
-                    t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle, handling);
-                }
-            } else {
-                // untimed: the coarse clock (ms resolution) bounds the handling time from below
-                checkBudget(slot, CoarseClock.nanos() - coarseExitTime);
-            }
-            stats.instructions(c.instructionsRetired());
             status = c.vmresume();
         }
+        entryFailedAsInstruction(c, status);
+        stats.loopNanos(loopBase + System.nanoTime() - loopStart);
+    }
+
+    /**
+     * One VM exit: VMREAD its information, dispatch it, account for it and prepare the next entry.
+     * Returns the processor to resume, or null when the machine takes over (this exit still counts).
+     */
+    private LogicalProcessor exitThenPrepare(LogicalProcessor c, long loopBase, long loopStart) {
+        view.load(c, ++sequence);
+        int basic = view.rawReason & 0xFFFF;
+        int slot = basic & (ExitReason.TABLE_SIZE - 1);
+        ExitTrace t = trace;
+        boolean timed = t != null || stats.shouldTime(slot);
+        long exitTime = timed ? System.nanoTime() : 0;
+        long coarseExitTime = CoarseClock.nanos();
+        if (timekeeper) {
+            if (EXIT_NANOS != 0 && !machine.clock().hostPaced()) {
+                c.advanceTsc(EXIT_NANOS); // deterministic time: an exit costs cycles, as on hardware
+            }
+            machine.clock().publish(c.tsc());
+        } else {
+            followClock(c);
+        }
+        handleExit(c, basic);
+        if (timekeeper) {
+            machine.clock().runDue();
+        }
+        if (runTasks()) {
+            reloadCachedControls(c); // a console action may have rewritten the controls
+        }
+        if (machine.serviceRequests(this)) {
+            long now = System.nanoTime();
+            stats.count(slot, lastBundle);
+            if (timed) {
+                stats.time(slot, now - exitTime);
+                if (t != null) { // the exit that ends, pauses or resets the run is traced too
+                    t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle,
+                            now - exitTime);
+                }
+            }
+            stats.loopNanos(loopBase + now - loopStart);
+            stats.instructions(c.instructionsRetired());
+            return null;
+        }
+        c = cpu;
+        prepareEntry(c);
+        stats.count(slot, lastBundle);
+        if (timed) {
+            long entryTime = System.nanoTime();
+            long handling = entryTime - exitTime;
+            stats.time(slot, handling);
+            stats.loopNanos(loopBase + entryTime - loopStart);
+            checkBudget(slot, handling);
+            if (t != null) {
+                t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle, handling);
+            }
+        } else {
+            // untimed: the coarse clock (ms resolution) bounds the handling time from below
+            checkBudget(slot, CoarseClock.nanos() - coarseExitTime);
+        }
+        stats.instructions(c.instructionsRetired());
+        return c;
     }
 
     /**
