@@ -76,8 +76,8 @@ final class DefaultExitHandlers {
             case 29 -> movDr(exit);
             case 57, 61 -> { // RDRAND, RDSEED: operand register in instruction info bits 6:3 (SDM 3C 28.2.5)
                 long v = next();
-                int reg = (exit.instructionInfo >> 3) & 15;
-                int size = (exit.instructionInfo >> 11) & 3; // 0: 16, 1: 32, 2: 64 bits
+                int reg = (exit.instructionInfo() >> 3) & 15;
+                int size = (exit.instructionInfo() >> 11) & 3; // 0: 16, 1: 32, 2: 64 bits
                 long masked = size == 0 ? v & 0xFFFF : size == 1 ? v & 0xFFFF_FFFFL : v;
                 long old = exit.gpr(reg);
                 exit.setGpr(reg, size == 0 ? (old & ~0xFFFFL) | masked : masked);

@@ -42,7 +42,6 @@ final class ExitView implements VmExit, GuestRegisters {
     int rawReason;
     long qualification;
     int instructionLength;
-    int instructionInfo;
     long guestRip;
     long sequence;
 
@@ -79,7 +78,6 @@ final class ExitView implements VmExit, GuestRegisters {
         rawReason = (int) cpu.vmread(VM_EXIT_REASON);
         qualification = cpu.vmread(EXIT_QUALIFICATION);
         instructionLength = (int) cpu.vmread(VM_EXIT_INSTRUCTION_LEN);
-        instructionInfo = (int) cpu.vmread(VMX_INSTRUCTION_INFO);
         guestRip = cpu.vmread(GUEST_RIP);
         discard();
     }
@@ -192,7 +190,7 @@ final class ExitView implements VmExit, GuestRegisters {
 
     @Override
     public int instructionInfo() {
-        return instructionInfo;
+        return (int) cpu.vmread(VMX_INSTRUCTION_INFO); // on demand: most exits never ask (no staged write can change it)
     }
 
     @Override

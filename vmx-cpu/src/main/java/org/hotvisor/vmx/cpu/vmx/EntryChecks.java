@@ -599,7 +599,9 @@ final class EntryChecks {
      * included (see {@link DirtyFields}).
      */
     boolean changedGuestStateValid(Vmcs v) {
-        failure = null;
+        if (failure != null) {
+            failure = null; // a reference store costs a card mark: only after a failure
+        }
         qualification = QUALIFICATION_DEFAULT;
         long[] values = v.values;
         long rflags = values[Slot.GUEST_RFLAGS];
