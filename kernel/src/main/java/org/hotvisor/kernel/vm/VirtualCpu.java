@@ -596,8 +596,12 @@ public final class VirtualCpu implements Vcpu {
      * set the VMX-preemption timer to the next timer deadline.
      */
     private void prepareEntry(LogicalProcessor c) {
-        int entryInfo = (int) c.vmread(ExitView.VM_ENTRY_INTR_INFO_FIELD);
         int idtVectoring = (int) c.vmread(ExitView.IDT_VECTORING_INFO_FIELD);
+        boolean nmi = nmiPending;
+        // The entry information decides something only for a re-injection, an NMI or an interrupt:
+        // most exits have none of them and skip the VMREAD.
+        boolean entryInfoRead = idtVectoring < 0 || nmi;
+        int entryInfo = entryInfoRead ? (int) c.vmread(ExitView.VM_ENTRY_INTR_INFO_FIELD) : 0;
         if (idtVectoring < 0 && entryInfo >= 0) {
             // SDM 3C 28.2.4 / 27.6: the VMM re-injects the event that was being delivered.
             c.vmwrite(ExitView.VM_ENTRY_INTR_INFO_FIELD, idtVectoring & ~(1 << 12) & 0xFFFFFFFFL);
@@ -611,7 +615,7 @@ public final class VirtualCpu implements Vcpu {
             }
             entryInfo = idtVectoring;
         }
-        if (nmiPending && entryInfo >= 0) {
+        if (nmi && entryInfo >= 0) {
             entryInfo = injectNmiIfUnblocked(c);
         }
         if (!timekeeper && initInFlight) {
@@ -626,6 +630,9 @@ public final class VirtualCpu implements Vcpu {
         }
         // ---- end debugger support
         if (pic != null && pic.interruptPending()) {
+            if (!entryInfoRead) {
+                entryInfo = (int) c.vmread(ExitView.VM_ENTRY_INTR_INFO_FIELD);
+            }
             if (entryInfo >= 0 && canTakeInterrupt(c) && view.rawReason == EPT_VIOLATION_EXIT && mtfAvailable && hook == null) {
                 stepPastMmio(c);
             } else if (entryInfo >= 0 && canTakeInterrupt(c)) {
