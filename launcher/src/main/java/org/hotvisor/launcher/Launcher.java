@@ -77,8 +77,12 @@ final class Launcher {
 
     /** run and demo: start everything but the console, wait for the outcome, stop. */
     private int headless(LaunchOptions options, Path image, long begin) throws LaunchException, InterruptedException {
+        GuestRamPreallocation ram = GuestRamPreallocation.start(options.memoryBytes()); // overlaps the framework's start
         HotvisorFramework framework = HotvisorFramework.create(RunRequest.properties(options, image, distribution.root()),
                 options.deployDirectory());
+        if (ram != null) {
+            ram.register(framework.context());
+        }
         Thread stopOnInterrupt = new Thread(() -> framework.stop(STOP_TIMEOUT_MILLIS), "hotvisor-shutdown");
         Runtime.getRuntime().addShutdownHook(stopOnInterrupt);
         Outcome outcome;
@@ -114,8 +118,12 @@ final class Launcher {
 
     /** console: load the guest paused, print the banner, hand the terminal to Gogo until shutdown. */
     private int console(LaunchOptions options, Path image) throws LaunchException, InterruptedException {
+        GuestRamPreallocation ram = GuestRamPreallocation.start(options.memoryBytes()); // overlaps the framework's start
         HotvisorFramework framework = HotvisorFramework.create(RunRequest.properties(options, image, distribution.root()),
                 options.deployDirectory());
+        if (ram != null) {
+            ram.register(framework.context());
+        }
         try {
             OutcomeWatcher watcher = new OutcomeWatcher(framework.context());
             watcher.listen();

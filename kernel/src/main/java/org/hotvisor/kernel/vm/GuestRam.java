@@ -27,7 +27,12 @@ public final class GuestRam implements GuestMemory {
     }
 
     public GuestRam(int size) {
-        this.ram = new byte[size];
+        this(new byte[size]);
+    }
+
+    /** Over a zeroed array of the RAM's size (one the launcher allocated while Felix started). */
+    public GuestRam(byte[] zeroed) {
+        this.ram = zeroed;
     }
 
     public byte[] array() {

@@ -125,13 +125,19 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
     private volatile CountDownLatch stopped = new CountDownLatch(1);
 
     public Machine(Settings settings, ExitDispatcher dispatcher, HostConsoleImpl console) {
+        this(settings, dispatcher, console, null);
+    }
+
+    /** With {@code zeroedRam}, a zeroed array for the guest RAM when its length matches (else one is allocated). */
+    public Machine(Settings settings, ExitDispatcher dispatcher, HostConsoleImpl console, byte[] zeroedRam) {
         if (settings.ramBytes() < (1 << 20) || settings.ramBytes() > Integer.MAX_VALUE - 16) {
             throw new IllegalArgumentException("RAM size must be between 1 MiB and 2 GiB");
         }
         this.settings = settings;
         this.dispatcher = dispatcher;
         this.console = console;
-        this.ram = new GuestRam((int) settings.ramBytes());
+        this.ram = zeroedRam != null && zeroedRam.length == settings.ramBytes()
+                ? new GuestRam(zeroedRam) : new GuestRam((int) settings.ramBytes());
         this.layout = VmcsSetup.HostMemoryLayout.forCpus(settings.cpus());
         this.hostMemory = new byte[layout.size()];
         this.clock = new VirtualClockImpl(settings.hostClock());

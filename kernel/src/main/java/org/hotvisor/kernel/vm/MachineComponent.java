@@ -24,6 +24,7 @@ import org.hotvisor.kernel.stats.StatsReport;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.service.component.annotations.Activate;
@@ -74,7 +75,7 @@ public final class MachineComponent {
         boolean hostClock = "host".equals(prop("hotvisor.clock", "run".equals(mode) ? "deterministic" : "host"));
         int cpus = cpus(prop(CPUS_PROPERTY, "1"));
         m = new Machine(new Machine.Settings(mem, hostClock, vmcsSettings).withCpus(cpus), dispatcher,
-                new HostConsoleImpl(!"run".equals(mode)));
+                new HostConsoleImpl(!"run".equals(mode)), preallocatedRam(context, mem));
         this.machine = m;
         register(new String[] {Vm.class.getName(), MachineControl.class.getName(), InterruptSink.class.getName(),
             Machine.class.getName()}, m);
@@ -84,6 +85,42 @@ public final class MachineComponent {
         Thread session = new Thread(() -> session(mode, err), "hotvisor-session");
         session.setDaemon(true);
         session.start();
+    }
+
+    /** Service property of the launcher's {@code Supplier<byte[]>} of zeroed guest RAM: its length. */
+    static final String PREALLOCATED_RAM_BYTES = "hotvisor.guest.ram.bytes";
+
+    /**
+     * The zeroed guest RAM the launcher allocated on another thread while Felix started (a
+     * {@code Supplier<byte[]>} service with the RAM size as a property), or null: then the
+     * machine allocates its own, as it does without the launcher (tests, the harness).
+     */
+    static byte[] preallocatedRam(BundleContext context, long bytes) {
+        if (context == null) {
+            return null;
+        }
+        try {
+            ServiceReference<?>[] refs = context.getServiceReferences(java.util.function.Supplier.class.getName(),
+                    "(" + PREALLOCATED_RAM_BYTES + "=" + bytes + ")");
+            if (refs == null) {
+                return null; // no launcher (tests, the harness) or another size
+            }
+            for (ServiceReference<?> ref : refs) {
+                Object supplier = context.getService(ref);
+                try {
+                    if (supplier instanceof java.util.function.Supplier<?> s && s.get() instanceof byte[] ram
+                            && ram.length == bytes) {
+                        LOG.debug("guest RAM: {} bytes preallocated by the launcher", bytes);
+                        return ram;
+                    }
+                } finally {
+                    context.ungetService(ref);
+                }
+            }
+        } catch (org.osgi.framework.InvalidSyntaxException | RuntimeException e) {
+            return null; // the machine allocates its own
+        }
+        return null;
     }
 
     private void register(String[] classes, Object service) {
