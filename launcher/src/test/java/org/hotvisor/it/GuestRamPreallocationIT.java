@@ -3,9 +3,9 @@ package org.hotvisor.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -19,19 +19,16 @@ class GuestRamPreallocationIT {
     @ParameterizedTest
     @CsvSource({"'', 134217728", "--mem 48M, 50331648"})
     void theMachineRunsOnTheRamTheLauncherAllocated(String memoryOption, long bytes) throws Exception {
-        Path root = Hotvisor.root();
-        ProcessBuilder pb = new ProcessBuilder(root.resolve("hotvisor").toString(), "run",
-                root.resolve("guests/bench/startup.img").toString(), "--format", "boot");
+        List<String> args = new ArrayList<>(List.of("run", Hotvisor.root().resolve("guests/bench/startup.img").toString(),
+                "--format", "boot"));
         if (!memoryOption.isEmpty()) {
-            pb.command().addAll(java.util.List.of(memoryOption.split(" ")));
+            args.addAll(List.of(memoryOption.split(" ")));
         }
-        pb.directory(root.toFile()).redirectErrorStream(true);
-        pb.environment().put("HOTVISOR_JAVA_OPTS", "-Dorg.slf4j.simpleLogger.log.org.hotvisor.kernel.vm.MachineComponent=debug");
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "hotvisor did not finish");
-        assertEquals(1, p.exitValue(), out); // isa-debug-exit 0: (0 << 1) | 1
-        assertTrue(out.contains("startup ok"), out);
-        assertTrue(out.contains("guest RAM: " + bytes + " bytes preallocated by the launcher"), out);
+        Hotvisor.Result r = Hotvisor.runIn(Hotvisor.root(),
+                Map.of("HOTVISOR_JAVA_OPTS", "-Dorg.slf4j.simpleLogger.log.org.hotvisor.kernel.vm.MachineComponent=debug"),
+                null, args.toArray(String[]::new));
+        assertEquals(1, r.status(), r.toString()); // isa-debug-exit 0: (0 << 1) | 1
+        assertTrue(r.stdout().contains("startup ok"), r.toString());
+        assertTrue(r.stderr().contains("guest RAM: " + bytes + " bytes preallocated by the launcher"), r.toString());
     }
 }

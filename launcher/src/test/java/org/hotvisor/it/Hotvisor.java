@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs {@code ./hotvisor} as a user does, and builds test guests with nasm. */
@@ -48,10 +49,26 @@ final class Hotvisor {
 
     /** Runs ./hotvisor with {@code input} on its stdin (null: /dev/null). */
     static Result runWithInput(String input, String... args) throws IOException, InterruptedException {
+        return runIn(root(), Map.of(), input, args);
+    }
+
+    /**
+     * Runs the hotvisor script of the tree at {@code tree} (the repository or a copy of its
+     * distribution) with {@code env} added to the environment (a null value removes the variable)
+     * and {@code input} on its stdin (null: /dev/null).
+     */
+    static Result runIn(Path tree, Map<String, String> env, String input, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
-        cmd.add(root().resolve("hotvisor").toString());
+        cmd.add(tree.resolve("hotvisor").toString());
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(root().toFile());
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(tree.toFile());
+        env.forEach((k, v) -> {
+            if (v == null) {
+                pb.environment().remove(k);
+            } else {
+                pb.environment().put(k, v);
+            }
+        });
         Path out = Files.createTempFile("hv-out", ".txt");
         Path err = Files.createTempFile("hv-err", ".txt");
         Path in = Files.createTempFile("hv-in", ".txt");

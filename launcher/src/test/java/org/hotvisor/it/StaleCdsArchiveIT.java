@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
-import java.util.concurrent.TimeUnit;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,15 +49,12 @@ class StaleCdsArchiveIT {
     }
 
     private static void run(Path copy, Path image) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(copy.resolve("hotvisor").toString(), "run", image.toString(), "--format", "boot")
-                .directory(copy.toFile()).redirectErrorStream(true);
-        pb.environment().remove("HOTVISOR_CDS");
-        pb.environment().remove("HOTVISOR_JAVA_OPTS");
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "hotvisor did not finish");
-        assertEquals(1, p.exitValue(), out); // isa-debug-exit 0: (0 << 1) | 1
-        assertTrue(out.contains("startup ok"), out);
+        Map<String, String> env = new HashMap<>();
+        env.put("HOTVISOR_CDS", null); // the archive on, as by default
+        env.put("HOTVISOR_JAVA_OPTS", null);
+        Hotvisor.Result r = Hotvisor.runIn(copy, env, null, "run", image.toString(), "--format", "boot");
+        assertEquals(1, r.status(), r.toString()); // isa-debug-exit 0: (0 << 1) | 1
+        assertTrue(r.stdout().contains("startup ok"), r.toString());
     }
 
     private static void copyTree(Path from, Path to) throws IOException {
