@@ -99,12 +99,17 @@ if [ "$shared" = 1 ] || [[ ",$only," == *,cpuloop,* || ",$only," == *,exitloop,*
 fi
 if [ "$shared" = 1 ] || [[ ",$only," == *,exitloop10m,* ]]; then
     steady_img="$work/exitloop10m.img"
+    steady_missing=""
     if ! command -v nasm >/dev/null 2>&1; then
-        echo "bench: nasm not installed (apt-get install nasm): no exitloop10m, no steady-state exit cost" >&2
+        steady_missing="nasm not installed (apt-get install nasm)"
     elif nasm -f bin -DROUNDS=10000000 -o "$steady_img" "$SHARED_BENCH/exitloop.asm" 2>"$work/nasm.err"; then
         add_guest exitloop10m "$steady_img" "exits done" exit
     else
-        echo "bench: could not build exitloop10m: $(head -n 1 "$work/nasm.err")" >&2
+        steady_missing="nasm could not build $SHARED_BENCH/exitloop.asm: $(head -n 1 "$work/nasm.err")"
+    fi
+    if [ -n "$steady_missing" ]; then
+        [[ ",$only," == *,exitloop10m,* ]] && die "exitloop10m: $steady_missing"
+        echo "bench: no exitloop10m, so no steady-state exit cost: $steady_missing" >&2
     fi
 fi
 if [ -n "$only" ]; then

@@ -111,6 +111,16 @@ check "--runs 0 is refused with status 2" [ $? -eq 2 ]
 check "an unknown guest is refused with status 2" [ $? -eq 2 ]
 "$bench" --engines vmware >/dev/null 2>&1
 check "an unknown engine is refused with status 2" [ $? -eq 2 ]
+# exitloop10m asked for by name without nasm: refused with the reason (a PATH without nasm)
+mkdir "$tmp/bin"
+for tool in /usr/bin/* /bin/*; do
+    name="$(basename "$tool")"
+    [ "$name" = nasm ] || [ -e "$tmp/bin/$name" ] || ln -s "$tool" "$tmp/bin/$name"
+done
+err="$(PATH="$tmp/bin" "$bench" --only exitloop10m 2>&1 >/dev/null)"
+status=$?
+check "exitloop10m without nasm is refused with status 2" [ "$status" -eq 2 ]
+check "and the error names nasm" grep -q "exitloop10m: nasm not installed" <<<"$err"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
