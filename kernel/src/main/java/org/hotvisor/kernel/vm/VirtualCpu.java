@@ -337,13 +337,15 @@ public final class VirtualCpu implements Vcpu {
     /**
      * One VM exit: VMREAD its information, dispatch it, account for it and prepare the next entry.
      * Returns the processor to resume, or null when the machine takes over (this exit still counts).
+     * Rare work (timing a sampled exit, leaving the run) lives in methods of its own, and so do the
+     * rare cases of the methods this one calls: C2 inlines a hot method only up to 325 bytes of
+     * bytecode, and each call left on the path spills every live register.
      */
     private LogicalProcessor exitThenPrepare(LogicalProcessor c, long loopBase, long loopStart) {
         view.load(c, ++sequence);
         int basic = view.rawReason & 0xFFFF;
         int slot = basic & (ExitReason.TABLE_SIZE - 1);
-        ExitTrace t = trace;
-        boolean timed = t != null || stats.shouldTime(slot);
+        boolean timed = trace != null || stats.shouldTime(slot);
         long exitTime = timed ? System.nanoTime() : 0;
         long coarseExitTime = CoarseClock.nanos();
         if (timekeeper) {
@@ -362,37 +364,52 @@ public final class VirtualCpu implements Vcpu {
             reloadCachedControls(c); // a console action may have rewritten the controls
         }
         if (machine.serviceRequests(this)) {
-            long now = System.nanoTime();
-            stats.count(slot, lastBundle);
-            if (timed) {
-                stats.time(slot, now - exitTime);
-                if (t != null) { // the exit that ends, pauses or resets the run is traced too
-                    t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle,
-                            now - exitTime);
-                }
-            }
-            stats.loopNanos(loopBase + now - loopStart);
-            stats.instructions(c.instructionsRetired());
+            leaveRun(c, slot, timed, exitTime, loopBase, loopStart);
             return null;
         }
         c = cpu;
         prepareEntry(c);
         stats.count(slot, lastBundle);
         if (timed) {
-            long entryTime = System.nanoTime();
-            long handling = entryTime - exitTime;
-            stats.time(slot, handling);
-            stats.loopNanos(loopBase + entryTime - loopStart);
-            checkBudget(slot, handling);
-            if (t != null) {
-                t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle, handling);
-            }
+            accountTimedExit(slot, exitTime, loopBase, loopStart);
         } else {
             // untimed: the coarse clock (ms resolution) bounds the handling time from below
-            checkBudget(slot, CoarseClock.nanos() - coarseExitTime);
+            long handling = CoarseClock.nanos() - coarseExitTime;
+            if (handling > machine.dispatcher().budgetNanos()) {
+                checkBudget(slot, handling);
+            }
         }
         stats.instructions(c.instructionsRetired());
         return c;
+    }
+
+    /** A sampled exit's handling time, the loop time and the trace, before the entry. */
+    private void accountTimedExit(int slot, long exitTime, long loopBase, long loopStart) {
+        long entryTime = System.nanoTime();
+        long handling = entryTime - exitTime;
+        stats.time(slot, handling);
+        stats.loopNanos(loopBase + entryTime - loopStart);
+        checkBudget(slot, handling);
+        ExitTrace t = trace;
+        if (t != null) {
+            t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle, handling);
+        }
+    }
+
+    /** The exit that ends, pauses or resets the run: counted, timed and traced like any other. */
+    private void leaveRun(LogicalProcessor c, int slot, boolean timed, long exitTime, long loopBase, long loopStart) {
+        long now = System.nanoTime();
+        stats.count(slot, lastBundle);
+        if (timed) {
+            stats.time(slot, now - exitTime);
+            ExitTrace t = trace;
+            if (t != null) {
+                t.exit(sequence, view.rawReason, view.qualification, view.instructionLength, view.guestRip, lastBundle,
+                        now - exitTime);
+            }
+        }
+        stats.loopNanos(loopBase + now - loopStart);
+        stats.instructions(c.instructionsRetired());
     }
 
     /**
@@ -435,11 +452,7 @@ public final class VirtualCpu implements Vcpu {
     private void handleExit(LogicalProcessor c, int basic) {
         // every path below sets lastBundle (a reference store per exit costs a card mark, so only one)
         if (view.rawReason < 0) { // bit 31: VM-entry failure (SDM 3C 27.8)
-            lastBundle = null;
-            stats.recordEntryFailure();
-            machine.stopFromVcpu(StopStatus.ENTRY_FAILURE, String.format(
-                    "VM-entry failure: exit reason %d (%s), qualification 0x%x, guest RIP 0x%x",
-                    basic, name(basic), view.qualification, view.guestRip));
+            stopForEntryFailure(basic);
             return;
         }
         if (steppingPastMmio && finishMmioStep(c, basic)) {
@@ -448,9 +461,7 @@ public final class VirtualCpu implements Vcpu {
         }
         // ---- debugger support: breakpoint (#BP) and monitor-trap-flag exits of the console/gdb debugger
         Machine.DebugHook hook = debugHook;
-        if (hook != null && (basic == MONITOR_TRAP_FLAG_EXIT || basic == EXCEPTION_OR_NMI_EXIT) && hook.onExit(c, basic)) {
-            lastBundle = "debugger";
-            reloadCachedControls(c);
+        if (hook != null && debuggerTookExit(hook, c, basic)) {
             return;
         }
         // ---- end debugger support
@@ -475,6 +486,23 @@ public final class VirtualCpu implements Vcpu {
         if (hook != null && hook.afterExit(c, basic, view.guestRip)) {
             reloadCachedControls(c);
         }
+    }
+
+    private void stopForEntryFailure(int basic) {
+        lastBundle = null;
+        stats.recordEntryFailure();
+        machine.stopFromVcpu(StopStatus.ENTRY_FAILURE, String.format(
+                "VM-entry failure: exit reason %d (%s), qualification 0x%x, guest RIP 0x%x",
+                basic, name(basic), view.qualification, view.guestRip));
+    }
+
+    private boolean debuggerTookExit(Machine.DebugHook hook, LogicalProcessor c, int basic) {
+        if ((basic == MONITOR_TRAP_FLAG_EXIT || basic == EXCEPTION_OR_NMI_EXIT) && hook.onExit(c, basic)) {
+            lastBundle = "debugger";
+            reloadCachedControls(c);
+            return true;
+        }
+        return false;
     }
 
     private static final int EXCEPTION_OR_NMI_EXIT = 0, MONITOR_TRAP_FLAG_EXIT = 37;
@@ -513,32 +541,10 @@ public final class VirtualCpu implements Vcpu {
         for (HandlerEntry e : d.table().handlers(slot)) {
             ExitAction a = ExitDispatcher.invoke(e, view, faultBox);
             if (a == null) {
-                Throwable fault = faultBox[0];
-                faultBox[0] = null;
-                view.discard();
-                stats.recordFault(slot);
-                switch (d.faultPolicy(slot)) {
-                    case PAUSE -> {
-                        lastBundle = e.bundle();
-                        machine.pauseForFault(this, e.bundle(), view.reason(), view.guestRip, fault);
-                        return;
-                    }
-                    case INJECT_UD -> {
-                        lastBundle = e.bundle();
-                        view.injectException(6, -1);
-                        view.commit();
-                        return;
-                    }
-                    case INJECT_GP -> {
-                        lastBundle = e.bundle();
-                        view.injectException(13, 0);
-                        view.commit();
-                        return;
-                    }
-                    case NEXT -> {
-                        continue;
-                    }
+                if (handlerFaulted(d, slot, e)) {
+                    return;
                 }
+                continue;
             }
             if (a == ExitAction.PASS) {
                 view.discard();
@@ -554,6 +560,39 @@ public final class VirtualCpu implements Vcpu {
         ExitAction a = DefaultExitHandlers.handle(basic, view, machine);
         view.commit();
         apply(c, a);
+    }
+
+    /**
+     * A handler threw: its staged changes are dropped and the reason's fault policy decides.
+     * Returns true if the exit is dealt with, false to try the next handler.
+     */
+    private boolean handlerFaulted(ExitDispatcher d, int slot, HandlerEntry e) {
+        Throwable fault = faultBox[0];
+        faultBox[0] = null;
+        view.discard();
+        stats.recordFault(slot);
+        switch (d.faultPolicy(slot)) {
+            case PAUSE -> {
+                lastBundle = e.bundle();
+                machine.pauseForFault(this, e.bundle(), view.reason(), view.guestRip, fault);
+                return true;
+            }
+            case INJECT_UD -> {
+                lastBundle = e.bundle();
+                view.injectException(6, -1);
+                view.commit();
+                return true;
+            }
+            case INJECT_GP -> {
+                lastBundle = e.bundle();
+                view.injectException(13, 0);
+                view.commit();
+                return true;
+            }
+            default -> {
+                return false; // NEXT
+            }
+        }
     }
 
     /** SDM 3C 28.2.1 Table 28-7: EPT violation, bit 1 = the access was a data write. */
@@ -597,6 +636,37 @@ public final class VirtualCpu implements Vcpu {
      */
     private void prepareEntry(LogicalProcessor c) {
         int idtVectoring = (int) c.vmread(ExitView.IDT_VECTORING_INFO_FIELD);
+        boolean wantWindow;
+        if (idtVectoring < 0 || nmiPending || debugHook != null || (!timekeeper && initInFlight)) {
+            wantWindow = injectEvents(c, idtVectoring);
+        } else {
+            // the usual entry: nothing to re-inject, no NMI, no debugger; maybe an interrupt
+            InterruptController pic = controller;
+            wantWindow = pic != null && pic.interruptPending() && offerInterrupt(c, pic, false, 0, null);
+        }
+        if (wantWindow != windowExiting) {
+            windowExiting = wantWindow;
+            procControls = ProcessorControl.INTERRUPT_WINDOW_EXITING.set(procControls, wantWindow);
+            c.vmwrite(VmcsField.CPU_BASED_VM_EXEC_CONTROL.encoding(), procControls & 0xFFFFFFFFL);
+        }
+        if (preemptionTimer) {
+            VirtualClockImpl clock = machine.clock();
+            long deadline = clock.nextDeadline();
+            long ticks;
+            if (clock.hostPaced()) {
+                ticks = HOST_SLICE; // host time: come back often enough to fire wall-clock timers
+            } else {
+                ticks = deadline == Long.MAX_VALUE ? MAX_TIMER : Math.max(0, Math.min(MAX_TIMER, deadline - c.tsc()));
+            }
+            c.vmwrite(ExitView.VMX_PREEMPTION_TIMER_VALUE, ticks);
+        }
+    }
+
+    /**
+     * The entry after an exit that interrupted an event's delivery, with an NMI pending, an INIT
+     * in flight or the debugger attached. Returns true if an interrupt-window exit is wanted.
+     */
+    private boolean injectEvents(LogicalProcessor c, int idtVectoring) {
         boolean nmi = nmiPending;
         // The entry information decides something only for a re-injection, an NMI or an interrupt:
         // most exits have none of them and skip the VMREAD.
@@ -622,45 +692,36 @@ public final class VirtualCpu implements Vcpu {
             unblockInit(c);
         }
         InterruptController pic = controller;
-        boolean wantWindow = false;
         // ---- debugger support: while single-stepping, hold interrupts back (QEMU's SSTEP_NOIRQ)
         Machine.DebugHook hook = debugHook;
         if (hook != null && hook.maskInterrupts(c)) {
             pic = null;
         }
         // ---- end debugger support
-        if (pic != null && pic.interruptPending()) {
-            if (!entryInfoRead) {
-                entryInfo = (int) c.vmread(ExitView.VM_ENTRY_INTR_INFO_FIELD);
-            }
-            if (entryInfo >= 0 && canTakeInterrupt(c) && view.rawReason == EPT_VIOLATION_EXIT && mtfAvailable && hook == null) {
-                stepPastMmio(c);
-            } else if (entryInfo >= 0 && canTakeInterrupt(c)) {
-                int vector = pic.acknowledge() & 0xFF;
-                // SDM 3C 25.8.3: valid, type 0 (external interrupt), vector.
-                c.vmwrite(ExitView.VM_ENTRY_INTR_INFO_FIELD, 0x8000_0000L | vector);
-                // Another request behind this one: exit when the guest can take it (after its IRET/STI).
-                wantWindow = pic.interruptPending();
-            } else {
-                wantWindow = true;
-            }
+        return pic != null && pic.interruptPending() && offerInterrupt(c, pic, entryInfoRead, entryInfo, hook);
+    }
+
+    /**
+     * An interrupt is pending: inject it when the guest can take it, else ask for an
+     * interrupt-window exit. Returns true if an interrupt-window exit is wanted.
+     */
+    private boolean offerInterrupt(LogicalProcessor c, InterruptController pic, boolean entryInfoRead, int entryInfo,
+            Machine.DebugHook hook) {
+        if (!entryInfoRead) {
+            entryInfo = (int) c.vmread(ExitView.VM_ENTRY_INTR_INFO_FIELD);
         }
-        if (wantWindow != windowExiting) {
-            windowExiting = wantWindow;
-            procControls = ProcessorControl.INTERRUPT_WINDOW_EXITING.set(procControls, wantWindow);
-            c.vmwrite(VmcsField.CPU_BASED_VM_EXEC_CONTROL.encoding(), procControls & 0xFFFFFFFFL);
+        if (entryInfo < 0 || !canTakeInterrupt(c)) {
+            return true;
         }
-        if (preemptionTimer) {
-            VirtualClockImpl clock = machine.clock();
-            long deadline = clock.nextDeadline();
-            long ticks;
-            if (clock.hostPaced()) {
-                ticks = HOST_SLICE; // host time: come back often enough to fire wall-clock timers
-            } else {
-                ticks = deadline == Long.MAX_VALUE ? MAX_TIMER : Math.max(0, Math.min(MAX_TIMER, deadline - c.tsc()));
-            }
-            c.vmwrite(ExitView.VMX_PREEMPTION_TIMER_VALUE, ticks);
+        if (view.rawReason == EPT_VIOLATION_EXIT && mtfAvailable && hook == null) {
+            stepPastMmio(c);
+            return false;
         }
+        int vector = pic.acknowledge() & 0xFF;
+        // SDM 3C 25.8.3: valid, type 0 (external interrupt), vector.
+        c.vmwrite(ExitView.VM_ENTRY_INTR_INFO_FIELD, 0x8000_0000L | vector);
+        // Another request behind this one: exit when the guest can take it (after its IRET/STI).
+        return pic.interruptPending();
     }
 
     /**

@@ -592,6 +592,19 @@ final class EntryChecks {
     }
 
     /**
+     * The usual case, which passes every 27.3.1.4/27.3.1.5 rule at a glance: no blocking, active,
+     * no pending debug exceptions, no injection, no link pointer, plain RFLAGS, RIP below 4 GiB
+     * (so canonical too).
+     */
+    static boolean eventStatePlain(long[] values) {
+        long rflags = values[Slot.GUEST_RFLAGS];
+        return (values[Slot.GUEST_INTERRUPTIBILITY_INFO] | values[Slot.GUEST_ACTIVITY_STATE]
+                | values[Slot.GUEST_PENDING_DBG_EXCEPTIONS] | values[Slot.VM_ENTRY_INTR_INFO_FIELD] & INTR_VALID
+                | values[Slot.GUEST_RIP] & HIGH_32 | rflags & (RFLAGS_RESERVED | RFLAGS_VM)) == 0
+                && (rflags & RFLAGS_FIXED1) != 0 && values[Slot.VMCS_LINK_POINTER] == NO_LINK_POINTER;
+    }
+
+    /**
      * The 27.3.1 rules that read the fields a VMM rewrites around every exit (RIP, RFLAGS,
      * interruptibility and activity state, pending debug exceptions, VM-entry interruption
      * information): 27.3.1.4 and 27.3.1.5, in the order of {@link #guestStateValid}. Valid only
@@ -605,12 +618,7 @@ final class EntryChecks {
         qualification = QUALIFICATION_DEFAULT;
         long[] values = v.values;
         long rflags = values[Slot.GUEST_RFLAGS];
-        // The usual case passes every rule at a glance: no blocking, active, no pending debug
-        // exceptions, no injection, no link pointer, plain RFLAGS, RIP below 4 GiB (canonical too).
-        if ((values[Slot.GUEST_INTERRUPTIBILITY_INFO] | values[Slot.GUEST_ACTIVITY_STATE]
-                | values[Slot.GUEST_PENDING_DBG_EXCEPTIONS] | values[Slot.VM_ENTRY_INTR_INFO_FIELD] & INTR_VALID
-                | values[Slot.GUEST_RIP] & HIGH_32 | rflags & (RFLAGS_RESERVED | RFLAGS_VM)) == 0
-                && (rflags & RFLAGS_FIXED1) != 0 && values[Slot.VMCS_LINK_POINTER] == NO_LINK_POINTER) {
+        if (eventStatePlain(values)) {
             return true;
         }
         int entry = (int) values[Slot.VM_ENTRY_CONTROLS];

@@ -380,19 +380,13 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
 
     // ------------------------------------------------------------------ VM entry (SDM 3C chapter 27)
 
+    // The entry and exit paths below keep their rare cases (refusals, MSR lists, injection, full
+    // checks) in methods of their own: a hot method over C2's inlining limit (325 bytes of
+    // bytecode) is a call, and a call spills every live register, on each of them per exit.
     private VmxStatus enter(boolean launch) {
         Vmcs v = current;
-        if (v == null || currentIsShadow) {
-            return failInvalid(); // SDM 3C 27.1: no current VMCS, or a shadow VMCS, is VMfailInvalid
-        }
-        if (launch && v.launchState != VmcsLayout.LAUNCH_STATE_CLEAR) {
-            return fail(VmInstructionError.VMLAUNCH_NONCLEAR_VMCS);
-        }
-        if (!launch && v.launchState == VmcsLayout.LAUNCH_STATE_LAUNCHED_BEFORE_VMXOFF) {
-            return fail(VmInstructionError.VMRESUME_AFTER_VMXOFF);
-        }
-        if (!launch && v.launchState != VmcsLayout.LAUNCH_STATE_LAUNCHED) {
-            return fail(VmInstructionError.VMRESUME_NONLAUNCHED_VMCS);
+        if (v == null || currentIsShadow || v.launchState != (launch ? VmcsLayout.LAUNCH_STATE_CLEAR : VmcsLayout.LAUNCH_STATE_LAUNCHED)) {
+            return refuseEntry(v, launch);
         }
         if (launch) {
             v.dirty = DirtyFields.ALL;
@@ -400,52 +394,96 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         if (checks.failure != null) {
             checks.failure = null; // a reference store costs a card mark: only after a failure
         }
-        if (((v.dirty & DirtyFields.CHECKS) != 0 || v.guestChecksEveryEntry) && !entryChecksPass(v)) {
+        int checksDue = v.dirty & DirtyFields.CHECKS;
+        if ((checksDue != 0 || v.guestChecksEveryEntry) && !checksPass(v, checksDue)) {
             return lastStatus();
         }
         long[] values = v.values;
         load(v);
-        int msrLoadCount = (int) values[Slot.VM_ENTRY_MSR_LOAD_COUNT];
-        int failedMsr = MsrLists.loadGuestMsrs(core, hostMemory, values[Slot.VM_ENTRY_MSR_LOAD_ADDR], msrLoadCount);
-        if (msrLoadCount != 0) {
-            core.systemStateChanged = true; // the list may have loaded IA32_EFER or IA32_PAT (27.4)
-        }
-        if (failedMsr != 0) {
-            // the list may have changed guest MSRs in the core: the next entry reloads them from the VMCS
-            v.dirty |= DirtyFields.LOAD_GUEST;
-            checks.failure = "SDM 3C 27.4: VM-entry MSR-load entry names an MSR that cannot be loaded";
-            LOG.log(Level.DEBUG, "VM entry failed (exit 34): MSR-load entry {0}", failedMsr);
-            entryFailure(ExitReason.ENTRY_FAILURE_MSR_LOADING.number(), failedMsr);
+        if (values[Slot.VM_ENTRY_MSR_LOAD_COUNT] != 0 && !loadGuestMsrList(v)) {
             return lastStatus();
         }
         if (launch) {
             v.launchState = VmcsLayout.LAUNCH_STATE_LAUNCHED;
         }
-        if (coreStateStale || msrLoadCount != 0) {
+        if (coreStateStale) {
             core.stateLoaded();
             coreStateStale = false;
             stateLoadedCalls++;
         } else {
             zeroExtendGprs();
         }
+        if ((values[Slot.VM_ENTRY_INTR_INFO_FIELD] & EntryChecks.INTR_VALID) == 0) {
+            core.run();
+        } else {
+            injectThenRun(v);
+        }
+        vmExit(v);
+        return lastStatus();
+    }
+
+    /** SDM 3C 27.1 (31.3 VMLAUNCH/VMRESUME): why there is no entry at all. */
+    private VmxStatus refuseEntry(Vmcs v, boolean launch) {
+        if (v == null || currentIsShadow) {
+            return failInvalid(); // SDM 3C 27.1: no current VMCS, or a shadow VMCS, is VMfailInvalid
+        }
+        if (launch) {
+            return fail(VmInstructionError.VMLAUNCH_NONCLEAR_VMCS);
+        }
+        return fail(v.launchState == VmcsLayout.LAUNCH_STATE_LAUNCHED_BEFORE_VMXOFF
+                ? VmInstructionError.VMRESUME_AFTER_VMXOFF : VmInstructionError.VMRESUME_NONLAUNCHED_VMCS);
+    }
+
+    /**
+     * The checks due: most entries after an exit only changed fields of the 27.3.1.4/27.3.1.5
+     * rules (RIP, RFLAGS, interruptibility...) to values that pass at a glance.
+     */
+    private boolean checksPass(Vmcs v, int checksDue) {
+        long rflags = v.values[Slot.GUEST_RFLAGS];
+        if (checksDue == DirtyFields.CHECK_GUEST_EVENTS && !v.guestChecksEveryEntry
+                && ((rflags ^ v.checkedRflags) & EntryChecks.RFLAGS_VM) == 0 && EntryChecks.eventStatePlain(v.values)) {
+            checks.qualification = EntryChecks.QUALIFICATION_DEFAULT;
+            v.checkedProc = (int) v.values[Slot.CPU_BASED_VM_EXEC_CONTROL];
+            v.checkedRflags = rflags;
+            v.dirty &= ~DirtyFields.CHECKS;
+            return true;
+        }
+        return entryChecksPass(v);
+    }
+
+    /** SDM 3C 27.4: the VM-entry MSR-load list; false (and an exit with reason 34) if an entry fails. */
+    private boolean loadGuestMsrList(Vmcs v) {
+        long[] values = v.values;
+        int failedMsr = MsrLists.loadGuestMsrs(core, hostMemory, values[Slot.VM_ENTRY_MSR_LOAD_ADDR],
+                (int) values[Slot.VM_ENTRY_MSR_LOAD_COUNT]);
+        core.systemStateChanged = true; // the list may have loaded IA32_EFER or IA32_PAT (27.4)
+        coreStateStale = true;          // ... which the core's derived state depends on
+        if (failedMsr == 0) {
+            return true;
+        }
+        // the list may have changed guest MSRs in the core: the next entry reloads them from the VMCS
+        v.dirty |= DirtyFields.LOAD_GUEST;
+        checks.failure = "SDM 3C 27.4: VM-entry MSR-load entry names an MSR that cannot be loaded";
+        LOG.log(Level.DEBUG, "VM entry failed (exit 34): MSR-load entry {0}", failedMsr);
+        entryFailure(ExitReason.ENTRY_FAILURE_MSR_LOADING.number(), failedMsr);
+        return false;
+    }
+
+    /** Event injection (SDM 3C 27.6) or a pending MTF VM exit (27.7) at this entry, then the guest. */
+    private void injectThenRun(Vmcs v) {
+        long[] values = v.values;
         int info = (int) values[Slot.VM_ENTRY_INTR_INFO_FIELD];
-        if ((info & EntryChecks.INTR_VALID) != 0
-                && ((info >>> EntryChecks.INTR_TYPE_SHIFT) & EntryChecks.INTR_TYPE_MASK) == EntryChecks.TYPE_OTHER_EVENT) {
+        if (((info >>> EntryChecks.INTR_TYPE_SHIFT) & EntryChecks.INTR_TYPE_MASK) == EntryChecks.TYPE_OTHER_EVENT) {
             // SDM 3C 27.7: a pending MTF VM exit is injected: it occurs before any guest instruction
             ExitInfo exit = core.exit;
             exit.clear();
             exit.reason = ExitReason.MONITOR_TRAP_FLAG.number();
-        } else {
-            if ((info & EntryChecks.INTR_VALID) != 0) {
-                // SDM 3C 27.6 / 27.7: an injected event is delivered and leaves the guest active
-                core.activityState = EntryChecks.ACTIVITY_ACTIVE;
-                core.injectEvent(info, (int) values[Slot.VM_ENTRY_EXCEPTION_ERROR_CODE],
-                        (int) values[Slot.VM_ENTRY_INSTRUCTION_LEN]);
-            }
-            core.run();
+            return;
         }
-        vmExit(v);
-        return lastStatus();
+        // SDM 3C 27.6 / 27.7: an injected event is delivered and leaves the guest active
+        core.activityState = EntryChecks.ACTIVITY_ACTIVE;
+        core.injectEvent(info, (int) values[Slot.VM_ENTRY_EXCEPTION_ERROR_CODE], (int) values[Slot.VM_ENTRY_INSTRUCTION_LEN]);
+        core.run();
     }
 
     /**
@@ -741,16 +779,24 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         v.write(Slot.VM_ENTRY_CONTROLS, (core.efer & EntryChecks.EFER_LMA) != 0
                 ? entryControls | ENTRY_IA32E_MODE_GUEST : entryControls & ~ENTRY_IA32E_MODE_GUEST);
         saveGuestState(v, exitControls);
-        if (!MsrLists.storeGuestMsrs(core, hostMemory, values[Slot.VM_EXIT_MSR_STORE_ADDR],
-                (int) values[Slot.VM_EXIT_MSR_STORE_COUNT])) {
-            vmxAbort(ABORT_SAVING_GUEST_MSRS);
-            return;
-        }
-        if (!MsrLists.checkHostMsrs(hostMemory, values[Slot.VM_EXIT_MSR_LOAD_ADDR], (int) values[Slot.VM_EXIT_MSR_LOAD_COUNT])) {
-            vmxAbort(ABORT_LOADING_HOST_MSRS);
+        if ((values[Slot.VM_EXIT_MSR_STORE_COUNT] | values[Slot.VM_EXIT_MSR_LOAD_COUNT]) != 0 && !exitMsrListsDone(values)) {
             return;
         }
         succeed();
+    }
+
+    /** SDM 3C 28.4 and 28.6: the VM-exit MSR-store and MSR-load lists; false after a VMX abort. */
+    private boolean exitMsrListsDone(long[] values) {
+        if (!MsrLists.storeGuestMsrs(core, hostMemory, values[Slot.VM_EXIT_MSR_STORE_ADDR],
+                (int) values[Slot.VM_EXIT_MSR_STORE_COUNT])) {
+            vmxAbort(ABORT_SAVING_GUEST_MSRS);
+            return false;
+        }
+        if (!MsrLists.checkHostMsrs(hostMemory, values[Slot.VM_EXIT_MSR_LOAD_ADDR], (int) values[Slot.VM_EXIT_MSR_LOAD_COUNT])) {
+            vmxAbort(ABORT_LOADING_HOST_MSRS);
+            return false;
+        }
+        return true;
     }
 
     /**

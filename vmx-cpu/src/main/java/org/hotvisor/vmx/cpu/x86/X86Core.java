@@ -493,22 +493,7 @@ public final class X86Core {
         // without a code-cache lookup (most exits resume right after the exiting instruction)
         Block resumeFrom = exitBlock;
         while (true) {
-            // SDM 3A 6.9: SMI and INIT (and a SIPI) come before the timer, window exits and the host kick
-            if (exitRequested && signals.recognise()) {
-                exitTaken();
-                return;
-            }
-            // SDM 3C 26.5.1: the timer causes no VM exit in the wait-for-SIPI state
-            if (tsc >= timerDeadline && activityState != ACTIVITY_WAIT_SIPI) {
-                preemptionTimerExit();
-                return;
-            }
-            if (windowExit()) {
-                exitTaken();
-                return;
-            }
-            if (exitRequested && signals.takeHostKick()) {
-                hostKickExit();
+            if (boundaryExit()) {
                 return;
             }
             if (activityState != ACTIVITY_ACTIVE) {
@@ -549,24 +534,63 @@ public final class X86Core {
                 return;
             } catch (GuestFault f) {
                 // a fault during block lookup (instruction fetch) at the current RIP
-                try {
-                    events.deliverFault();
-                } catch (VmExitSignal e) {
-                    exitTaken();
+                if (faultDeliveryExited()) {
                     return;
                 }
             }
-            if (single) {
-                try {
-                    if (sys.afterInstruction(startInterruptibility, startFlags, retired != startRetired)) {
-                        exitTaken();
-                        return;
-                    }
-                } catch (VmExitSignal e) {
-                    exitTaken();
-                    return;
-                }
+            if (single && stepEndExited(startInterruptibility, startFlags, startRetired)) {
+                return;
             }
+        }
+    }
+
+    // The run loop's rare outcomes, out of line: the loop stays under C2's inlining limit.
+
+    /** The VM exits due at an instruction boundary before the next block; true if one was taken. */
+    private boolean boundaryExit() {
+        // SDM 3A 6.9: SMI and INIT (and a SIPI) come before the timer, window exits and the host kick
+        if (exitRequested && signals.recognise()) {
+            exitTaken();
+            return true;
+        }
+        // SDM 3C 26.5.1: the timer causes no VM exit in the wait-for-SIPI state
+        if (tsc >= timerDeadline && activityState != ACTIVITY_WAIT_SIPI) {
+            preemptionTimerExit();
+            return true;
+        }
+        if (windowExit()) {
+            exitTaken();
+            return true;
+        }
+        if (exitRequested && signals.takeHostKick()) {
+            hostKickExit();
+            return true;
+        }
+        return false;
+    }
+
+    /** Delivers the pending guest fault; true if that caused a VM exit. */
+    private boolean faultDeliveryExited() {
+        try {
+            events.deliverFault();
+            return false;
+        } catch (VmExitSignal e) {
+            exitTaken();
+            return true;
+        }
+    }
+
+    /** After a single-stepped instruction (trap flag, MTF...): true if it ends in a VM exit. */
+    private boolean stepEndExited(int startInterruptibility, long startFlags, long startRetired) {
+        try {
+            if (sys.afterInstruction(startInterruptibility, startFlags, retired != startRetired)) {
+                exitTaken();
+                return true;
+            }
+            return false;
+        } catch (VmExitSignal e) {
+            exitTaken();
+            return true;
         }
     }
 
