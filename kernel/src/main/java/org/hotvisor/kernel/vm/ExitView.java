@@ -96,7 +96,11 @@ final class ExitView implements VmExit, GuestRegisters {
     void commit() {
         for (long d = dirty; d != 0; d &= d - 1) { // the staged registers only
             int i = Long.numberOfTrailingZeros(d);
-            writeThrough(REGISTERS[i], staged[i]);
+            if (i < Register.GPR_COUNT) {
+                writeGprThrough(i, staged[i]);
+            } else {
+                writeThrough(REGISTERS[i], staged[i]);
+            }
         }
         for (int i = 0; i < vmwrites; i++) {
             cpu.vmwrite(vmwriteEncoding[i], vmwriteValue[i]);
@@ -116,10 +120,26 @@ final class ExitView implements VmExit, GuestRegisters {
         return vmwriteOverflow;
     }
 
+    // GPRs go by index, not through the Register switches: the handlers' rax()/setRax() are the
+    // hot path, and an enum's ordinal is a load the JIT cannot fold (each switch would be compiled).
+    private long readGprThrough(int index) {
+        return index == RSP ? cpu.vmread(GUEST_RSP) : cpu.gpr(index);
+    }
+
+    private void writeGprThrough(int index, long v) {
+        if (index == RSP) {
+            cpu.vmwrite(GUEST_RSP, v);
+        } else {
+            cpu.setGpr(index, v);
+        }
+    }
+
+    private static final int RSP = 4;
+
     private long readThrough(Register r) {
         int o = r.ordinal();
         if (o < Register.GPR_COUNT) {
-            return o == 4 ? cpu.vmread(GUEST_RSP) : cpu.gpr(o);
+            return readGprThrough(o);
         }
         return switch (r) {
             case RIP -> cpu.vmread(GUEST_RIP);
@@ -138,16 +158,8 @@ final class ExitView implements VmExit, GuestRegisters {
         return (cpu.vmread(value.encoding()) & ~m) | (cpu.vmread(shadow.encoding()) & m);
     }
 
+    /** The registers other than the GPRs. */
     private void writeThrough(Register r, long v) {
-        int o = r.ordinal();
-        if (o < Register.GPR_COUNT) {
-            if (o == 4) {
-                cpu.vmwrite(GUEST_RSP, v);
-            } else {
-                cpu.setGpr(o, v);
-            }
-            return;
-        }
         switch (r) {
             case RIP -> cpu.vmwrite(GUEST_RIP, v);
             case RFLAGS -> cpu.vmwrite(VmcsField.GUEST_RFLAGS.encoding(), v | 2); // bit 1 is reserved-1
@@ -300,11 +312,14 @@ final class ExitView implements VmExit, GuestRegisters {
 
     @Override
     public long gpr(int index) {
-        return get(REGISTERS[index & 15]);
+        int i = index & 15; // Register ordinals 0..15 are the GPRs in encoding order
+        return (dirty & (1L << i)) != 0 ? staged[i] : readGprThrough(i);
     }
 
     @Override
     public void setGpr(int index, long value) {
-        set(REGISTERS[index & 15], value);
+        int i = index & 15;
+        staged[i] = value;
+        dirty |= 1L << i;
     }
 }
