@@ -102,6 +102,8 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
     private static final int REVISION_MASK = 0x7FFF_FFFF;
     private static final int ENTRY_FAILURE = ExitReason.ENTRY_FAILURE_BIT;
     private static final int BASIC_REASON_MASK = 0xFFFF;
+    /** SDM 3C Appendix C: basic exit reason 1 (a constant: an enum constant's field is a load per exit). */
+    private static final int EXTERNAL_INTERRUPT_EXIT = 1;
     private static final int AR_SAVED_BITS = 0x1F0FF;
     private static final long SELECTOR_MASK = 0xFFFF;
     private static final long LOW_32 = 0xFFFF_FFFFL;
@@ -758,7 +760,7 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         values[Slot.GUEST_LINEAR_ADDRESS] = exit.guestLinearAddress;
         values[Slot.GUEST_PHYSICAL_ADDRESS] = exit.guestPhysicalAddress;
         int interruptionInfo = exit.interruptionInfo;
-        if ((exit.reason & BASIC_REASON_MASK) == ExitReason.EXTERNAL_INTERRUPT.number()
+        if ((exit.reason & BASIC_REASON_MASK) == EXTERNAL_INTERRUPT_EXIT
                 && (exitControls & EXIT_ACKNOWLEDGE_INTERRUPT) == 0) {
             interruptionInfo &= ~EntryChecks.INTR_VALID; // 28.2.2: not acknowledged, so not reported
         }
@@ -773,11 +775,16 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         values[Slot.IO_RDI] = exit.ioRdi;
         values[Slot.IO_RIP] = exit.ioRip;
         // 28.2: VM exits clear the valid bit of the VM-entry interruption-information field ...
-        v.write(Slot.VM_ENTRY_INTR_INFO_FIELD, values[Slot.VM_ENTRY_INTR_INFO_FIELD] & ~Integer.toUnsignedLong(EntryChecks.INTR_VALID));
+        long entryInfo = values[Slot.VM_ENTRY_INTR_INFO_FIELD];
+        if ((entryInfo & EntryChecks.INTR_VALID) != 0) {
+            v.write(Slot.VM_ENTRY_INTR_INFO_FIELD, entryInfo & ~Integer.toUnsignedLong(EntryChecks.INTR_VALID));
+        }
         // ... and store IA32_EFER.LMA into "IA-32e mode guest" (IA32_VMX_MISC bit 5)
         long entryControls = values[Slot.VM_ENTRY_CONTROLS];
-        v.write(Slot.VM_ENTRY_CONTROLS, (core.efer & EntryChecks.EFER_LMA) != 0
-                ? entryControls | ENTRY_IA32E_MODE_GUEST : entryControls & ~ENTRY_IA32E_MODE_GUEST);
+        boolean lma = (core.efer & EntryChecks.EFER_LMA) != 0;
+        if (((entryControls & ENTRY_IA32E_MODE_GUEST) != 0) != lma) {
+            v.write(Slot.VM_ENTRY_CONTROLS, lma ? entryControls | ENTRY_IA32E_MODE_GUEST : entryControls & ~ENTRY_IA32E_MODE_GUEST);
+        }
         saveGuestState(v, exitControls);
         if ((values[Slot.VM_EXIT_MSR_STORE_COUNT] | values[Slot.VM_EXIT_MSR_LOAD_COUNT]) != 0 && !exitMsrListsDone(values)) {
             return;
