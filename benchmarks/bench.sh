@@ -24,7 +24,9 @@
 #                    engine ends that image's runs there
 #   -h, --help       this text
 # Hotvisor runs from a copy of launcher/target/dist taken at the start (a rebuild meanwhile
-# cannot mix builds), after one unmeasured warm-up run per engine.
+# cannot mix builds), after one unmeasured warm-up run per engine. The runs go in rounds: round i
+# runs every image on every engine, so a host that drifts between fast and slow minutes meets
+# all engines and images alike.
 # Environment: HOTVISOR (command that runs Hotvisor instead, no copy), QEMU
 # (qemu-system-i386), BOCHS (bochs), BXSHARE (Bochs ROMs, default /usr/share/bochs).
 # Exit status: 0 when every run printed its line, 1 when some run failed, 2 on bad usage.
@@ -242,42 +244,68 @@ for engine in "${active_engines[@]}"; do
     guest_image[warmup]="${guest_image[startup]:-$BENCH_GUESTS/startup.img}"
     guest_expected[warmup]="startup ok"
     run_once "$engine" warmup 0
+done
+
+# Rounds, not blocks: round i runs every image on every engine, one engine after the other, so
+# all engines (and exitloop and exitloop10m, whose difference is the steady-state figure) meet a
+# host that drifts between fast and slow minutes alike. Per run: "wall_ns ins guest_ns exits
+# handler_ns" (the last four "-" without Hotvisor's statistics).
+declare -A runs_of passed_of stopped
+for ((i = 1; i <= runs; i++)); do
     for guest in "${guest_names[@]}"; do
-        declare -a v_instructions=() v_guest_s=() v_mips=() v_exits=() v_ns_per_exit=() v_net_ns_per_exit=() \
-            v_loop_ns_per_exit=() v_handler_ns_per_exit=() v_wall_s=()
-        passed=0
-        why[$engine,$guest]=""
-        for ((i = 1; i <= runs; i++)); do
-            progress "bench: $engine $guest run $i/$runs"
+        for engine in "${active_engines[@]}"; do
+            [ -n "${stopped[$engine,$guest]:-}" ] && continue
+            progress "bench: round $i/$runs: $guest on $engine"
             run_once "$engine" "$guest" "$i"
             if [ "$run_ok" -ne 1 ]; then
                 why[$engine,$guest]="run $i: status $run_status; stdout: $(tr -d '\r' <"$run_out" | tail -c 200 | tr '\n' ' '); stderr: $(tail -n 3 "$run_err" | tr '\n' ' ' | cut -c1-300)"
                 [ $i -lt $runs ] && why[$engine,$guest]+=" (the remaining runs were skipped)"
-                break # a broken guest or engine: repeating it only costs time
+                stopped[$engine,$guest]=1 # a broken guest or engine: repeating it only costs time
+                continue
             fi
-            passed=$((passed + 1))
-            v_wall_s+=("$(awk -v n="$run_wall_ns" 'BEGIN { printf "%.6f", n / 1e9 }')")
+            passed_of[$engine,$guest]=$((${passed_of[$engine,$guest]:-0} + 1))
             if [ "$engine" = hotvisor ] && [ -s "$run_stats" ]; then
                 ins="$(json_number "$run_stats" instructions)"
                 gns="$(json_number "$run_stats" guestNanos)"
                 exi="$(json_number "$run_stats" exits)"
-                hns="$(handler_nanos "$run_stats")"
-                v_instructions+=("${ins:-0}")
-                v_guest_s+=("$(awk -v n="${gns:-0}" 'BEGIN { printf "%.6f", n / 1e9 }')")
-                v_mips+=("$(awk -v i="${ins:-0}" -v n="${gns:-0}" 'BEGIN { printf "%.3f", (n > 0) ? i * 1000 / n : 0 }')")
-                v_exits+=("${exi:-0}")
-                if [ "${exi:-0}" -gt 0 ]; then
-                    v_ns_per_exit+=("$(awk -v w="$run_wall_ns" -v e="$exi" 'BEGIN { printf "%.1f", w / e }')")
-                    if [ -n "${startup_wall_ns[$engine]:-}" ]; then
-                        v_net_ns_per_exit+=("$(awk -v w="$run_wall_ns" -v s="${startup_wall_ns[$engine]}" -v e="$exi" \
-                            'BEGIN { printf "%.1f", (w - s) / e }')")
-                    fi
-                    v_handler_ns_per_exit+=("$(awk -v h="$hns" -v e="$exi" 'BEGIN { printf "%.1f", h / e }')")
-                    v_loop_ns_per_exit+=("$(awk -v g="${gns:-0}" -v h="$hns" -v e="$exi" 'BEGIN { printf "%.1f", (g + h) / e }')")
-                fi
+                runs_of[$engine,$guest]+="$run_wall_ns ${ins:-0} ${gns:-0} ${exi:-0} $(handler_nanos "$run_stats");"
+            else
+                runs_of[$engine,$guest]+="$run_wall_ns - - - -;"
             fi
         done
-        ok[$engine,$guest]="$passed/$runs"
+    done
+done
+
+for engine in "${active_engines[@]}"; do
+    # startup.img first: its median wall time is what "net ns" subtracts
+    ordered=()
+    for guest in "${guest_names[@]}"; do [ "${guest_kind[$guest]}" = startup ] && ordered+=("$guest"); done
+    for guest in "${guest_names[@]}"; do [ "${guest_kind[$guest]}" = startup ] || ordered+=("$guest"); done
+    for guest in "${ordered[@]}"; do
+        declare -a v_instructions=() v_guest_s=() v_mips=() v_exits=() v_ns_per_exit=() v_net_ns_per_exit=() \
+            v_loop_ns_per_exit=() v_handler_ns_per_exit=() v_wall_s=()
+        ok[$engine,$guest]="${passed_of[$engine,$guest]:-0}/$runs"
+        why[$engine,$guest]="${why[$engine,$guest]:-}"
+        IFS=';' read -r -a one_runs <<<"${runs_of[$engine,$guest]:-}"
+        for r in "${one_runs[@]}"; do
+            read -r run_wall_ns ins gns exi hns <<<"$r"
+            [ -n "${run_wall_ns:-}" ] || continue
+            v_wall_s+=("$(awk -v n="$run_wall_ns" 'BEGIN { printf "%.6f", n / 1e9 }')")
+            [ "$ins" = "-" ] && continue
+            v_instructions+=("$ins")
+            v_guest_s+=("$(awk -v n="$gns" 'BEGIN { printf "%.6f", n / 1e9 }')")
+            v_mips+=("$(awk -v i="$ins" -v n="$gns" 'BEGIN { printf "%.3f", (n > 0) ? i * 1000 / n : 0 }')")
+            v_exits+=("$exi")
+            if [ "$exi" -gt 0 ]; then
+                v_ns_per_exit+=("$(awk -v w="$run_wall_ns" -v e="$exi" 'BEGIN { printf "%.1f", w / e }')")
+                if [ -n "${startup_wall_ns[$engine]:-}" ]; then
+                    v_net_ns_per_exit+=("$(awk -v w="$run_wall_ns" -v s="${startup_wall_ns[$engine]}" -v e="$exi" \
+                        'BEGIN { printf "%.1f", (w - s) / e }')")
+                fi
+                v_handler_ns_per_exit+=("$(awk -v h="$hns" -v e="$exi" 'BEGIN { printf "%.1f", h / e }')")
+                v_loop_ns_per_exit+=("$(awk -v g="$gns" -v h="$hns" -v e="$exi" 'BEGIN { printf "%.1f", (g + h) / e }')")
+            fi
+        done
         if [ "${guest_kind[$guest]}" = startup ] && [ ${#v_wall_s[@]} -gt 0 ]; then
             startup_wall_ns[$engine]="$(stats "${v_wall_s[@]}" | awk '{ printf "%.0f", $1 * 1e9 }')"
         fi

@@ -82,6 +82,12 @@ check "table has the exits row with its median guest s" grep -qE '^exits +100000
 check "loop ns per exit = (2e9 + 50000) / 500" [ "$(field loopNsPerExit median)" = 4000100 ]
 check "table has min and max rows" grep -qE '^  max +3\.000' <<<"$table"
 
+# rounds, not blocks: every image once per round, so all meet the same minutes of the host
+: >"$tmp/calls"
+"$bench" --runs 2 --only startup,exits >/dev/null 2>&1
+check "runs interleave by round: warm-up, startup, exits, startup, exits" \
+    [ "$(tr '\n' ' ' <"$tmp/calls")" = "startup startup exits startup exits " ]
+
 # a wrong line fails, and the remaining runs are skipped
 : >"$tmp/calls"
 out="$(FAKE_MODE=wrong "$bench" --runs 5 --only compute 2>&1)"
