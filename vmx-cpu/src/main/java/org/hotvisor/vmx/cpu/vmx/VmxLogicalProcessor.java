@@ -774,22 +774,30 @@ public final class VmxLogicalProcessor implements LogicalProcessor {
         values[Slot.IO_RSI] = exit.ioRsi;
         values[Slot.IO_RDI] = exit.ioRdi;
         values[Slot.IO_RIP] = exit.ioRip;
-        // 28.2: VM exits clear the valid bit of the VM-entry interruption-information field ...
-        long entryInfo = values[Slot.VM_ENTRY_INTR_INFO_FIELD];
-        if ((entryInfo & EntryChecks.INTR_VALID) != 0) {
-            v.write(Slot.VM_ENTRY_INTR_INFO_FIELD, entryInfo & ~Integer.toUnsignedLong(EntryChecks.INTR_VALID));
-        }
-        // ... and store IA32_EFER.LMA into "IA-32e mode guest" (IA32_VMX_MISC bit 5)
-        long entryControls = values[Slot.VM_ENTRY_CONTROLS];
-        boolean lma = (core.efer & EntryChecks.EFER_LMA) != 0;
-        if (((entryControls & ENTRY_IA32E_MODE_GUEST) != 0) != lma) {
-            v.write(Slot.VM_ENTRY_CONTROLS, lma ? entryControls | ENTRY_IA32E_MODE_GUEST : entryControls & ~ENTRY_IA32E_MODE_GUEST);
-        }
+        updateEntryFields(v);
         saveGuestState(v, exitControls);
         if ((values[Slot.VM_EXIT_MSR_STORE_COUNT] | values[Slot.VM_EXIT_MSR_LOAD_COUNT]) != 0 && !exitMsrListsDone(values)) {
             return;
         }
         succeed();
+    }
+
+    /**
+     * SDM 3C 28.2: a VM exit clears the valid bit of the VM-entry interruption-information field
+     * and stores IA32_EFER.LMA into "IA-32e mode guest" (IA32_VMX_MISC bit 5). Each is written
+     * only when it changes. (A method of its own keeps {@link #vmExit} under C2's inlining limit.)
+     */
+    private void updateEntryFields(Vmcs v) {
+        long[] values = v.values;
+        long entryInfo = values[Slot.VM_ENTRY_INTR_INFO_FIELD];
+        if ((entryInfo & EntryChecks.INTR_VALID) != 0) {
+            v.write(Slot.VM_ENTRY_INTR_INFO_FIELD, entryInfo & ~Integer.toUnsignedLong(EntryChecks.INTR_VALID));
+        }
+        long entryControls = values[Slot.VM_ENTRY_CONTROLS];
+        boolean lma = (core.efer & EntryChecks.EFER_LMA) != 0;
+        if (((entryControls & ENTRY_IA32E_MODE_GUEST) != 0) != lma) {
+            v.write(Slot.VM_ENTRY_CONTROLS, lma ? entryControls | ENTRY_IA32E_MODE_GUEST : entryControls & ~ENTRY_IA32E_MODE_GUEST);
+        }
     }
 
     /** SDM 3C 28.4 and 28.6: the VM-exit MSR-store and MSR-load lists; false after a VMX abort. */
