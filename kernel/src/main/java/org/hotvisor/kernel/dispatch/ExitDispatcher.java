@@ -222,9 +222,9 @@ public final class ExitDispatcher implements SynchronousBundleListener {
         return System.nanoTime() - start;
     }
 
-    /** Whether a swap is pending for a reason (for the console). */
+    /** Whether a swap is pending for a reason (the console; the vCPU after its table read). */
     public boolean swapPending(int basicReason) {
-        return swapDeadline.get(basicReason) != 0;
+        return swapsBegun && swapDeadline.get(basicReason) != 0;
     }
 
     @Override

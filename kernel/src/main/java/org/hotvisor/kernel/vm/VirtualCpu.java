@@ -535,10 +535,17 @@ public final class VirtualCpu implements Vcpu {
         ExitDispatcher d = machine.dispatcher();
         int slot = basic & (ExitReason.TABLE_SIZE - 1);
         long waited = d.awaitSwap(slot);
+        HandlerEntry[] handlers = d.table().handlers(slot);
+        // A swap that began between the wait and the table read may already have removed the
+        // outgoing handler from this table (beginSwap comes before the removal): wait it out too.
+        while (d.swapPending(slot)) {
+            waited += d.awaitSwap(slot);
+            handlers = d.table().handlers(slot);
+        }
         if (waited > 0) {
             stats.recordSwapWait(slot, waited);
         }
-        for (HandlerEntry e : d.table().handlers(slot)) {
+        for (HandlerEntry e : handlers) {
             ExitAction a = ExitDispatcher.invoke(e, view, faultBox);
             if (a == null) {
                 if (handlerFaulted(d, slot, e)) {
