@@ -19,6 +19,7 @@ import org.hotvisor.api.vmx.VmxStatus;
  * controls the kernel asks for: preemption timer, TSC offsetting, load/save IA32_EFER and IA32_PAT.
  *
  * <pre>
+ * mvn -q dependency:build-classpath -Dmdep.outputFile=cp.txt   # once, in vmx-cpu/ (cp.txt is ignored by git)
  * java -cp target/classes:target/test-classes:$(cat cp.txt) org.hotvisor.vmx.cpu.vmx.VmExitRoundTripMain [exits] [runs]
  * </pre>
  */
