@@ -157,6 +157,14 @@ final class FakeVmx implements VmxProcessor {
         return vmcs.getOrDefault(f.encoding(), 0L);
     }
 
+    /** A test's teardown: stops the machine (if the test made one) and checks that every vCPU thread ended. */
+    static void stopAndAwait(Machine vm) throws InterruptedException {
+        if (vm != null) {
+            vm.stop(0, "test over");
+            org.junit.jupiter.api.Assertions.assertTrue(vm.awaitStop(5000), "every vCPU thread ended");
+        }
+    }
+
     /** A machine with this processor and a boot sector of NOPs, loaded (not started), with the given --set list. */
     Machine machine(String set) throws Exception {
         return machine(set, 1);

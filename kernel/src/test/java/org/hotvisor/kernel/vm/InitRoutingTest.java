@@ -17,10 +17,8 @@ class InitRoutingTest {
     private Machine vm;
 
     @AfterEach
-    void stop() {
-        if (vm != null) {
-            vm.stop(0, "test over");
-        }
+    void stop() throws InterruptedException {
+        FakeVmx.stopAndAwait(vm);
     }
 
     private static void await(java.util.function.BooleanSupplier condition) throws InterruptedException {

@@ -28,10 +28,7 @@ class InjectionOrderTest {
 
     @AfterEach
     void stop() throws InterruptedException {
-        if (vm != null) {
-            vm.stop(0, "test over");
-            vm.awaitStop(5000);
-        }
+        FakeVmx.stopAndAwait(vm);
     }
 
     /** One interrupt (VECTOR), pending until the kernel acknowledges it. */

@@ -27,10 +27,7 @@ class SmpMachineTest {
 
     @AfterEach
     void stop() throws InterruptedException {
-        if (vm != null) {
-            vm.stop(0, "test over");
-            assertTrue(vm.awaitStop(5000), "every vCPU thread ended");
-        }
+        FakeVmx.stopAndAwait(vm);
     }
 
     private static void await(BooleanSupplier condition) throws InterruptedException {

@@ -15,10 +15,8 @@ class VmcsSettingsMachineTest {
     private Machine vm;
 
     @AfterEach
-    void stop() {
-        if (vm != null) {
-            vm.stop(0, "test over");
-        }
+    void stop() throws InterruptedException {
+        FakeVmx.stopAndAwait(vm);
     }
 
     private Machine started(String set) throws Exception {
