@@ -10,6 +10,7 @@ import java.lang.constant.DynamicConstantDesc;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -25,6 +26,11 @@ import java.util.List;
  * instructions retired, with {@link #EXIT_FLAG} set when an instruction recorded a VM exit (RIP is
  * then at that instruction). It returns early when a write dropped decoded code
  * ({@code core.smc}).
+ *
+ * <p>A block whose last instruction is a relative jump back to its own start (a one-block loop)
+ * runs its next round in place when {@link X86Core#loopAgain} allows, which retires the finished
+ * round; the count returned covers the last round only. So a fault or exit in a later round finds
+ * RIP relative to the same start, as in the first.
  */
 final class BlockCompiler {
     static final int EXIT_FLAG = 1 << 30;
@@ -38,10 +44,12 @@ final class BlockCompiler {
     private static final ClassDesc CD_HOT = ClassDesc.of(PKG + "Hot");
     private static final ClassDesc CD_SELF = ClassDesc.of(PKG + "BlockCompiler");
     private static final ClassDesc CD_COMPILED = ClassDesc.of(PKG + "CompiledBlock");
+    private static final ClassDesc CD_BLOCK = ClassDesc.of(PKG + "Block");
     private static final MethodTypeDesc MT_HANDLER = MethodTypeDesc.of(CD_void, CD_CORE, CD_INSN);
     private static final MethodTypeDesc MT_HANDLER_KIND = MethodTypeDesc.of(CD_void, CD_CORE, CD_INSN, CD_int);
     private static final MethodTypeDesc MT_RARE = MethodTypeDesc.of(CD_int, CD_CORE, CD_INSN, CD_int);
     private static final MethodTypeDesc MT_RUN = MethodTypeDesc.of(CD_int, CD_CORE);
+    private static final MethodTypeDesc MT_LOOP_AGAIN = MethodTypeDesc.of(CD_boolean, CD_BLOCK, CD_int, CD_long);
 
     private static final String[] HANDLER = new String[Op.COUNT];
     /** Ops that neither fault nor read RIP nor touch memory. */
@@ -96,17 +104,26 @@ final class BlockCompiler {
     }
 
     long compiled, failed;
+    /** Compiled blocks that loop back to their own start in place. */
+    long loopingBlocks;
 
     /** Compiles {@code b}; null if the class could not be generated (the block stays interpreted). */
     CompiledBlock compile(Block b) {
         Insn[] insns = b.insns;
         try {
-            byte[] bytes = generate(insns);
+            boolean loops = loopsToStart(insns);
+            byte[] bytes = generate(insns, loops);
+            // class data: the instructions by index, then the block (its validity, for a loop)
+            Object[] data = Arrays.copyOf(insns, insns.length + 1, Object[].class);
+            data[insns.length] = b;
             MethodHandles.Lookup hidden = MethodHandles.lookup().defineHiddenClassWithClassData(bytes,
-                    List.of(insns), true);
+                    List.of(data), true);
             CompiledBlock result = (CompiledBlock) hidden.findConstructor(hidden.lookupClass(),
                     MethodType.methodType(void.class)).invoke();
             compiled++;
+            if (loops) {
+                loopingBlocks++;
+            }
             return result;
         } catch (Throwable t) {
             failed++;
@@ -132,7 +149,26 @@ final class BlockCompiler {
         return -1;
     }
 
-    private static byte[] generate(Insn[] insns) {
+    /**
+     * Whether the block ends in a relative JMP or Jcc back to its first instruction: the target is
+     * the end of the block plus the displacement, so a displacement of minus the block's length.
+     * (A 16-bit IP wrap could still miss the start: the generated code compares RIP itself.)
+     */
+    static boolean loopsToStart(Insn[] insns) {
+        Insn last = insns[insns.length - 1];
+        int op = last.op();
+        boolean relativeJump = op == Op.JMP_REL || (op >= Op.JCC_CC && op < Op.JCC_CC + 16);
+        if (!relativeJump || HANDLER[op] == null || (last.flags() & Insn.F_ATOMIC) != 0) {
+            return false;
+        }
+        long bytes = 0;
+        for (Insn in : insns) {
+            bytes += in.len();
+        }
+        return last.imm() == -bytes;
+    }
+
+    private static byte[] generate(Insn[] insns, boolean loops) {
         ClassDesc self = ClassDesc.of(PKG + "CompiledBlock$Gen");
         return ClassFile.of().build(self, cb -> {
             cb.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SYNTHETIC);
@@ -142,16 +178,22 @@ final class BlockCompiler {
                 code.invokespecial(CD_COMPILED, INIT_NAME, MTD_void);
                 code.return_();
             });
-            cb.withMethodBody("run", MT_RUN, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL, code -> emitRun(code, insns));
+            cb.withMethodBody("run", MT_RUN, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL, code -> emitRun(code, insns, loops));
         });
     }
 
-    private static final int CORE = 1, RIP0 = 2;
+    private static final int CORE = 1, RIP0 = 2, EPOCH0 = 4;
 
-    private static void emitRun(CodeBuilder code, Insn[] insns) {
+    private static void emitRun(CodeBuilder code, Insn[] insns, boolean loops) {
         code.aload(CORE);
         code.getfield(CD_CORE, "rip", CD_long);
         code.lstore(RIP0);
+        if (loops) {
+            code.aload(CORE);
+            code.getfield(CD_CORE, "mapEpoch", CD_long);
+            code.lstore(EPOCH0);
+        }
+        Label round = code.newBoundLabel();
         long end = 0;
         boolean ripSet = false;
         for (int k = 0; k < insns.length; k++) {
@@ -192,6 +234,23 @@ final class BlockCompiler {
         }
         if (!ripSet) {
             setRip(code, end);
+        }
+        if (loops) {
+            // taken back to the start (RIP compared, not assumed) and allowed: another round
+            Label leave = code.newLabel();
+            code.aload(CORE);
+            code.getfield(CD_CORE, "rip", CD_long);
+            code.lload(RIP0);
+            code.lcmp();
+            code.ifne(leave);
+            code.aload(CORE);
+            code.ldc(DynamicConstantDesc.ofNamed(BSM_CLASS_DATA_AT, DEFAULT_NAME, CD_BLOCK, insns.length));
+            code.loadConstant(insns.length);
+            code.lload(EPOCH0);
+            code.invokevirtual(CD_CORE, "loopAgain", MT_LOOP_AGAIN);
+            code.ifeq(leave);
+            code.goto_(round);
+            code.labelBinding(leave);
         }
         code.loadConstant(insns.length);
         code.ireturn();

@@ -653,6 +653,26 @@ public final class X86Core {
         }
     }
 
+    /**
+     * Asked by a compiled one-block loop ({@link BlockCompiler}) that branched back to its start
+     * after {@code n} instructions: retires them and returns true when the next round may run in
+     * place, under the checks {@link #runChain} makes between two blocks (and the block still
+     * maps the same code); false leaves the round for the caller to retire.
+     */
+    boolean loopAgain(Block b, int n, long epoch0) {
+        if (singleStep || exitRequested || activityState != ACTIVITY_ACTIVE
+                || (controls.procBased & (PROC_INTERRUPT_WINDOW | PROC_NMI_WINDOW)) != 0
+                || !b.valid || mapEpoch != epoch0 || timerDeadline - tsc < 2L * n) {
+            return false;
+        }
+        retire(n);
+        loopRounds++;
+        return true;
+    }
+
+    /** Rounds compiled one-block loops ran in place (see {@link #loopAgain}). */
+    long loopRounds;
+
     /** The block at RIP after {@code prev}, from prev's two-entry successor cache when still valid. */
     private Block successor(Block prev) {
         long r = rip & ripMask;
