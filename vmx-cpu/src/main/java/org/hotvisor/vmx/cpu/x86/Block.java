@@ -25,6 +25,12 @@ final class Block {
     int executions;
     /** The translation, once hot; null until then or if it failed. */
     CompiledBlock compiled;
+    /**
+     * When the translation is a loop (see {@link BlockCompiler}): the blocks it runs, this one
+     * first, and each one's RIP offset from this one's start; null for a plain block.
+     */
+    Block[] members;
+    long[] memberOffsets;
 
     /** Index of the instruction that ends {@code offset} bytes into the block, or -1. */
     int indexEndingAt(long offset) {

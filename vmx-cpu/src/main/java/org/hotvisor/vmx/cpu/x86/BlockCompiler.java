@@ -27,10 +27,12 @@ import java.util.List;
  * then at that instruction). It returns early when a write dropped decoded code
  * ({@code core.smc}).
  *
- * <p>A block whose last instruction is a relative jump back to its own start (a one-block loop)
- * runs its next round in place when {@link X86Core#loopAgain} allows, which retires the finished
- * round; the count returned covers the last round only. So a fault or exit in a later round finds
- * RIP relative to the same start, as in the first.
+ * <p>A hot block that heads a loop (its relative jumps and fall-throughs lead back to it through at
+ * most {@link X86Core#LOOP_MEMBERS} blocks of its page) is translated with the loop's other blocks:
+ * where a block's jump lands on a member's start (RIP compared, not assumed), the run goes on
+ * there in place when {@link X86Core#stepTo} allows, which retires the block just finished and
+ * records the member in {@code core.regionPos}. The count returned, and RIP after a fault or exit,
+ * then refer to that member, as if {@code run} had been called for it.
  */
 final class BlockCompiler {
     static final int EXIT_FLAG = 1 << 30;
@@ -49,7 +51,10 @@ final class BlockCompiler {
     private static final MethodTypeDesc MT_HANDLER_KIND = MethodTypeDesc.of(CD_void, CD_CORE, CD_INSN, CD_int);
     private static final MethodTypeDesc MT_RARE = MethodTypeDesc.of(CD_int, CD_CORE, CD_INSN, CD_int);
     private static final MethodTypeDesc MT_RUN = MethodTypeDesc.of(CD_int, CD_CORE);
-    private static final MethodTypeDesc MT_LOOP_AGAIN = MethodTypeDesc.of(CD_boolean, CD_BLOCK, CD_int, CD_long);
+    private static final MethodTypeDesc MT_STEP_TO = MethodTypeDesc.of(CD_boolean, CD_BLOCK, CD_int, CD_int, CD_long, CD_int);
+    private static final MethodTypeDesc MT_MAY_LOOP = MethodTypeDesc.of(CD_boolean, CD_long);
+    /** Instructions a translated loop may hold (C2 compiles the whole translation as one method). */
+    static final int LOOP_INSNS = 96;
 
     private static final String[] HANDLER = new String[Op.COUNT];
     /** Ops that neither fault nor read RIP nor touch memory. */
@@ -104,24 +109,42 @@ final class BlockCompiler {
     }
 
     long compiled, failed;
-    /** Compiled blocks that loop back to their own start in place. */
+    /** Compiled blocks that head a loop translated with its other blocks (or alone, for a one-block loop). */
     long loopingBlocks;
 
     /** Compiles {@code b}; null if the class could not be generated (the block stays interpreted). */
     CompiledBlock compile(Block b) {
-        Insn[] insns = b.insns;
+        return compile(b, null, null);
+    }
+
+    /**
+     * Compiles {@code b}, with the loop it heads when {@code members} (b first, from
+     * {@code X86Core.loopMembers}) is not null and small enough; null if the class could not be
+     * generated (the block stays interpreted).
+     */
+    CompiledBlock compile(Block b, Block[] members, long[] offsets) {
+        if (members == null || members.length == 0 || members[0] != b || totalInsns(members) > LOOP_INSNS) {
+            members = null;
+            offsets = null;
+        }
+        Block[] blocks = members != null ? members : new Block[] {b};
+        long[] starts = offsets != null ? offsets : new long[] {0};
         try {
-            boolean loops = loopsToStart(insns);
-            byte[] bytes = generate(insns, loops);
-            // class data: the instructions by index, then the block (its validity, for a loop)
-            Object[] data = Arrays.copyOf(insns, insns.length + 1, Object[].class);
-            data[insns.length] = b;
+            byte[] bytes = generate(blocks, starts, members != null);
+            // class data: every member's instructions in order, then the member blocks (their validity)
+            java.util.ArrayList<Object> data = new java.util.ArrayList<>();
+            for (Block m : blocks) {
+                data.addAll(Arrays.asList(m.insns));
+            }
+            data.addAll(Arrays.asList(blocks));
             MethodHandles.Lookup hidden = MethodHandles.lookup().defineHiddenClassWithClassData(bytes,
-                    List.of(data), true);
+                    List.copyOf(data), true);
             CompiledBlock result = (CompiledBlock) hidden.findConstructor(hidden.lookupClass(),
                     MethodType.methodType(void.class)).invoke();
             compiled++;
-            if (loops) {
+            if (members != null) {
+                b.members = members;
+                b.memberOffsets = offsets;
                 loopingBlocks++;
             }
             return result;
@@ -149,26 +172,52 @@ final class BlockCompiler {
         return -1;
     }
 
+    private static int totalInsns(Block[] blocks) {
+        int n = 0;
+        for (Block m : blocks) {
+            n += m.insns.length;
+        }
+        return n;
+    }
+
     /**
-     * Whether the block ends in a relative JMP or Jcc back to its first instruction: the target is
-     * the end of the block plus the displacement, so a displacement of minus the block's length.
-     * (A 16-bit IP wrap could still miss the start: the generated code compares RIP itself.)
+     * Where a block may go next, as offsets from the loop head's start, given the offset of its
+     * own end: a relative Jcc's target and fall-through, a relative JMP's target, or the next
+     * instruction if the block was only cut (by its length or the page end). Anything else (an
+     * indirect jump, a system instruction ending the block) has no static successor. (A 16-bit
+     * IP wrap could still miss the target: the generated code compares RIP itself.)
      */
-    static boolean loopsToStart(Insn[] insns) {
+    static long[] staticSuccessors(Insn[] insns, long end) {
         Insn last = insns[insns.length - 1];
         int op = last.op();
-        boolean relativeJump = op == Op.JMP_REL || (op >= Op.JCC_CC && op < Op.JCC_CC + 16);
-        if (!relativeJump || HANDLER[op] == null || (last.flags() & Insn.F_ATOMIC) != 0) {
-            return false;
+        boolean handled = op >= 0 && op < Op.COUNT && HANDLER[op] != null && (last.flags() & Insn.F_ATOMIC) == 0;
+        if (handled && op >= Op.JCC_CC && op < Op.JCC_CC + 16) {
+            return new long[] {end + last.imm(), end};
         }
+        if (handled && op == Op.JMP_REL) {
+            return new long[] {end + last.imm()};
+        }
+        if ((last.flags() & Insn.F_ENDS_BLOCK) == 0 && last.op() != Op.UD && last.op() != Op.GP0) {
+            return new long[] {end};
+        }
+        return new long[0];
+    }
+
+    /** Whether the block ends in a relative JMP or Jcc back to its own first instruction. */
+    static boolean loopsToStart(Insn[] insns) {
         long bytes = 0;
         for (Insn in : insns) {
             bytes += in.len();
         }
-        return last.imm() == -bytes;
+        for (long s : staticSuccessors(insns, bytes)) {
+            if (s == 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
-    private static byte[] generate(Insn[] insns, boolean loops) {
+    private static byte[] generate(Block[] blocks, long[] starts, boolean loop) {
         ClassDesc self = ClassDesc.of(PKG + "CompiledBlock$Gen");
         return ClassFile.of().build(self, cb -> {
             cb.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SYNTHETIC);
@@ -178,23 +227,101 @@ final class BlockCompiler {
                 code.invokespecial(CD_COMPILED, INIT_NAME, MTD_void);
                 code.return_();
             });
-            cb.withMethodBody("run", MT_RUN, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL, code -> emitRun(code, insns, loops));
+            cb.withMethodBody("run", MT_RUN, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL, code -> emitRun(code, blocks, starts, loop));
         });
     }
 
-    private static final int CORE = 1, RIP0 = 2, EPOCH0 = 4;
+    private static final int CORE = 1, RIP0 = 2, EPOCH0 = 4, MAY_LOOP = 6;
 
-    private static void emitRun(CodeBuilder code, Insn[] insns, boolean loops) {
+    /**
+     * The run method: each block's instructions in turn (the first is the one {@code run} is called
+     * for); with {@code loop}, after each block a check per static successor that is a member.
+     */
+    private static void emitRun(CodeBuilder code, Block[] blocks, long[] starts, boolean loop) {
         code.aload(CORE);
         code.getfield(CD_CORE, "rip", CD_long);
         code.lstore(RIP0);
-        if (loops) {
+        if (loop) {
+            code.aload(CORE);
+            code.iconst_0();
+            code.putfield(CD_CORE, "regionPos", CD_int);
             code.aload(CORE);
             code.getfield(CD_CORE, "mapEpoch", CD_long);
             code.lstore(EPOCH0);
+            long span = 0;
+            for (int i = 0; i < blocks.length; i++) {
+                span = Math.max(span, starts[i] + blocks[i].bytes);
+            }
+            code.aload(CORE);
+            code.loadConstant(span);
+            code.invokevirtual(CD_CORE, "mayLoop", MT_MAY_LOOP);
+            code.istore(MAY_LOOP);
         }
-        Label round = code.newBoundLabel();
-        long end = 0;
+        Label[] entry = new Label[blocks.length];
+        for (int i = 0; i < blocks.length; i++) {
+            entry[i] = code.newLabel();
+        }
+        int totalInsns = totalInsns(blocks);
+        int base = 0;
+        for (int i = 0; i < blocks.length; i++) {
+            code.labelBinding(entry[i]);
+            Insn[] insns = blocks[i].insns;
+            long end = emitBlock(code, insns, starts[i], base);
+            if (loop) {
+                for (long next : staticSuccessors(insns, end)) {
+                    int j = indexOf(starts, next);
+                    if (j < 0) {
+                        continue;
+                    }
+                    // RIP at member j's start (compared, not assumed) and allowed: go on there
+                    Label other = code.newLabel();
+                    Label leave = code.newLabel();
+                    code.aload(CORE);
+                    code.getfield(CD_CORE, "rip", CD_long);
+                    code.lload(RIP0);
+                    code.loadConstant(next);
+                    code.ladd();
+                    code.lcmp();
+                    code.ifne(other);
+                    code.iload(MAY_LOOP);
+                    code.ifeq(leave);
+                    code.aload(CORE);
+                    code.ldc(DynamicConstantDesc.ofNamed(BSM_CLASS_DATA_AT, DEFAULT_NAME, CD_BLOCK, totalInsns + j));
+                    code.loadConstant(insns.length);
+                    code.loadConstant(blocks[j].insns.length);
+                    code.lload(EPOCH0);
+                    code.loadConstant(j);
+                    code.invokevirtual(CD_CORE, "stepTo", MT_STEP_TO);
+                    code.ifeq(leave);
+                    code.goto_(entry[j]);
+                    code.labelBinding(leave);
+                    code.loadConstant(insns.length);
+                    code.ireturn();
+                    code.labelBinding(other);
+                }
+            }
+            code.loadConstant(insns.length);
+            code.ireturn();
+            base += insns.length;
+        }
+    }
+
+    private static int indexOf(long[] starts, long offset) {
+        for (int j = 0; j < starts.length; j++) {
+            if (starts[j] == offset) {
+                return j;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * One block's instructions, at {@code start} bytes from the head's RIP, their constants at
+     * class-data index {@code base + k}; returns the offset of the block's end. RIP is set to the
+     * block's end when it falls through.
+     */
+    private static long emitBlock(CodeBuilder code, Insn[] insns, long start, int base) {
+        long end = start;
         boolean ripSet = false;
         for (int k = 0; k < insns.length; k++) {
             Insn in = insns[k];
@@ -206,7 +333,7 @@ final class BlockCompiler {
                 setRip(code, end);
             }
             ripSet = !registerOnly;
-            DynamicConstantDesc<Insn> insnConst = DynamicConstantDesc.ofNamed(BSM_CLASS_DATA_AT, DEFAULT_NAME, CD_INSN, k);
+            DynamicConstantDesc<Insn> insnConst = DynamicConstantDesc.ofNamed(BSM_CLASS_DATA_AT, DEFAULT_NAME, CD_INSN, base + k);
             code.aload(CORE);
             code.ldc(insnConst);
             if (HANDLER[op] != null && (in.flags() & Insn.F_ATOMIC) == 0) {
@@ -235,25 +362,7 @@ final class BlockCompiler {
         if (!ripSet) {
             setRip(code, end);
         }
-        if (loops) {
-            // taken back to the start (RIP compared, not assumed) and allowed: another round
-            Label leave = code.newLabel();
-            code.aload(CORE);
-            code.getfield(CD_CORE, "rip", CD_long);
-            code.lload(RIP0);
-            code.lcmp();
-            code.ifne(leave);
-            code.aload(CORE);
-            code.ldc(DynamicConstantDesc.ofNamed(BSM_CLASS_DATA_AT, DEFAULT_NAME, CD_BLOCK, insns.length));
-            code.loadConstant(insns.length);
-            code.lload(EPOCH0);
-            code.invokevirtual(CD_CORE, "loopAgain", MT_LOOP_AGAIN);
-            code.ifeq(leave);
-            code.goto_(round);
-            code.labelBinding(leave);
-        }
-        code.loadConstant(insns.length);
-        code.ireturn();
+        return end;
     }
 
     private static void setRip(CodeBuilder code, long end) {

@@ -638,14 +638,14 @@ public final class X86Core {
     private boolean runChain(Block b) {
         while (true) {
             if (runCompiled(b)) {
-                exitBlock = b;
+                exitBlock = ranLast(b);
                 return true;
             }
             if (singleStep || exitRequested || activityState != ACTIVITY_ACTIVE
                     || (controls.procBased & (PROC_INTERRUPT_WINDOW | PROC_NMI_WINDOW)) != 0) {
                 return false;
             }
-            Block next = successor(b);
+            Block next = successor(ranLast(b));
             if (next.compiled == null || timerDeadline - tsc < next.insns.length) {
                 return false;
             }
@@ -654,24 +654,111 @@ public final class X86Core {
     }
 
     /**
-     * Asked by a compiled one-block loop ({@link BlockCompiler}) that branched back to its start
-     * after {@code n} instructions: retires them and returns true when the next round may run in
-     * place, under the checks {@link #runChain} makes between two blocks (and the block still
-     * maps the same code); false leaves the round for the caller to retire.
+     * Asked once by a compiled loop ({@link BlockCompiler}) as it starts: whether its blocks may
+     * step from one to the next in place at all. Not while interrupt- or NMI-window exiting is on
+     * ({@link #runChain} returns after every block then, so the window exit comes at the first
+     * boundary where the guest can take it), nor if a member would pass the CS limit
+     * ({@link #lookupBlock}'s check; {@code span}: the end of the furthest member from RIP). Neither
+     * changes while guest code runs: the controls belong to the VMM, and CS changes only by a far
+     * transfer, which ends a block without a static successor.
      */
-    boolean loopAgain(Block b, int n, long epoch0) {
-        if (singleStep || exitRequested || activityState != ACTIVITY_ACTIVE
-                || (controls.procBased & (PROC_INTERRUPT_WINDOW | PROC_NMI_WINDOW)) != 0
-                || !b.valid || mapEpoch != epoch0 || timerDeadline - tsc < 2L * n) {
+    boolean mayLoop(long span) {
+        loopRuns++;
+        return (controls.procBased & (PROC_INTERRUPT_WINDOW | PROC_NMI_WINDOW)) == 0
+                && (mode64 || rip + span - 1 <= (cs.limit & 0xFFFF_FFFFL));
+    }
+
+    /**
+     * Asked by a compiled loop whose block {@code regionPos} ran {@code done} instructions and
+     * branched to the start of member {@code pos}, {@code next} ({@code nextLength} instructions):
+     * retires them and returns true when {@code next} may run in place, under the checks of
+     * {@link #runChain} between two blocks that guest code can change (see {@link #mayLoop} for the
+     * rest), and if the code still maps as when the loop started; false leaves the block for the
+     * caller to retire. The activity state needs no check: HLT, MWAIT and shutdown end the block
+     * early (or leave by an exception), so no jump follows them.
+     */
+    boolean stepTo(Block next, int done, int nextLength, long epoch0, int pos) {
+        if (singleStep || exitRequested || !next.valid || mapEpoch != epoch0 || timerDeadline - tsc < done + nextLength) {
             return false;
         }
-        retire(n);
-        loopRounds++;
+        retire(done);
+        regionPos = pos;
         return true;
     }
 
-    /** Rounds compiled one-block loops ran in place (see {@link #loopAgain}). */
-    long loopRounds;
+    /** Compiled runs of loops ({@link #mayLoop}): far fewer than their rounds when they step in place. */
+    long loopRuns;
+    /**
+     * The member of a compiled loop its last run ended in (0: the block it was entered by). Set by
+     * the loop's code as it starts and steps, so a plain block's run costs no store.
+     */
+    int regionPos;
+
+    /** The block a compiled run of {@code b} ended in: b, or the loop member it stepped to. */
+    private Block ranLast(Block b) {
+        Block[] members = b.members;
+        return members == null ? b : members[regionPos];
+    }
+
+    /**
+     * The loop a hot block heads, for {@link BlockCompiler}: the decoded blocks of its page that its
+     * relative jumps and fall-throughs reach (up to {@link #LOOP_MEMBERS}) and that lead back to it,
+     * this block first; null if none leads back. Only blocks already decoded count: a loop's blocks
+     * have run by the time its head is hot, and decoding here could evict others.
+     */
+    private Block[] loopMembers(Block head, long[][] offsetsOut) {
+        java.util.List<Block> blocks = new java.util.ArrayList<>();
+        java.util.List<Long> offsets = new java.util.ArrayList<>();
+        java.util.List<long[]> successors = new java.util.ArrayList<>();
+        blocks.add(head);
+        offsets.add(0L);
+        long page = head.phys & ~0xFFFL;
+        for (int i = 0; i < blocks.size(); i++) {
+            Block b = blocks.get(i);
+            long[] next = BlockCompiler.staticSuccessors(b.insns, offsets.get(i) + b.bytes);
+            successors.add(next);
+            for (long off : next) {
+                if (offsets.contains(off) || blocks.size() == LOOP_MEMBERS) {
+                    continue;
+                }
+                long phys = head.phys + off;
+                Block m = (phys & ~0xFFFL) == page && phys < ramSize ? code.lookup(phys, modeKey) : null;
+                if (m != null && m.valid && m.cached && m.modeKey == head.modeKey) {
+                    blocks.add(m);
+                    offsets.add(off);
+                }
+            }
+        }
+        // keep the blocks that lead back to the head (fixed point over the successor lists)
+        boolean[] back = new boolean[blocks.size()];
+        for (boolean changed = true; changed; ) {
+            changed = false;
+            for (int i = 0; i < blocks.size(); i++) {
+                for (long off : successors.get(i)) {
+                    int j = offsets.indexOf(off);
+                    if (!back[i] && j >= 0 && (j == 0 || back[j])) {
+                        back[i] = changed = true;
+                    }
+                }
+            }
+        }
+        if (!back[0]) {
+            return null;
+        }
+        java.util.List<Block> members = new java.util.ArrayList<>();
+        java.util.List<Long> memberOffsets = new java.util.ArrayList<>();
+        for (int i = 0; i < blocks.size(); i++) {
+            if (back[i]) {
+                members.add(blocks.get(i));
+                memberOffsets.add(offsets.get(i));
+            }
+        }
+        offsetsOut[0] = memberOffsets.stream().mapToLong(Long::longValue).toArray();
+        return members.toArray(new Block[0]);
+    }
+
+    /** Blocks a compiled loop may hold. */
+    static final int LOOP_MEMBERS = 4;
 
     /** The block at RIP after {@code prev}, from prev's two-entry successor cache when still valid. */
     private Block successor(Block prev) {
@@ -704,11 +791,16 @@ public final class X86Core {
             return false;
         }
         b.executions = -1;   // never again, whatever happens
-        b.compiled = compiler.compile(b);
+        long[][] offsets = new long[1][];
+        Block[] members = loopMembers(b, offsets);
+        b.compiled = compiler.compile(b, members, offsets[0]);
         return b.compiled != null;
     }
 
-    /** Runs a compiled block; the same outcomes as {@link #execBlock}. */
+    /**
+     * Runs a compiled block; the same outcomes as {@link #execBlock}, for the block the run ended
+     * in ({@link #ranLast}: a compiled loop may step to its other members).
+     */
     private boolean runCompiled(Block b) {
         long rip0 = rip;
         smc = false;
@@ -716,17 +808,11 @@ public final class X86Core {
         try {
             r = b.compiled.run(this);
         } catch (GuestFault f) {
-            int k = faultingIndex(b, rip0);
-            rip -= b.insns[k].len();
-            retire(k);
-            blockPos = 0;
+            undoFaulting(b, rip0);
             events.deliverFault();
             return false;
         } catch (VmExitSignal e) {
-            int k = faultingIndex(b, rip0);
-            rip -= b.insns[k].len();
-            retire(k);
-            blockPos = 0;
+            undoFaulting(b, rip0);
             return true;
         }
         blockPos = 0;
@@ -736,6 +822,15 @@ public final class X86Core {
         }
         retire(r);
         return false;
+    }
+
+    /** After a fault or exit inside a compiled run: RIP back to that instruction, the ones before it retired. */
+    private void undoFaulting(Block b, long rip0) {
+        Block cur = ranLast(b);
+        int k = faultingIndex(cur, b.members == null ? rip0 : rip0 + b.memberOffsets[regionPos]);
+        rip -= cur.insns[k].len();
+        retire(k);
+        blockPos = 0;
     }
 
     /** The instruction a compiled block was executing: the one RIP was last set to the end of. */

@@ -19,10 +19,10 @@ public final class BenchMain {
             long cpu = mx.getCurrentThreadCpuTime() - c0;
             long n = g.core.instructionsRetired();
             System.out.printf("%s: exit %d, %.3f s wall (%.3f s cpu), %d instructions, %.1f MIPS (%.1f per cpu-s),"
-                    + " %d I/O + %d CPUID exits (%.0f ns per exit, cpu), blocks compiled %d (%d loop in place, %d rounds), output %s%n",
+                    + " %d I/O + %d CPUID exits (%.0f ns per exit, cpu), blocks compiled %d (%d heading loops, %d loop runs), output %s%n",
                     image, reason, ns / 1e9, cpu / 1e9, n, n / (ns / 1e3), n / (cpu / 1e3), g.ioExits, g.cpuidExits,
                     (double) cpu / Math.max(1, g.ioExits + g.cpuidExits), g.core.compiler.compiled,
-                    g.core.compiler.loopingBlocks, g.core.loopRounds,
+                    g.core.compiler.loopingBlocks, g.core.loopRuns,
                     g.serial.toString().replace("\n", "\\n"));
         }
     }

@@ -1,0 +1,187 @@
+package org.hotvisor.vmx.cpu.x86;
+
+import static org.hotvisor.vmx.cpu.x86.Guest.hex;
+import static org.hotvisor.vmx.cpu.x86.X86Core.EAX;
+import static org.hotvisor.vmx.cpu.x86.X86Core.EBX;
+import static org.hotvisor.vmx.cpu.x86.X86Core.ECX;
+import static org.hotvisor.vmx.cpu.x86.X86Core.ESI;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * A hot block that heads a loop is compiled with the loop's other blocks and steps from one to the
+ * next in place ({@link BlockCompiler}, {@link X86Core#stepTo}). Each test runs the same program
+ * interpreted and compiled (every block compiled on first sight) and expects the same state,
+ * instruction count and exit; {@code loopRuns}, the compiled runs of loops, shows the rounds ran in
+ * place: a loop that returned to the run loop every round would count one run per round.
+ */
+class CompiledLoopTest {
+    // ONE_BLOCK (32-bit, org 0x100000): mov ecx, 1000 / xor eax, eax / l: add eax, ecx / dec ecx / jnz l / hlt
+    static final byte[] ONE_BLOCK = hex("b9e803000031c001c84975fbf4");
+    // TWO_BLOCKS: mov edi, 200 / xor eax, eax / l: mov edx, [0x20000 + edi*4] / cmp edx, 0 / je out
+    //   / add eax, edx / dec edi / jnz l / out: hlt
+    static final byte[] TWO_BLOCKS = hex("bfc800000031c08b14bd0000020083fa00740501d04f75eff4");
+    // DIAMOND (a CRC's bit loop): mov eax, -1 / mov ecx, 3000 / l: shr eax, 1 / jnc skip
+    //   / xor eax, 0xEDB88320 / skip: dec ecx / jnz l / hlt
+    static final byte[] DIAMOND = hex("b8ffffffffb9b80b0000d1e87305352083b8ed4975f4f4");
+    // STORE_UNTIL_RAM_ENDS: mov esi, 0x1F0000 / mov eax, 0x11223344 / l: mov [esi], eax / add esi, 4 / jmp l
+    static final byte[] STORE_UNTIL_RAM_ENDS = hex("be00001f00b844332211890683c604ebf9");
+    // TWO_BLOCKS_STORING: mov esi, 0x1F0000 / xor ebx, ebx / l: add ebx, 3 / cmp ebx, 0x7FFFFFFF / je out
+    //   / mov [esi], ebx / add esi, 4 / jmp l / out: hlt  (the second block's store leaves RAM)
+    static final byte[] TWO_BLOCKS_STORING = hex("be00001f0031db83c30381fbffffff7f7407891e83c604ebeef4");
+    // SELF_MODIFYING: mov ecx, 10 / xor eax, eax / l: add eax, strict dword 1 / mov dword [l + 1], 100
+    //   / dec ecx / jnz l / hlt  (the first round rewrites the ADD's immediate)
+    static final byte[] SELF_MODIFYING = hex("b90a00000031c00501000000c70508001000640000004975eef4");
+
+    private static final int EXIT_HLT = 12, EXIT_PREEMPTION = 52, EXIT_EPT_VIOLATION = 48;
+
+    private static Guest guest(byte[] code, boolean compiled) {
+        Guest g = new Guest(2 << 20).flat32(0x100000).load(0x100000, code);
+        g.core.controls.procBased |= Guest.PROC_HLT_EXITING;
+        g.core.gpr[X86Core.ESP] = 0x9000;
+        g.core.compileBlocks = compiled;
+        g.core.compileThreshold = 1;
+        for (int i = 1; i <= 200; i++) {
+            g.putInt(0x20000 + 4 * i, i * 7L);
+        }
+        return g;
+    }
+
+    /** Runs both to their exit and checks they agree; returns the compiled one. */
+    private static Guest same(byte[] code, int exit) {
+        Guest interpreted = guest(code, false);
+        Guest compiled = guest(code, true);
+        assertEquals(exit, interpreted.run());
+        assertEquals(exit, compiled.run());
+        assertArrayEquals(interpreted.core.gpr, compiled.core.gpr);
+        assertEquals(interpreted.core.rip, compiled.core.rip);
+        assertEquals(interpreted.core.rflags(), compiled.core.rflags());
+        assertEquals(interpreted.core.instructionsRetired(), compiled.core.instructionsRetired());
+        assertEquals(interpreted.core.tsc, compiled.core.tsc);
+        assertEquals(0, interpreted.core.loopRuns);
+        return compiled;
+    }
+
+    @Test
+    void aOneBlockLoopRunsInPlace() {
+        Guest g = same(ONE_BLOCK, EXIT_HLT);
+        assertEquals(500_500, g.reg(EAX)); // 1000 + 999 + ... + 1
+        assertEquals(1, g.core.compiler.loopingBlocks, "the add/dec/jnz block loops to its own start");
+        assertTrue(g.core.loopRuns > 0 && g.core.loopRuns <= 3, "1000 rounds in " + g.core.loopRuns + " runs");
+    }
+
+    @Test
+    void aTwoBlockLoopStepsBetweenItsBlocksInPlace() {
+        Guest g = same(TWO_BLOCKS, EXIT_HLT);
+        assertEquals(7L * 200 * 201 / 2, g.reg(EAX));
+        assertTrue(g.core.compiler.loopingBlocks >= 1);
+        assertTrue(g.core.loopRuns > 0 && g.core.loopRuns <= 4, "200 rounds in " + g.core.loopRuns + " runs");
+    }
+
+    @Test
+    void aLoopWithAnIfInsideStepsInPlace() {
+        Guest g = same(DIAMOND, EXIT_HLT);
+        long crc = 0xFFFF_FFFFL;
+        for (int i = 0; i < 3000; i++) {
+            crc = (crc & 1) != 0 ? (crc >>> 1) ^ 0xEDB8_8320L : crc >>> 1;
+        }
+        assertEquals(crc, g.reg(EAX));
+        assertTrue(g.core.loopRuns > 0 && g.core.loopRuns <= 6, "3000 rounds in " + g.core.loopRuns + " runs");
+    }
+
+    @Test
+    void thePreemptionTimerStopsALoopAtTheSameInstruction() {
+        for (byte[] code : new byte[][] {ONE_BLOCK, TWO_BLOCKS, DIAMOND}) {
+            for (int value : new int[] {1, 2, 3, 7, 500, 1001, 2001, 4003}) {
+                Guest interpreted = guest(code, false);
+                Guest compiled = guest(code, true);
+                int exit = EXIT_HLT;
+                for (Guest g : new Guest[] {interpreted, compiled}) {
+                    g.core.controls.pinBased |= X86Core.PIN_PREEMPTION_TIMER;
+                    g.core.controls.preemptionTimerValue = value;
+                    exit = g.run();
+                }
+                assertEquals(interpreted.core.exit.reason, compiled.core.exit.reason, "timer " + value);
+                if (exit == EXIT_PREEMPTION) {
+                    assertEquals(value, compiled.core.instructionsRetired(), "timer " + value);
+                }
+                assertEquals(interpreted.core.instructionsRetired(), compiled.core.instructionsRetired(), "timer " + value);
+                assertEquals(interpreted.core.rip, compiled.core.rip, "timer " + value);
+                assertArrayEquals(interpreted.core.gpr, compiled.core.gpr, "timer " + value);
+            }
+        }
+    }
+
+    @Test
+    void aFaultInALaterRoundStopsAtTheFaultingInstruction() {
+        Guest g = same(STORE_UNTIL_RAM_ENDS, EXIT_EPT_VIOLATION);
+        assertEquals(0x200000, g.reg(ESI), "the store past the end of RAM");
+        assertEquals(0x10000A, g.core.rip, "RIP at the MOV that faulted");
+        assertEquals(0x200000, g.core.exit.guestPhysicalAddress);
+        assertTrue(g.core.loopRuns <= 3, "16384 rounds in " + g.core.loopRuns + " runs");
+    }
+
+    @Test
+    void aFaultInTheLoopsSecondBlockStopsThere() {
+        Guest g = same(TWO_BLOCKS_STORING, EXIT_EPT_VIOLATION);
+        assertEquals(0x200000, g.reg(ESI));
+        assertEquals(0x100012, g.core.rip, "RIP at the MOV of the second block");
+        assertEquals(3L * 16385, g.reg(EBX));
+        assertEquals(1, g.core.regionPos, "the run ended in the loop's second block");
+        assertTrue(g.core.loopRuns <= 4, "16385 rounds in " + g.core.loopRuns + " runs");
+    }
+
+    @Test
+    void aLoopThatRewritesItsOwnCodeRunsTheNewCode() {
+        Guest g = same(SELF_MODIFYING, EXIT_HLT);
+        assertEquals(1 + 9 * 100, g.reg(EAX), "rounds 2-10 add the rewritten immediate");
+    }
+
+    @Test
+    void aHostKickStopsALoopRunningInPlace() throws InterruptedException {
+        // l: jmp l at 0x100000: only the kick ends it
+        Guest g = guest(hex("ebfe"), true);
+        Thread kicker = new Thread(() -> {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            g.core.requestExit();
+        });
+        kicker.start();
+        assertEquals(1, g.run(), "exit reason 1, external interrupt (the host kick)");
+        kicker.join();
+        assertEquals(0x100000, g.core.rip);
+        assertTrue(g.core.instructionsRetired() > 1000);
+        assertTrue(g.core.loopRuns <= 3, g.core.instructionsRetired() + " rounds in " + g.core.loopRuns + " runs");
+    }
+
+    @Test
+    void onlyRelativeJumpsAndCutBlocksHaveStaticSuccessors() {
+        assertArrayEquals(new long[] {0, 5}, BlockCompiler.staticSuccessors(decodeAll("01c84975fb"), 5),
+                "add eax, ecx / dec ecx / jnz -5: the start and the fall-through");
+        assertArrayEquals(new long[] {100 + 3 - 3}, BlockCompiler.staticSuccessors(decodeAll("90ebfd"), 103), "nop / jmp -3");
+        assertArrayEquals(new long[] {3}, BlockCompiler.staticSuccessors(decodeAll("01c849"), 3), "cut: falls through");
+        assertArrayEquals(new long[0], BlockCompiler.staticSuccessors(decodeAll("01c8c3"), 3), "ret: no static successor");
+        assertArrayEquals(new long[0], BlockCompiler.staticSuccessors(decodeAll("01c8ffe0"), 4), "jmp eax: none");
+        assertTrue(BlockCompiler.loopsToStart(decodeAll("01c84975fb")));
+        assertEquals(false, BlockCompiler.loopsToStart(decodeAll("01c84975fa")), "jnz -6: a byte before the start");
+    }
+
+    /** Decodes a straight run of 32-bit instructions. */
+    private static Insn[] decodeAll(String bytes) {
+        byte[] b = hex(bytes);
+        Decoder d = new Decoder();
+        java.util.List<Insn> insns = new java.util.ArrayList<>();
+        for (int at = 0; at < b.length; ) {
+            Insn in = d.decode(b, at, b.length, true);
+            insns.add(in);
+            at += in.len();
+        }
+        return insns.toArray(new Insn[0]);
+    }
+}
