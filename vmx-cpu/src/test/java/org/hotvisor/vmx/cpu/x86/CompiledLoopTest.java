@@ -160,6 +160,124 @@ class CompiledLoopTest {
         assertTrue(g.core.loopRuns <= 3, g.core.instructionsRetired() + " rounds in " + g.core.loopRuns + " runs");
     }
 
+    /**
+     * Random loops with an if inside, ALU and memory operations and a random condition, some
+     * stopped by the preemption timer part-way: compiled and interpreted runs must agree on the
+     * registers, flags, count, RIP and the memory the loop writes.
+     */
+    @Test
+    void randomLoopsAgreeWithTheInterpreter() {
+        java.util.Random random = new java.util.Random(0x5EED_1005L);
+        int steppedInPlace = 0;
+        for (int program = 0; program < 300; program++) {
+            byte[] code = randomLoop(random);
+            int timer = random.nextInt(3) == 0 ? 1 + random.nextInt(3000) : 0;
+            Guest interpreted = guest(code, false);
+            Guest compiled = guest(code, true);
+            for (Guest g : new Guest[] {interpreted, compiled}) {
+                if (timer > 0) {
+                    g.core.controls.pinBased |= X86Core.PIN_PREEMPTION_TIMER;
+                    g.core.controls.preemptionTimerValue = timer;
+                }
+                g.run();
+            }
+            String what = "program " + program + " (timer " + timer + "): " + java.util.HexFormat.of().formatHex(code);
+            assertEquals(interpreted.core.exit.reason, compiled.core.exit.reason, what);
+            assertArrayEquals(interpreted.core.gpr, compiled.core.gpr, what);
+            assertEquals(interpreted.core.rflags(), compiled.core.rflags(), what);
+            assertEquals(interpreted.core.rip, compiled.core.rip, what);
+            assertEquals(interpreted.core.instructionsRetired(), compiled.core.instructionsRetired(), what);
+            assertArrayEquals(java.util.Arrays.copyOfRange(interpreted.ram, DATA, DATA + 256),
+                    java.util.Arrays.copyOfRange(compiled.ram, DATA, DATA + 256), what);
+            if (compiled.core.loopRuns > 0) {
+                steppedInPlace++;
+            }
+        }
+        assertTrue(steppedInPlace > 200, "programs that ran as compiled loops: " + steppedInPlace);
+    }
+
+    private static final int DATA = 0x30000;
+    /** EAX, EDX, EBX, ESI: the registers the random code works on (ECX counts, EDI points at DATA). */
+    private static final int[] WORK = {0, 2, 3, 6};
+
+    /**
+     * mov ecx, rounds / mov edi, DATA / (random values in the work registers) / l: ops / cmp / jcc skip
+     * / ops / skip: ops / dec ecx / jnz l / hlt
+     */
+    private static byte[] randomLoop(java.util.Random random) {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        b.write(0xB9);
+        le32(b, 1 + random.nextInt(300));
+        b.write(0xBF);
+        le32(b, DATA);
+        for (int r : WORK) {
+            b.write(0xB8 + r);
+            le32(b, random.nextInt());
+        }
+        int loop = b.size();
+        randomOps(b, random, 1 + random.nextInt(4));
+        b.write(0x39); // cmp r/m32, r32
+        b.write(0xC0 | WORK[random.nextInt(4)] << 3 | WORK[random.nextInt(4)]);
+        byte[] middle = opsBytes(random, 1 + random.nextInt(4));
+        b.write(0x70 + random.nextInt(16)); // jcc skip
+        b.write(middle.length);
+        b.writeBytes(middle);
+        randomOps(b, random, random.nextInt(3));
+        b.write(0x49); // dec ecx
+        b.write(0x75); // jnz loop
+        b.write(loop - (b.size() + 1));
+        b.write(0xF4);
+        return b.toByteArray();
+    }
+
+    private static byte[] opsBytes(java.util.Random random, int n) {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        randomOps(b, random, n);
+        return b.toByteArray();
+    }
+
+    private static void randomOps(java.io.ByteArrayOutputStream b, java.util.Random random, int n) {
+        int[] alu = {0x01, 0x29, 0x31, 0x21, 0x09, 0x11, 0x19}; // add sub xor and or adc sbb (r/m32, r32)
+        for (int i = 0; i < n; i++) {
+            int dst = WORK[random.nextInt(4)];
+            int src = WORK[random.nextInt(4)];
+            switch (random.nextInt(6)) {
+                case 0, 1 -> {
+                    b.write(alu[random.nextInt(alu.length)]);
+                    b.write(0xC0 | src << 3 | dst);
+                }
+                case 2 -> { // add/or/adc/sbb/and/sub/xor/cmp r/m32, imm32
+                    b.write(0x81);
+                    b.write(0xC0 | random.nextInt(8) << 3 | dst);
+                    le32(b, random.nextInt());
+                }
+                case 3 -> { // rol/ror/shl/shr/sar r/m32, imm8
+                    int[] shifts = {0, 1, 4, 5, 7};
+                    b.write(0xC1);
+                    b.write(0xC0 | shifts[random.nextInt(shifts.length)] << 3 | dst);
+                    b.write(random.nextInt(32));
+                }
+                case 4 -> { // mov [edi + disp8], r32 (disp a multiple of 4 below 256)
+                    b.write(0x89);
+                    b.write(0x47 | src << 3);
+                    b.write(4 * random.nextInt(32));
+                }
+                default -> { // mov r32, [edi + disp8]
+                    b.write(0x8B);
+                    b.write(0x47 | dst << 3);
+                    b.write(4 * random.nextInt(32));
+                }
+            }
+        }
+    }
+
+    private static void le32(java.io.ByteArrayOutputStream b, int v) {
+        b.write(v);
+        b.write(v >>> 8);
+        b.write(v >>> 16);
+        b.write(v >>> 24);
+    }
+
     @Test
     void onlyRelativeJumpsAndCutBlocksHaveStaticSuccessors() {
         assertArrayEquals(new long[] {0, 5}, BlockCompiler.staticSuccessors(decodeAll("01c84975fb"), 5),
