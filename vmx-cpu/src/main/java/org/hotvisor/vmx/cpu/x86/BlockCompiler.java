@@ -31,7 +31,7 @@ import java.util.List;
  * most {@link X86Core#LOOP_MEMBERS} blocks of its page) is translated with the loop's other blocks:
  * where a block's jump lands on a member's start (RIP compared, not assumed), the run goes on
  * there in place when {@link X86Core#stepTo} allows, which retires the block just finished and
- * records the member in {@code core.regionPos}. The count returned, and RIP after a fault or exit,
+ * records the member in {@code core.loopMember}. The count returned, and RIP after a fault or exit,
  * then refer to that member, as if {@code run} had been called for it.
  */
 final class BlockCompiler {
@@ -111,11 +111,6 @@ final class BlockCompiler {
     long compiled, failed;
     /** Compiled blocks that head a loop translated with its other blocks (or alone, for a one-block loop). */
     long loopingBlocks;
-
-    /** Compiles {@code b}; null if the class could not be generated (the block stays interpreted). */
-    CompiledBlock compile(Block b) {
-        return compile(b, null, null);
-    }
 
     /**
      * Compiles {@code b}, with the loop it heads when {@code members} (b first, from
@@ -203,20 +198,6 @@ final class BlockCompiler {
         return new long[0];
     }
 
-    /** Whether the block ends in a relative JMP or Jcc back to its own first instruction. */
-    static boolean loopsToStart(Insn[] insns) {
-        long bytes = 0;
-        for (Insn in : insns) {
-            bytes += in.len();
-        }
-        for (long s : staticSuccessors(insns, bytes)) {
-            if (s == 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private static byte[] generate(Block[] blocks, long[] starts, boolean loop) {
         ClassDesc self = ClassDesc.of(PKG + "CompiledBlock$Gen");
         return ClassFile.of().build(self, cb -> {
@@ -244,7 +225,7 @@ final class BlockCompiler {
         if (loop) {
             code.aload(CORE);
             code.iconst_0();
-            code.putfield(CD_CORE, "regionPos", CD_int);
+            code.putfield(CD_CORE, "loopMember", CD_int);
             code.aload(CORE);
             code.getfield(CD_CORE, "mapEpoch", CD_long);
             code.lstore(EPOCH0);

@@ -669,7 +669,7 @@ public final class X86Core {
     }
 
     /**
-     * Asked by a compiled loop whose block {@code regionPos} ran {@code done} instructions and
+     * Asked by a compiled loop whose block {@code loopMember} ran {@code done} instructions and
      * branched to the start of member {@code pos}, {@code next} ({@code nextLength} instructions):
      * retires them and returns true when {@code next} may run in place, under the checks of
      * {@link #runChain} between two blocks that guest code can change (see {@link #mayLoop} for the
@@ -682,7 +682,7 @@ public final class X86Core {
             return false;
         }
         retire(done);
-        regionPos = pos;
+        loopMember = pos;
         return true;
     }
 
@@ -692,12 +692,12 @@ public final class X86Core {
      * The member of a compiled loop its last run ended in (0: the block it was entered by). Set by
      * the loop's code as it starts and steps, so a plain block's run costs no store.
      */
-    int regionPos;
+    int loopMember;
 
     /** The block a compiled run of {@code b} ended in: b, or the loop member it stepped to. */
     private Block ranLast(Block b) {
         Block[] members = b.members;
-        return members == null ? b : members[regionPos];
+        return members == null ? b : members[loopMember];
     }
 
     /**
@@ -827,7 +827,7 @@ public final class X86Core {
     /** After a fault or exit inside a compiled run: RIP back to that instruction, the ones before it retired. */
     private void undoFaulting(Block b, long rip0) {
         Block cur = ranLast(b);
-        int k = faultingIndex(cur, b.members == null ? rip0 : rip0 + b.memberOffsets[regionPos]);
+        int k = faultingIndex(cur, b.members == null ? rip0 : rip0 + b.memberOffsets[loopMember]);
         rip -= cur.insns[k].len();
         retire(k);
         blockPos = 0;

@@ -130,7 +130,7 @@ class CompiledLoopTest {
         assertEquals(0x200000, g.reg(ESI));
         assertEquals(0x100012, g.core.rip, "RIP at the MOV of the second block");
         assertEquals(3L * 16385, g.reg(EBX));
-        assertEquals(1, g.core.regionPos, "the run ended in the loop's second block");
+        assertEquals(1, g.core.loopMember, "the run ended in the loop's second block");
         assertTrue(g.core.loopRuns <= 4, "16385 rounds in " + g.core.loopRuns + " runs");
     }
 
@@ -144,15 +144,7 @@ class CompiledLoopTest {
     void aHostKickStopsALoopRunningInPlace() throws InterruptedException {
         // l: jmp l at 0x100000: only the kick ends it
         Guest g = guest(hex("ebfe"), true);
-        Thread kicker = new Thread(() -> {
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            g.core.requestExit();
-        });
-        kicker.start();
+        Thread kicker = g.kickAfter(50);
         assertEquals(1, g.run(), "exit reason 1, external interrupt (the host kick)");
         kicker.join();
         assertEquals(0x100000, g.core.rip);
@@ -286,8 +278,8 @@ class CompiledLoopTest {
         assertArrayEquals(new long[] {3}, BlockCompiler.staticSuccessors(decodeAll("01c849"), 3), "cut: falls through");
         assertArrayEquals(new long[0], BlockCompiler.staticSuccessors(decodeAll("01c8c3"), 3), "ret: no static successor");
         assertArrayEquals(new long[0], BlockCompiler.staticSuccessors(decodeAll("01c8ffe0"), 4), "jmp eax: none");
-        assertTrue(BlockCompiler.loopsToStart(decodeAll("01c84975fb")));
-        assertEquals(false, BlockCompiler.loopsToStart(decodeAll("01c84975fa")), "jnz -6: a byte before the start");
+        assertArrayEquals(new long[] {-1, 5}, BlockCompiler.staticSuccessors(decodeAll("01c84975fa"), 5),
+                "jnz -6: a byte before the start");
     }
 
     /** Decodes a straight run of 32-bit instructions. */

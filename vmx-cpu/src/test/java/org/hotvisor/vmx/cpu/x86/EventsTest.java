@@ -287,15 +287,7 @@ class EventsTest {
     @Test
     void requestExitFromAnotherThreadIsAHostKick() throws InterruptedException {
         Guest g = real(LOOP_FOREVER);
-        Thread kicker = new Thread(() -> {
-            try {
-                Thread.sleep(30);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            g.core.requestExit();
-        });
-        kicker.start();
+        Thread kicker = g.kickAfter(30);
         assertEquals(EXIT_EXTERNAL, g.run());
         kicker.join();
         assertEquals(0x8000_00EF, g.core.exit.interruptionInfo, "external interrupt, vector 0xEF");
@@ -306,15 +298,7 @@ class EventsTest {
     void hltWithoutHltExitingWaitsForAHostKick() throws InterruptedException {
         Guest g = real(hex("f4"));
         g.core.controls.procBased &= ~Guest.PROC_HLT_EXITING;
-        Thread kicker = new Thread(() -> {
-            try {
-                Thread.sleep(30);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            g.core.requestExit();
-        });
-        kicker.start();
+        Thread kicker = g.kickAfter(30);
         assertEquals(EXIT_EXTERNAL, g.run());
         kicker.join();
         assertEquals(X86Core.ACTIVITY_HLT, g.core.activityState);

@@ -147,6 +147,20 @@ final class Guest {
         return core.exit.reason & 0xFFFF;
     }
 
+    /** A started thread that kicks the processor ({@code requestExit}, a host kick) after {@code millis} ms. */
+    Thread kickAfter(long millis) {
+        Thread kicker = new Thread(() -> {
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            core.requestExit();
+        });
+        kicker.start();
+        return kicker;
+    }
+
     long reg(int r) {
         return core.gpr[r];
     }
