@@ -93,7 +93,11 @@ final class Hotvisor {
      * folder is on the include path, for the shared routines in guests/lib (%include "lib/console.inc").
      */
     static Path guest(String name, String... defines) throws IOException, InterruptedException {
-        Path guests = root().resolve("launcher/src/test/guests");
+        return assemble(root().resolve("launcher/src/test/guests"), name, defines);
+    }
+
+    /** Assembles FOLDER/NAME.asm (FOLDER on the include path) into target/guests/NAME.img. */
+    static Path assemble(Path guests, String name, String... defines) throws IOException, InterruptedException {
         Path src = guests.resolve(name + ".asm");
         Path dir = root().resolve("launcher/target/guests");
         Files.createDirectories(dir);

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Generality check: five small compute kernels that are not in ./hotvisor bench, each run on
+# Hotvisor, QEMU (TCG) and Bochs in rounds. Prints, per kernel, the median wall time of each
+# engine, Hotvisor's guest MIPS (run --stats) and whether all engines printed the same checksum.
+#   benchmarks/generality/run.sh [RUNS]        (default 3; needs nasm, qemu-system-i386, bochs)
+# See benchmarks/README.md, "Generality".
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+runs=${1:-3}
+case "$runs" in ''|*[!0-9]*|0) echo "usage: $0 [RUNS]" >&2; exit 2 ;; esac
+kernels=(calls divmul realmode bitops strings)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for k in "${kernels[@]}"; do
+    nasm -f bin -i "$here/" -o "$work/$k.img" "$here/$k.asm" || { echo "nasm failed on $k.asm" >&2; exit 1; }
+done
+export BXSHARE=${BXSHARE:-/usr/share/bochs}
+engines=(hotvisor)
+command -v qemu-system-i386 >/dev/null && engines+=(qemu) || echo "no qemu-system-i386: skipping QEMU" >&2
+command -v bochs >/dev/null && engines+=(bochs) || echo "no bochs: skipping Bochs" >&2
+now_ns() { date +%s%N; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+declare -A wall mips sum
+for ((i = 1; i <= runs; i++)); do
+    for k in "${kernels[@]}"; do
+        img="$work/$k.img"
+        for e in "${engines[@]}"; do
+            out="$work/$e.$k.out"
+            t0=$(now_ns)
+            case "$e" in
+                hotvisor) "$root/hotvisor" run "$img" --format boot --stats --timeout 300 </dev/null >"$out" 2>&1 ;;
+                qemu) timeout 300 qemu-system-i386 -display none -nodefaults -debugcon stdio \
+                        -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+                        -drive if=floppy,format=raw,readonly=on,file="$img" </dev/null >"$out" 2>&1 ;;
+                bochs) printf 'c\n' | timeout 300 bochs -q -f "$root/benchmarks/bochsrc" \
+                        "floppya: 1_44=$img, status=inserted" >"$out" 2>&1 ;;
+            esac
+            t1=$(now_ns)
+            wall[$e.$k]+="$(( (t1 - t0) / 1000000 )) "
+            sum[$e.$k]=$(tr -d '\r' <"$out" | grep -aoE '^[0-9a-f]{8}$' | head -1)
+            if [ "$e" = hotvisor ]; then
+                mips[$k]+="$(grep -aoE '[0-9.]+ MIPS' "$out" | head -1 | cut -d' ' -f1) "
+            fi
+        done
+    done
+done
+printf '%-9s' kernel
+for e in "${engines[@]}"; do printf ' %12s' "$e ms"; done
+printf ' %14s  %s\n' "Hotvisor MIPS" "checksum"
+status=0
+for k in "${kernels[@]}"; do
+    printf '%-9s' "$k"
+    for e in "${engines[@]}"; do printf ' %12s' "$(tr ' ' '\n' <<<"${wall[$e.$k]}" | grep . | median)"; done
+    printf ' %14s' "$(tr ' ' '\n' <<<"${mips[$k]}" | grep . | median)"
+    same=${sum[hotvisor.$k]}
+    for e in "${engines[@]}"; do [ "${sum[$e.$k]}" = "$same" ] || same=""; done
+    if [ -n "$same" ]; then printf '  %s (all engines)\n' "$same"; else
+        printf '  DIFFERS:'; for e in "${engines[@]}"; do printf ' %s=%s' "$e" "${sum[$e.$k]:-none}"; done; echo; status=1; fi
+done
+exit $status
