@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Generality check: five small compute kernels that are not in ./hotvisor bench, each run on
 # Hotvisor, QEMU (TCG) and Bochs in rounds. Prints, per kernel, the median wall time of each
-# engine, Hotvisor's guest MIPS (run --stats) and whether all engines printed the same checksum.
+# engine, Hotvisor's guest MIPS (run --stats) and whether every run of every engine printed the
+# same checksum (exit status 1 if not; 2 for bad usage or no nasm).
 #   benchmarks/generality/run.sh [RUNS]        (default 3; needs nasm, qemu-system-i386, bochs)
 # See benchmarks/README.md, "Generality".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+[ $# -le 1 ] || { echo "usage: $0 [RUNS]" >&2; exit 2; }
 runs=${1:-3}
-case "$runs" in ''|*[!0-9]*|0) echo "usage: $0 [RUNS]" >&2; exit 2 ;; esac
+case "$runs" in ''|*[!0-9]*|0) echo "usage: $0 [RUNS]  (RUNS: a positive number, not '$runs')" >&2; exit 2 ;; esac
+command -v nasm >/dev/null || { echo "nasm not installed (apt-get install nasm)" >&2; exit 2; }
 kernels=(calls divmul realmode bitops strings)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -21,7 +24,7 @@ command -v qemu-system-i386 >/dev/null && engines+=(qemu) || echo "no qemu-syste
 command -v bochs >/dev/null && engines+=(bochs) || echo "no bochs: skipping Bochs" >&2
 now_ns() { date +%s%N; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-declare -A wall mips sum
+declare -A wall mips sum differs
 for ((i = 1; i <= runs; i++)); do
     for k in "${kernels[@]}"; do
         img="$work/$k.img"
@@ -38,7 +41,10 @@ for ((i = 1; i <= runs; i++)); do
             esac
             t1=$(now_ns)
             wall[$e.$k]+="$(( (t1 - t0) / 1000000 )) "
-            sum[$e.$k]=$(tr -d '\r' <"$out" | grep -aoE '^[0-9a-f]{8}$' | head -1)
+            got=$(tr -d '\r' <"$out" | grep -aoE '^[0-9a-f]{8}$' | head -1)
+            # every run of every engine must print what the first run printed
+            [ -n "${sum[$k]+set}" ] || sum[$k]=$got
+            [ -n "$got" ] && [ "$got" = "${sum[$k]}" ] || differs[$k]+=" $e(run $i)=${got:-none}"
             if [ "$e" = hotvisor ]; then
                 mips[$k]+="$(grep -aoE '[0-9.]+ MIPS' "$out" | head -1 | cut -d' ' -f1) "
             fi
@@ -53,9 +59,7 @@ for k in "${kernels[@]}"; do
     printf '%-9s' "$k"
     for e in "${engines[@]}"; do printf ' %12s' "$(tr ' ' '\n' <<<"${wall[$e.$k]}" | grep . | median)"; done
     printf ' %14s' "$(tr ' ' '\n' <<<"${mips[$k]}" | grep . | median)"
-    same=${sum[hotvisor.$k]}
-    for e in "${engines[@]}"; do [ "${sum[$e.$k]}" = "$same" ] || same=""; done
-    if [ -n "$same" ]; then printf '  %s (all engines)\n' "$same"; else
-        printf '  DIFFERS:'; for e in "${engines[@]}"; do printf ' %s=%s' "$e" "${sum[$e.$k]:-none}"; done; echo; status=1; fi
+    if [ -z "${differs[$k]:-}" ]; then printf '  %s (all engines, all runs)\n' "${sum[$k]}"; else
+        printf '  DIFFERS from %s:%s\n' "${sum[$k]:-none}" "${differs[$k]}"; status=1; fi
 done
 exit $status
