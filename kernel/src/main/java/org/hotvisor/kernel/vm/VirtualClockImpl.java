@@ -1,6 +1,6 @@
 package org.hotvisor.kernel.vm;
 
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Arrays;
 import java.util.concurrent.locks.LockSupport;
 import org.hotvisor.api.device.VirtualClock;
 
@@ -22,7 +22,12 @@ public final class VirtualClockImpl implements VirtualClock {
     private final boolean hostPaced;
     private final long hostBase = System.nanoTime();
     private volatile long now;
-    private final CopyOnWriteArrayList<TimerImpl> timers = new CopyOnWriteArrayList<>();
+    /**
+     * Every timer made, replaced whole when one is added (rare: devices make theirs at start). The
+     * vCPU scans it on timer exits, so it is an array read by index: an iterator per scan was the
+     * only allocation left on the interrupt path (JFR, HotPathAllocationIT).
+     */
+    private volatile TimerImpl[] timers = new TimerImpl[0];
     /**
      * The earliest armed deadline, valid while {@link #deadlinesChanged} is false: the vCPU asks
      * for it on every exit, and most exits arm or cancel no timer. Arming from any thread sets the
@@ -107,8 +112,9 @@ public final class VirtualClockImpl implements VirtualClock {
         }
         deadlinesChanged = false;
         long d = Long.MAX_VALUE;
-        for (TimerImpl t : timers) {
-            long td = t.deadline;
+        TimerImpl[] all = timers;
+        for (int i = 0; i < all.length; i++) {
+            long td = all[i].deadline;
             if (td < d) {
                 d = td;
             }
@@ -131,7 +137,9 @@ public final class VirtualClockImpl implements VirtualClock {
         for (int guard = 0; guard < 10_000; guard++) {
             long t = nanos();
             TimerImpl due = null;
-            for (TimerImpl x : timers) {
+            TimerImpl[] all = timers;
+            for (int i = 0; i < all.length; i++) {
+                TimerImpl x = all[i];
                 if (x.deadline <= t && (due == null || x.deadline < due.deadline)) {
                     due = x;
                 }
@@ -199,7 +207,11 @@ public final class VirtualClockImpl implements VirtualClock {
     @Override
     public Timer newTimer(String name, Runnable callback) {
         TimerImpl t = new TimerImpl(name, callback);
-        timers.add(t);
+        synchronized (this) { // rescanDeadlines holds the same lock
+            TimerImpl[] all = Arrays.copyOf(timers, timers.length + 1);
+            all[all.length - 1] = t;
+            timers = all;
+        }
         deadlinesChanged = true;
         return t;
     }
