@@ -46,7 +46,7 @@ class HotPathAllocationIT {
         "guests/bench, compute, ROUNDS=250, instructions",
         "guests/bench, memcopy, ROUNDS=600, instructions",
         "guests/bench, exits, ROUNDS=600000, exits",
-        "guests/bench, timer, TICKS=100000, exits",
+        "guests/bench, timer, TICKS=300000, exits",
         "../shared/bench, exitloop, ROUNDS=3000000, exits",
     })
     void theVcpuThreadAllocatesNothingInTheSteadyState(String folder, String name, String define, String counted) throws Exception {
