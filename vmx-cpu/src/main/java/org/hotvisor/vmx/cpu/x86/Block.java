@@ -5,7 +5,9 @@ import java.util.Arrays;
 /**
  * A straight run of decoded instructions starting at one guest-physical address and ending at a
  * control transfer, a mode-changing instruction, the end of the page or {@link #MAX_INSNS}.
- * Keyed by (physical address, decode mode); never spans two pages.
+ * Keyed by (physical address, decode mode). Only a block of one instruction that straddles a page
+ * boundary spans two pages: {@link #phys2} names the second, and a guard block on that page's list
+ * drops it when the second page is written.
  */
 final class Block {
     static final int MAX_INSNS = 64;
@@ -48,12 +50,24 @@ final class Block {
     long succ0Rip, succ1Rip, succ0Epoch, succ1Epoch;
     /** Next block decoded from the same page (for invalidation). */
     Block nextOnPage;
+    /**
+     * A straddling instruction's block: the guest-physical address its bytes continue at (the start
+     * of the second page, as translated when it was decoded); -1 for a block within one page.
+     */
+    long phys2 = -1;
+    /** A guard: the straddling block whose bytes on this guard's page it stands for; else null. */
+    Block guarded;
 
     Block(long phys, int modeKey, Insn[] insns, int bytes) {
         this.phys = phys;
         this.modeKey = modeKey;
         this.insns = insns;
         this.bytes = bytes;
+    }
+
+    /** Valid, and for a guard, its straddling block still is: worth keeping on a page list. */
+    boolean live() {
+        return valid && (guarded == null || guarded.valid);
     }
 
     /** Drops the block; a running interpreter loop stops at its next slot. */

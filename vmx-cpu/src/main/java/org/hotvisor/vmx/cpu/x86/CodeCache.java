@@ -41,12 +41,29 @@ final class CodeCache {
         }
         table[s] = b;
         blocksDecoded++;
+        return addToPage(b);
+    }
+
+    /**
+     * Puts a guard for straddling block {@code b} on the list of its second page ({@code b.phys2}),
+     * so that a write to the bytes it has there drops it; returns true if that page was not marked
+     * as code before.
+     */
+    boolean insertGuard(Block b, int bytesOnSecondPage) {
+        Block guard = new Block(b.phys2, b.modeKey, NO_INSNS, bytesOnSecondPage);
+        guard.guarded = b;
+        return addToPage(guard);
+    }
+
+    private static final Insn[] NO_INSNS = new Insn[0];
+
+    private boolean addToPage(Block b) {
         int page = (int) (b.phys >>> 12);
         // unlink dead (evicted) blocks so the list stays as long as the live code on the page
         Block live = null;
         for (Block x = pageBlocks[page]; x != null; ) {
             Block next = x.nextOnPage;
-            if (x.valid) {
+            if (x.live()) {
                 x.nextOnPage = live;
                 live = x;
             }
@@ -59,18 +76,30 @@ final class CodeCache {
         return fresh;
     }
 
+    /** Drops {@code b} from the table and invalidates it, and the straddling block it guards. */
+    private void drop(Block b) {
+        unlist(b);
+        if (b.guarded != null) {
+            unlist(b.guarded);
+        }
+    }
+
+    private void unlist(Block b) {
+        int s = slot(b.phys, b.modeKey);
+        if (table[s] == b) {
+            table[s] = null;
+        }
+        b.invalidate();
+    }
+
     /** Drops every block decoded from RAM page {@code page}. */
     void invalidatePage(int page) {
         if (page < 0 || page >= codePage.length || codePage[page] == 0) {
             return;
         }
         for (Block b = pageBlocks[page]; b != null; b = b.nextOnPage) {
-            if (b.valid) {
-                int s = slot(b.phys, b.modeKey);
-                if (table[s] == b) {
-                    table[s] = null;
-                }
-                b.invalidate();
+            if (b.live()) {
+                drop(b);
             }
         }
         pageBlocks[page] = null;
@@ -94,14 +123,10 @@ final class CodeCache {
             Block live = null;
             for (Block b = pageBlocks[pg]; b != null; ) {
                 Block next = b.nextOnPage;
-                if (b.valid && b.phys < end && gpa < b.phys + b.bytes) {
-                    int s = slot(b.phys, b.modeKey);
-                    if (table[s] == b) {
-                        table[s] = null;
-                    }
-                    b.invalidate();
+                if (b.live() && b.phys < end && gpa < b.phys + b.bytes) {
+                    drop(b);
                     dropped = true;
-                } else if (b.valid) {
+                } else if (b.live()) {
                     b.nextOnPage = live;
                     live = b;
                 }

@@ -118,6 +118,42 @@ class MemoryTest {
                 + " blocks: a store beside the loop must not drop it");
     }
 
+    // STRADDLING_LOOP (org 0x100FF9): mov ecx, 1000 / l: add ebx, 0x12345678 (0x100FFE-0x101003)
+    //   / dec ecx / jnz l / hlt
+    static final byte[] STRADDLING_LOOP = hex("b9e803000081c3785634124975f7f4");
+    // STRADDLING_PATCHED (org 0x100FF1): mov ecx, 100 / xor ebx, ebx / l: mov [0x101000], cl
+    //   / add ebx, strict dword 0 (0x100FFE-0x101003: its immediate is on the second page)
+    //   / dec ecx / jnz l / hlt
+    static final byte[] STRADDLING_PATCHED = hex("b96400000031db880d0010100081c3000000004975f1f4");
+
+    private static Guest flatAt(long eip, byte[] code, boolean compiled) {
+        Guest g = new Guest(1 << 21).flat32(eip).load((int) eip, code);
+        g.core.controls.procBased |= Guest.PROC_HLT_EXITING;
+        g.core.compileBlocks = compiled;
+        g.core.compileThreshold = 1;
+        g.core.gpr[ESP] = 0x9000;
+        return g;
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void anInstructionStraddlingTwoPagesIsDecodedOnce(boolean compiled) {
+        Guest g = flatAt(0x100FF9, STRADDLING_LOOP, compiled);
+        assertEquals(EXIT_HLT, g.run());
+        assertEquals(1000L * 0x12345678 & 0xFFFF_FFFFL, g.reg(EBX));
+        assertTrue(g.core.code.lookup(0x100FFE, g.core.modeKey) != null, "the straddling ADD is in the code cache");
+        assertTrue(g.core.code.blocksDecoded < 10, "decoded " + g.core.code.blocksDecoded
+                + " blocks: the straddling ADD must stay cached");
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void storesToTheSecondPageOfAStraddlingInstructionTakeEffect(boolean compiled) {
+        Guest g = flatAt(0x100FF1, STRADDLING_PATCHED, compiled);
+        assertEquals(EXIT_HLT, g.run());
+        assertEquals(5050, g.reg(EBX), "each ADD used the immediate stored on its second page just before");
+    }
+
     @Test
     void hostWritesNeedInvalidateCode() {
         Guest g = flat(hex("b801000000f4"), true);   // mov eax, 1 / hlt

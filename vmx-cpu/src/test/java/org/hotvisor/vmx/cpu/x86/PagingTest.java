@@ -36,6 +36,10 @@ class PagingTest {
     // KERNEL_GP: mov eax, [esp] / mov ecx, [esp+4] / hlt
     static final byte[] KERNEL_GP = hex("8b04248b4c2404f4");
 
+    // PG_STRADDLE_REMAP (org 0x100000): call 0x400FFE / mov dword [PT1 + 4], 0x203001
+    //   / invlpg [0x401000] / call 0x400FFE / hlt
+    static final byte[] PG_STRADDLE_REMAP = hex("e8f90f3000c70504200100013020000f013d00104000e8e30f3000f4");
+
     /** Identity-maps 0-4 MB (user, writable); 4 MB-8 MB through PT1; a 4-MByte page at 12 MB. */
     private static Guest paged(byte[] code, boolean compiled) {
         Guest g = new Guest(8 << 20).protectedMode(0x100000).load(0x100000, code);
@@ -164,5 +168,19 @@ class PagingTest {
         assertEquals(0x403000, c.exit.qualification);
         assertEquals(0x403000, c.rip, "the fault is at the fetch target");
         assertEquals(0x203000, c.translateLinear(0x403000, false));
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aStraddlingInstructionFollowsARemapOfItsSecondPage(boolean compiled) {
+        // ADD EBX, imm32 at linear 0x400FFE: its opcode on the page at phys 0x200000, its immediate
+        // and the RET after it on the page PT1[1] maps; the guest remaps that page between two calls.
+        Guest g = paged(PG_STRADDLE_REMAP, compiled);
+        g.load(0x200FFE, hex("81c3"));
+        g.load(0x201000, hex("11111111c3"));
+        g.load(0x203000, hex("22222222c3"));
+        g.core.gpr[ESP] = 0x9000;
+        assertEquals(EXIT_HLT, g.run());
+        assertEquals(0x3333_3333L, g.reg(EBX), "the second call read the immediate from the new page");
     }
 }
