@@ -772,7 +772,7 @@ public final class X86Core {
         if (s != null && prev.succ1Rip == r && prev.succ1Epoch == epoch && s.valid) {
             return s;
         }
-        Block b = lookupBlock();
+        Block b = jumpCacheLookup(r, epoch);
         if (prev.succ0 == null || !prev.succ0.valid || prev.succ0Epoch != epoch) {
             prev.succ0 = b;
             prev.succ0Rip = rip;
@@ -784,6 +784,32 @@ public final class X86Core {
         }
         return b;
     }
+
+    /**
+     * The block at RIP {@code r} from the jump cache (by RIP, like QEMU's per-CPU jump cache), else
+     * from {@link #lookupBlock}, which fills the entry. It serves the blocks with more than two
+     * successors, whose own two entries miss: an indirect jump through a table (a compiled switch),
+     * a return to one of many call sites. A hit skips the address translation and the code-cache
+     * probe.
+     */
+    private Block jumpCacheLookup(long r, long epoch) {
+        int j = (int) (r ^ r >>> JUMP_CACHE_BITS) & JUMP_CACHE_MASK;
+        Block b = jumpCache[j];
+        long[] keys = jumpCacheKeys;
+        if (b != null && keys[2 * j] == r && keys[2 * j + 1] == epoch && b.valid && b.modeKey == modeKey) {
+            return b;
+        }
+        b = lookupBlock();
+        jumpCache[j] = b;
+        keys[2 * j] = r;
+        keys[2 * j + 1] = epoch;
+        return b;
+    }
+
+    private static final int JUMP_CACHE_BITS = 10, JUMP_CACHE_MASK = (1 << JUMP_CACHE_BITS) - 1;
+    private final Block[] jumpCache = new Block[1 << JUMP_CACHE_BITS];
+    /** Entry j's RIP at 2j and map epoch at 2j + 1: one cache line for both. */
+    private final long[] jumpCacheKeys = new long[2 << JUMP_CACHE_BITS];
 
     /** Counts an interpreted run of a whole block; compiles it once it is hot. */
     private boolean compileWhenHot(Block b) {

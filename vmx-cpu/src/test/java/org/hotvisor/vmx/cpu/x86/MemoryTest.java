@@ -154,6 +154,25 @@ class MemoryTest {
         assertEquals(5050, g.reg(EBX), "each ADD used the immediate stored on its second page just before");
     }
 
+    // SWITCH_PATCHED (org 0x100000): mov esi, 400 / xor ebx, ebx / xor ecx, ecx
+    //   / top: mov eax, ecx / and eax, 3 / jmp [table + eax*4]
+    //   / c0: add ebx, 1 / jmp next / c1: add ebx, byte 10 / jmp next / c2: add ebx, 100 / jmp next
+    //   / c3: add ebx, 1000 / next: inc ecx / cmp ecx, 200 / jne skip / mov byte [c1 + 2], 20
+    //   / skip: dec esi / jnz top / hlt / table: dd c0, c1, c2, c3
+    static final byte[] SWITCH_PATCHED = hex("be9001000031db31c989c883e003ff24854000100083c301eb1083c30aeb0b83c364eb0681c3e8"
+            + "0300004181f9c80000007507c6051c001000144e75ccf49090150010001a0010001f00100024001000");
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    @org.junit.jupiter.api.Timeout(30) // a wrong target can loop forever
+    void anIndirectJumpReachesEachOfItsFourTargetsAndSeesOnePatched(boolean compiled) {
+        // Four successors of one block: more than its own two entries hold (the jump cache's case).
+        Guest g = flat(SWITCH_PATCHED, compiled);
+        assertEquals(EXIT_HLT, g.run());
+        assertEquals(100 + 50 * 10 + 50 * 20 + 100 * 100 + 100 * 1000, g.reg(EBX),
+                "each case 100 times; case 1 adds 20 once patched at round 200");
+    }
+
     @Test
     void hostWritesNeedInvalidateCode() {
         Guest g = flat(hex("b801000000f4"), true);   // mov eax, 1 / hlt
