@@ -98,6 +98,11 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
     private final InterruptRouting interruptRouting = new InterruptRouting();
 
     private volatile VmxProcessor processor;
+    /**
+     * Bumped when the processor goes: a vCPU that set up on the processor of an older generation
+     * leaves again, even when the same object returns (a service can come back as itself).
+     */
+    private long processorGeneration;
     private volatile boolean a20 = true;
     /** The vCPU the console's inspection and debugging commands address ({@code vm:cpu N}). */
     private volatile int selected;
@@ -188,6 +193,7 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
             }
             swapRequested = false;
             processor = null;
+            processorGeneration++;
             notifyAll();
         }
     }
@@ -780,7 +786,12 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         if (v.cpu != null) {
             return true;
         }
-        VmxProcessor p = processor;
+        VmxProcessor p;
+        long generation;
+        synchronized (this) {
+            p = processor;
+            generation = processorGeneration;
+        }
         if (p == null) {
             return false;
         }
@@ -845,9 +856,10 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         }
         synchronized (this) {
             v.cpu = c;
-            if (processor != p) {
+            if (processor != p || processorGeneration != generation) {
                 // The CPU bundle went while this vCPU set up: processorGone could not see it in VMX
-                // operation yet, so it leaves now, keeping its VMCS for the next processor.
+                // operation yet, so it leaves now, keeping its VMCS for the next processor (also
+                // when the same processor object is back already: SmpMachineTest's swap).
                 saveForSwap(v);
                 notifyAll();
                 return false;
