@@ -72,6 +72,7 @@ final class BlockCompiler {
             {Op.IMUL_RR, "imulRR"}, {Op.XCHG_RR, "xchgRR"}, {Op.MOV32_RR, "mov32RR"}, {Op.MOV32_RM, "mov32RM"},
             {Op.MOV32_MR, "mov32MR"}, {Op.MOV32_RI, "mov32RI"}, {Op.MOV32_MI, "mov32MI"}, {Op.LEA32, "lea32"},
             {Op.INC32_R, "inc32R"}, {Op.DEC32_R, "dec32R"}, {Op.PUSH32_R, "push32R"}, {Op.POP32_R, "pop32R"},
+            {Op.JMP_M, "jmpM"}, {Op.JMP_R, "jmpR"}, {Op.INC_M, "incDecM"}, {Op.DEC_M, "incDecM"},
         };
         for (Object[] g : generic) {
             HANDLER[(Integer) g[0]] = (String) g[1];
@@ -103,7 +104,7 @@ final class BlockCompiler {
             REGISTER_ONLY[op] = true;
         }
         for (int op : new int[] {Op.MOV_MR, Op.MOV_MI, Op.ALU_MR, Op.ALU_MI, Op.MOV32_MR, Op.MOV32_MI, Op.CALL_REL,
-            Op.PUSH_R, Op.PUSH_I, Op.PUSH32_R}) {
+            Op.PUSH_R, Op.PUSH_I, Op.PUSH32_R, Op.INC_M, Op.DEC_M}) {
             MAY_WRITE[op] = true;
         }
     }
@@ -308,6 +309,10 @@ final class BlockCompiler {
             Insn in = insns[k];
             end += in.len();
             int op = in.op();
+            if (op == Op.NOP) {
+                ripSet = false; // no code: gcc's alignment padding, which loops fall through
+                continue;
+            }
             // a RIP-relative operand reads RIP (SDM 2 2.2.1.6), so RIP must be current
             boolean registerOnly = REGISTER_ONLY[op] && HANDLER[op] != null && in.base() != Insn.BASE_RIP;
             if (!registerOnly) {

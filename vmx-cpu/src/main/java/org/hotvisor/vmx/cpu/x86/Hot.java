@@ -115,6 +115,26 @@ final class Hot {
         c.rip = target;
     }
 
+    /** JMP r/m through memory: a compiled switch's dispatch (gcc's jump tables). */
+    static void jmpM(X86Core c, Insn in) {
+        c.nearBranch(c.read(in.seg(), c.ea(in), in.size()), in);
+    }
+
+    static void jmpR(X86Core c, Insn in) {
+        c.nearBranch(c.getReg(in.reg(), 0, in.mask()), in);
+    }
+
+    /** INC and DEC of a memory operand (a C guest's counters in memory). */
+    static void incDecM(X86Core c, Insn in) {
+        long off = c.ea(in);
+        c.checkWritable(in.seg(), off, in.size());
+        long a = c.read(in.seg(), off, in.size());
+        boolean dec = in.op() == Op.DEC_M;
+        long v = dec ? a - 1 : a + 1;
+        c.flagsIncDec(a, 1, v, in, dec);
+        c.write(in.seg(), off, in.size(), v);
+    }
+
     static void ret(X86Core c, Insn in) {
         long[] r = c.gpr;
         long spMask = c.spMask;

@@ -55,6 +55,10 @@ class InstructionsTest {
     //   pop ebx
     //   hlt
     static final byte[] INC_KEEPS_CF = hex("f9b8ffffffff409c5bf4");
+    // INC_DEC_MEMORY: stc / mov dword [0x2000], -1 / inc dword [0x2000] / pushfd / pop ebx
+    //   / mov word [0x2004], 0x8000 / dec word [0x2004] / pushfd / pop ecx / mov eax, [0x2000]
+    //   / mov edx, [0x2004] / hlt
+    static final byte[] INC_DEC_MEMORY = hex("f9c70500200000ffffffffff05002000009c5b66c70504200000008066ff0d042000009c59a1002000008b1504200000f4");
 
     // DEC_OVERFLOW (32-bit, org 0x100000):
     //   clc
@@ -393,6 +397,11 @@ class InstructionsTest {
         assertEquals(0x6, r(g, EBX));
         assertEquals(0xFFFF_FFFFL, r(g, ECX));
         assertEquals(0x97, r(g, EDX));
+        g = flat(INC_DEC_MEMORY, compiled);
+        assertEquals(0, r(g, EAX), "inc dword [m] wrapped");
+        assertEquals(0x57, r(g, EBX) & 0xFFF, "memory INC: CF kept, ZF AF PF");
+        assertEquals(0x7FFF, r(g, EDX) & 0xFFFF, "dec word [m]");
+        assertEquals(0x817, r(g, ECX) & 0xFFF, "memory DEC: OF AF PF, CF still set");
         g = flat(NEG5, compiled);
         assertEquals(0xFFFF_FFFBL, r(g, EAX));
         assertEquals(0x93, r(g, EBX), "CF SF AF");
