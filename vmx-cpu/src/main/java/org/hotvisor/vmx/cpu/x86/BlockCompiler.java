@@ -73,6 +73,7 @@ final class BlockCompiler {
             {Op.MOV32_MR, "mov32MR"}, {Op.MOV32_RI, "mov32RI"}, {Op.MOV32_MI, "mov32MI"}, {Op.LEA32, "lea32"},
             {Op.INC32_R, "inc32R"}, {Op.DEC32_R, "dec32R"}, {Op.PUSH32_R, "push32R"}, {Op.POP32_R, "pop32R"},
             {Op.JMP_M, "jmpM"}, {Op.JMP_R, "jmpR"}, {Op.INC_M, "incDecM"}, {Op.DEC_M, "incDecM"},
+            {Op.IMUL_RM, "imulRM"}, {Op.IMUL_RMI, "imulRMI"}, {Op.MOVSX_RM, "movsxRM"},
         };
         for (Object[] g : generic) {
             HANDLER[(Integer) g[0]] = (String) g[1];

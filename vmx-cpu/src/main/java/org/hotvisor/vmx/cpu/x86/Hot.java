@@ -170,6 +170,19 @@ final class Hot {
         c.setReg(in.reg(), 0, in.mask(), c.imul(c.getReg(in.rm(), 0, in.mask()), c.getReg(in.reg(), 0, in.mask()), in));
     }
 
+    static void imulRM(X86Core c, Insn in) {
+        c.setReg(in.reg(), 0, in.mask(), c.imul(c.read(in.seg(), c.ea(in), in.size()), c.getReg(in.reg(), 0, in.mask()), in));
+    }
+
+    static void imulRMI(X86Core c, Insn in) {
+        c.setReg(in.reg(), 0, in.mask(), c.imul(c.read(in.seg(), c.ea(in), in.size()), in.imm(), in));
+    }
+
+    /** MOVSX/MOVSXD from memory; sub = the source size (1, 2 or 4). */
+    static void movsxRM(X86Core c, Insn in) {
+        c.setReg(in.reg(), 0, in.mask(), Exec.signExtend(c.read(in.seg(), c.ea(in), in.sub()), in.sub()));
+    }
+
     static void xchgRR(X86Core c, Insn in) {
         long a = c.getReg(in.reg(), in.regShift(), in.mask());
         c.setReg(in.reg(), in.regShift(), in.mask(), c.getReg(in.rm(), in.rmShift(), in.mask()));

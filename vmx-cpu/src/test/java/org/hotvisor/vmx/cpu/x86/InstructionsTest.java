@@ -58,6 +58,11 @@ class InstructionsTest {
     // INC_DEC_MEMORY: stc / mov dword [0x2000], -1 / inc dword [0x2000] / pushfd / pop ebx
     //   / mov word [0x2004], 0x8000 / dec word [0x2004] / pushfd / pop ecx / mov eax, [0x2000]
     //   / mov edx, [0x2004] / hlt
+    // MEMORY_MULTIPLY_EXTEND: mov dword [0x2000], -7 / mov word [0x2004], 0x8001 / mov byte [0x2006], 0x80
+    //   / mov eax, 6 / imul eax, [0x2000] / mov ecx, 0x40000000 / imul ecx, [0x2000] / pushfd / pop ebx
+    //   / imul edx, [0x2000], 1000 / movsx esi, word [0x2004] / movsx edi, byte [0x2006]
+    //   / movsx bp, byte [0x2006] / hlt
+    static final byte[] MEMORY_MULTIPLY_EXTEND = hex("c70500200000f9ffffff66c705042000000180c6050620000080b8060000000faf0500200000b9000000400faf0d002000009c5b691500200000e80300000fbf35042000000fbe3d06200000660fbe2d06200000f4");
     static final byte[] INC_DEC_MEMORY = hex("f9c70500200000ffffffffff05002000009c5b66c70504200000008066ff0d042000009c59a1002000008b1504200000f4");
 
     // DEC_OVERFLOW (32-bit, org 0x100000):
@@ -440,6 +445,19 @@ class InstructionsTest {
         assertEquals(0xFFFF_FFFFL, r(g, ESI));
         assertEquals(0, r(g, EDI));
         assertEquals(0x801, r(g, EBP) & 0x801, "CF and OF: the product did not fit");
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void multiplyAndSignExtendFromMemory(boolean compiled) {
+        Guest g = flat(MEMORY_MULTIPLY_EXTEND, compiled);
+        assertEquals(0xFFFF_FFD6L, r(g, EAX), "6 * -7");
+        assertEquals(0x4000_0000L, r(g, ECX), "0x40000000 * -7, truncated");
+        assertEquals(0x801, r(g, EBX) & 0x801, "the truncation sets CF and OF");
+        assertEquals(0xFFFF_E4A8L, r(g, EDX), "-7 * 1000");
+        assertEquals(0xFFFF_8001L, r(g, ESI), "movsx from a word");
+        assertEquals(0xFFFF_FF80L, r(g, EDI), "movsx from a byte");
+        assertEquals(0xFF80, r(g, EBP) & 0xFFFF, "movsx to a 16-bit register");
     }
 
     @ParameterizedTest
