@@ -73,7 +73,9 @@ final class BlockCompiler {
             {Op.MOV32_MR, "mov32MR"}, {Op.MOV32_RI, "mov32RI"}, {Op.MOV32_MI, "mov32MI"}, {Op.LEA32, "lea32"},
             {Op.INC32_R, "inc32R"}, {Op.DEC32_R, "dec32R"}, {Op.PUSH32_R, "push32R"}, {Op.POP32_R, "pop32R"},
             {Op.JMP_M, "jmpM"}, {Op.JMP_R, "jmpR"}, {Op.INC_M, "incDecM"}, {Op.DEC_M, "incDecM"},
-            {Op.IMUL_RM, "imulRM"}, {Op.IMUL_RMI, "imulRMI"}, {Op.MOVSX_RM, "movsxRM"},
+            {Op.IMUL_RM, "imulRM"}, {Op.IMUL_RMI, "imulRMI"}, {Op.MOVSX_RM, "movsxRM"}, {Op.MOVSX_RR, "movsxRR"},
+            {Op.BSWAP, "bswap"}, {Op.CMOV_RR, "cmovRR"}, {Op.SETCC_R, "setccR"}, {Op.MUL1_R, "mulDivR"},
+            {Op.BT_R, "btR"}, {Op.LOOP, "loop"},
         };
         for (Object[] g : generic) {
             HANDLER[(Integer) g[0]] = (String) g[1];
@@ -101,7 +103,7 @@ final class BlockCompiler {
         }
         for (int op : new int[] {Op.MOV_RR, Op.MOV_RI, Op.MOVZX_RR, Op.ALU_RR, Op.ALU_RI, Op.INC_R, Op.DEC_R,
             Op.SHIFT_R, Op.IMUL_RRI, Op.IMUL_RR, Op.XCHG_RR, Op.MOV32_RR, Op.MOV32_RI, Op.LEA, Op.LEA32, Op.INC32_R,
-            Op.DEC32_R, Op.NOP}) {
+            Op.DEC32_R, Op.NOP, Op.MOVSX_RR, Op.BSWAP, Op.CMOV_RR, Op.SETCC_R}) {
             REGISTER_ONLY[op] = true;
         }
         for (int op : new int[] {Op.MOV_MR, Op.MOV_MI, Op.ALU_MR, Op.ALU_MI, Op.MOV32_MR, Op.MOV32_MI, Op.CALL_REL,
@@ -188,8 +190,8 @@ final class BlockCompiler {
         Insn last = insns[insns.length - 1];
         int op = last.op();
         boolean handled = op >= 0 && op < Op.COUNT && HANDLER[op] != null && (last.flags() & Insn.F_ATOMIC) == 0;
-        if (handled && op >= Op.JCC_CC && op < Op.JCC_CC + 16) {
-            return new long[] {end + last.imm(), end};
+        if (handled && (op >= Op.JCC_CC && op < Op.JCC_CC + 16 || op == Op.LOOP)) {
+            return new long[] {end + last.imm(), end};   // LOOPcc and JECXZ branch like Jcc
         }
         if (handled && op == Op.JMP_REL) {
             return new long[] {end + last.imm()};

@@ -28,12 +28,9 @@ final class Exec {
     int execute(Insn in) {
         final X86Core c = this.c;
         switch (in.op()) {
-            case Op.MOVSX_RR: {
-                // sub = source size: 1, 2, or 4 (MOVSXD, SDM 2 MOVSX/MOVSXD)
-                long v = c.getReg(in.rm(), in.rmShift(), in.sub() == 4 ? M32 : in.sub() == 1 ? 0xFF : 0xFFFF);
-                c.setReg(in.reg(), 0, in.mask(), signExtend(v, in.sub()));
+            case Op.MOVSX_RR:
+                Hot.movsxRR(c, in);
                 return NEXT;
-            }
             case Op.MOVSX_RM: {
                 long v = c.read(in.seg(), c.ea(in), in.sub());
                 c.setReg(in.reg(), 0, in.mask(), signExtend(v, in.sub()));
@@ -125,23 +122,11 @@ final class Exec {
                 c.setReg(EAX, 0, 0xFF, c.read(in.seg(), off, 1));
                 return NEXT;
             }
-            case Op.BSWAP: {
-                long v = c.gpr[in.reg()];
-                if (in.size() == 8) {
-                    c.gpr[in.reg()] = Long.reverseBytes(v);
-                } else if (in.size() == 4) {
-                    c.setReg(in.reg(), 0, 0xFFFF_FFFFL, Integer.reverseBytes((int) v) & 0xFFFF_FFFFL);
-                } else {
-                    c.setReg(in.reg(), 0, 0xFFFF, 0);   // BSWAP r16 is undefined; Intel hardware clears the register
-                }
+            case Op.BSWAP:
+                Hot.bswap(c, in);
                 return NEXT;
-            }
             case Op.CMOV_RR:
-                if (c.cond(in.sub())) {
-                    c.setReg(in.reg(), 0, in.mask(), c.getReg(in.rm(), 0, in.mask()));
-                } else if (in.size() == 4) {
-                    c.gpr[in.reg()] &= M32;   // SDM 2 CMOVcc: 32-bit operands zero-extend even when false
-                }
+                Hot.cmovRR(c, in);
                 return NEXT;
             case Op.CMOV_RM: {
                 long v = c.read(in.seg(), c.ea(in), in.size());   // the operand is read even if the condition is false
@@ -153,7 +138,7 @@ final class Exec {
                 return NEXT;
             }
             case Op.SETCC_R:
-                c.setReg(in.reg(), in.regShift(), 0xFF, c.cond(in.sub()) ? 1 : 0);
+                Hot.setccR(c, in);
                 return NEXT;
             case Op.SETCC_M:
                 c.write(in.seg(), c.ea(in), 1, c.cond(in.sub()) ? 1 : 0);
@@ -476,7 +461,7 @@ final class Exec {
         }
     }
 
-    private void loop(Insn in) {
+    void loop(Insn in) {
         long am = in.addrMask();
         long count = c.gpr[ECX] & am;
         boolean jump;
@@ -526,7 +511,7 @@ final class Exec {
     }
 
     /** MUL / IMUL / DIV / IDIV with an implicit accumulator (SDM 2). */
-    private void mulDiv(Insn in, long src) {
+    void mulDiv(Insn in, long src) {
         int size = in.size();
         int bits = size * 8;
         long mask = in.mask();
@@ -713,7 +698,7 @@ final class Exec {
     }
 
     /** BT/BTS/BTR/BTC (SDM 2 BT: register bit offsets address beyond the operand in memory). */
-    private void bitTest(Insn in) {
+    void bitTest(Insn in) {
         int bits = in.size() * 8;
         boolean imm = (in.flags() & Insn.F_IMM_FORM) != 0;
         // the bit-offset register: ModRM.reg, which the decoder put in rm for the register form

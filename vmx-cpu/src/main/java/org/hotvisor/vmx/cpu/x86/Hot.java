@@ -183,6 +183,50 @@ final class Hot {
         c.setReg(in.reg(), 0, in.mask(), Exec.signExtend(c.read(in.seg(), c.ea(in), in.sub()), in.sub()));
     }
 
+    /** MOVSX/MOVSXD between registers; sub = the source size (1, 2 or 4; SDM 2 MOVSX/MOVSXD). */
+    static void movsxRR(X86Core c, Insn in) {
+        long v = c.getReg(in.rm(), in.rmShift(), in.sub() == 4 ? M32 : in.sub() == 1 ? 0xFF : 0xFFFF);
+        c.setReg(in.reg(), 0, in.mask(), Exec.signExtend(v, in.sub()));
+    }
+
+    static void bswap(X86Core c, Insn in) {
+        long v = c.gpr[in.reg()];
+        if (in.size() == 8) {
+            c.gpr[in.reg()] = Long.reverseBytes(v);
+        } else if (in.size() == 4) {
+            c.setReg(in.reg(), 0, 0xFFFF_FFFFL, Integer.reverseBytes((int) v) & 0xFFFF_FFFFL);
+        } else {
+            c.setReg(in.reg(), 0, 0xFFFF, 0);   // BSWAP r16 is undefined; Intel hardware clears the register
+        }
+    }
+
+    static void cmovRR(X86Core c, Insn in) {
+        if (c.cond(in.sub())) {
+            c.setReg(in.reg(), 0, in.mask(), c.getReg(in.rm(), 0, in.mask()));
+        } else if (in.size() == 4) {
+            c.gpr[in.reg()] &= M32;   // SDM 2 CMOVcc: 32-bit operands zero-extend even when false
+        }
+    }
+
+    static void setccR(X86Core c, Insn in) {
+        c.setReg(in.reg(), in.regShift(), 0xFF, c.cond(in.sub()) ? 1 : 0);
+    }
+
+    /** MUL, IMUL, DIV or IDIV of EDX:EAX by a register (DIV and IDIV may raise #DE). */
+    static void mulDivR(X86Core c, Insn in) {
+        c.ops.mulDiv(in, c.getReg(in.reg(), in.regShift(), in.mask()));
+    }
+
+    /** BT, BTS, BTR, BTC with a register or immediate bit offset into a register. */
+    static void btR(X86Core c, Insn in) {
+        c.ops.bitTest(in);
+    }
+
+    /** LOOP, LOOPE, LOOPNE, JECXZ: RIP is the next instruction's unless it jumps. */
+    static void loop(X86Core c, Insn in) {
+        c.ops.loop(in);
+    }
+
     static void xchgRR(X86Core c, Insn in) {
         long a = c.getReg(in.reg(), in.regShift(), in.mask());
         c.setReg(in.reg(), in.regShift(), in.mask(), c.getReg(in.rm(), in.rmShift(), in.mask()));

@@ -74,6 +74,15 @@ class CompiledLoopTest {
     }
 
     @Test
+    void aLoopInstructionLoopRunsInPlace() {
+        // mov ecx, 1000 / xor eax, eax / l: add eax, ecx / setc bl / movsx edx, bl / loop l / hlt
+        Guest g = same(hex("b9e803000031c001c80f92c30fbed3e2f6f4"), EXIT_HLT);
+        assertEquals(500_500, g.reg(EAX));
+        assertEquals(1, g.core.compiler.loopingBlocks, "LOOP branches back to the block's start");
+        assertTrue(g.core.loopRuns > 0 && g.core.loopRuns <= 3, "1000 rounds in " + g.core.loopRuns + " runs");
+    }
+
+    @Test
     void aTwoBlockLoopStepsBetweenItsBlocksInPlace() {
         Guest g = same(TWO_BLOCKS, EXIT_HLT);
         assertEquals(7L * 200 * 201 / 2, g.reg(EAX));
@@ -277,6 +286,8 @@ class CompiledLoopTest {
         assertArrayEquals(new long[] {100 + 3 - 3}, BlockCompiler.staticSuccessors(decodeAll("90ebfd"), 103), "nop / jmp -3");
         assertArrayEquals(new long[] {3}, BlockCompiler.staticSuccessors(decodeAll("01c849"), 3), "cut: falls through");
         assertArrayEquals(new long[0], BlockCompiler.staticSuccessors(decodeAll("01c8c3"), 3), "ret: no static successor");
+        assertArrayEquals(new long[] {0, 4}, BlockCompiler.staticSuccessors(decodeAll("01c8e2fc"), 4),
+                "add eax, ecx / loop -4: the start and the fall-through");
         assertArrayEquals(new long[0], BlockCompiler.staticSuccessors(decodeAll("01c8ffe0"), 4), "jmp eax: none");
         assertArrayEquals(new long[] {-1, 5}, BlockCompiler.staticSuccessors(decodeAll("01c84975fa"), 5),
                 "jnz -6: a byte before the start");
