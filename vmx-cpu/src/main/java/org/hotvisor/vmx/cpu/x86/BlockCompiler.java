@@ -75,7 +75,8 @@ final class BlockCompiler {
             {Op.JMP_M, "jmpM"}, {Op.JMP_R, "jmpR"}, {Op.INC_M, "incDecM"}, {Op.DEC_M, "incDecM"},
             {Op.IMUL_RM, "imulRM"}, {Op.IMUL_RMI, "imulRMI"}, {Op.MOVSX_RM, "movsxRM"}, {Op.MOVSX_RR, "movsxRR"},
             {Op.BSWAP, "bswap"}, {Op.CMOV_RR, "cmovRR"}, {Op.SETCC_R, "setccR"}, {Op.MUL1_R, "mulDivR"},
-            {Op.BT_R, "btR"}, {Op.LOOP, "loop"},
+            {Op.BT_R, "btR"}, {Op.LOOP, "loop"}, {Op.MOVS, "stringOnce"}, {Op.CMPS, "stringOnce"},
+            {Op.SCAS, "stringOnce"}, {Op.LODS, "stringOnce"}, {Op.STOS, "stringOnce"},
         };
         for (Object[] g : generic) {
             HANDLER[(Integer) g[0]] = (String) g[1];
@@ -107,7 +108,7 @@ final class BlockCompiler {
             REGISTER_ONLY[op] = true;
         }
         for (int op : new int[] {Op.MOV_MR, Op.MOV_MI, Op.ALU_MR, Op.ALU_MI, Op.MOV32_MR, Op.MOV32_MI, Op.CALL_REL,
-            Op.PUSH_R, Op.PUSH_I, Op.PUSH32_R, Op.INC_M, Op.DEC_M}) {
+            Op.PUSH_R, Op.PUSH_I, Op.PUSH32_R, Op.INC_M, Op.DEC_M, Op.MOVS, Op.STOS}) {
             MAY_WRITE[op] = true;
         }
     }
@@ -186,10 +187,22 @@ final class BlockCompiler {
      * indirect jump, a system instruction ending the block) has no static successor. (A 16-bit
      * IP wrap could still miss the target: the generated code compares RIP itself.)
      */
+    /**
+     * Whether {@code in} runs through its inline handler: not LOCKed (the bus lock is the
+     * executor's), and a string instruction only without REP (a REP one yields between iterations).
+     */
+    private static boolean inline(Insn in) {
+        int op = in.op();
+        if (op < 0 || op >= Op.COUNT || HANDLER[op] == null || (in.flags() & Insn.F_ATOMIC) != 0) {
+            return false;
+        }
+        return !"stringOnce".equals(HANDLER[op]) || (in.flags() & (Insn.F_REP | Insn.F_REPNE)) == 0;
+    }
+
     static long[] staticSuccessors(Insn[] insns, long end) {
         Insn last = insns[insns.length - 1];
         int op = last.op();
-        boolean handled = op >= 0 && op < Op.COUNT && HANDLER[op] != null && (last.flags() & Insn.F_ATOMIC) == 0;
+        boolean handled = inline(last);
         if (handled && (op >= Op.JCC_CC && op < Op.JCC_CC + 16 || op == Op.LOOP)) {
             return new long[] {end + last.imm(), end};   // LOOPcc and JECXZ branch like Jcc
         }
@@ -317,7 +330,7 @@ final class BlockCompiler {
                 continue;
             }
             // a RIP-relative operand reads RIP (SDM 2 2.2.1.6), so RIP must be current
-            boolean registerOnly = REGISTER_ONLY[op] && HANDLER[op] != null && in.base() != Insn.BASE_RIP;
+            boolean registerOnly = REGISTER_ONLY[op] && inline(in) && in.base() != Insn.BASE_RIP;
             if (!registerOnly) {
                 setRip(code, end);
             }
@@ -325,7 +338,7 @@ final class BlockCompiler {
             DynamicConstantDesc<Insn> insnConst = DynamicConstantDesc.ofNamed(BSM_CLASS_DATA_AT, DEFAULT_NAME, CD_INSN, base + k);
             code.aload(CORE);
             code.ldc(insnConst);
-            if (HANDLER[op] != null && (in.flags() & Insn.F_ATOMIC) == 0) {
+            if (inline(in)) {
                 int kind = kindOf(op);
                 if (kind >= 0) {
                     code.loadConstant(kind);

@@ -227,6 +227,11 @@ final class Hot {
         c.ops.loop(in);
     }
 
+    /** MOVS, CMPS, SCAS, LODS or STOS without REP (REP forms take the general path: they yield). */
+    static void stringOnce(X86Core c, Insn in) {
+        Strings.once(c, in);
+    }
+
     static void xchgRR(X86Core c, Insn in) {
         long a = c.getReg(in.reg(), in.regShift(), in.mask());
         c.setReg(in.reg(), in.regShift(), in.mask(), c.getReg(in.rm(), in.rmShift(), in.mask()));

@@ -11,6 +11,12 @@ final class Strings {
     private Strings() {
     }
 
+    /** A string instruction without REP: one iteration (the block compiler's inline handler). */
+    static void once(X86Core c, Insn in) {
+        int size = in.size();
+        once(c, in, size, in.addrMask(), (c.flagsOther & Alu.DF) != 0 ? -size : size);
+    }
+
     static int execute(X86Core c, Insn in) {
         int size = in.size();
         long am = in.addrMask();

@@ -63,6 +63,12 @@ class InstructionsTest {
     //   / imul edx, [0x2000], 1000 / movsx esi, word [0x2004] / movsx edi, byte [0x2006]
     //   / movsx bp, byte [0x2006] / hlt
     static final byte[] MEMORY_MULTIPLY_EXTEND = hex("c70500200000f9ffffff66c705042000000180c6050620000080b8060000000faf0500200000b9000000400faf0d002000009c5b691500200000e80300000fbf35042000000fbe3d06200000660fbe2d06200000f4");
+    // STRINGS_ONCE: mov dword [0x2000], 0x04030201 / mov dword [0x2004], 0x08070605
+    //   / mov esi, 0x2000 / mov edi, 0x3000 / mov ecx, 8 / cld / l: lodsb / add al, 1 / stosb / loop l
+    //   / std / mov esi, 0x2007 / mov edi, 0x4007 / mov ecx, 8 / l2: movsb / loop l2 / cld
+    //   / mov esi, 0x3000 / mov edi, 0x4000 / cmpsd / pushfd / pop ebx / mov edi, 0x3000 / mov al, 2
+    //   / scasb / pushfd / pop edx / hlt
+    static final byte[] STRINGS_ONCE = hex("c7050020000001020304c7050420000005060708be00200000bf00300000b908000000fcac0401aae2fafdbe07200000bf07400000b908000000a4e2fdfcbe00300000bf00400000a79c5bbf00300000b002ae9c5af4");
     static final byte[] INC_DEC_MEMORY = hex("f9c70500200000ffffffffff05002000009c5b66c70504200000008066ff0d042000009c59a1002000008b1504200000f4");
 
     // DEC_OVERFLOW (32-bit, org 0x100000):
@@ -576,6 +582,20 @@ class InstructionsTest {
         assertEquals(0xBEEF, r(g, EDX) & 0xFFFF, "FS:10h");
         assertEquals(0xBEEF, r(g, EDI) & 0xFFFF, "FS:[ESI] with 67h");
         assertEquals(0xBEEF, g.getShort(0x10010));
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void stringInstructionsWithoutRepInLoopsBothDirections(boolean compiled) {
+        Guest g = flat(STRINGS_ONCE, compiled);
+        assertEquals(0x0504_0302L, g.getInt(0x3000), "LODSB, +1, STOSB forward");
+        assertEquals(0x0908_0706L, g.getInt(0x3004));
+        assertEquals(0x0403_0201L, g.getInt(0x4000), "MOVSB backward (DF set)");
+        assertEquals(0x0807_0605L, g.getInt(0x4004));
+        assertEquals(0, r(g, EBX) & 0x41, "CMPSD: 0x05040302 above 0x04030201, no ZF, no CF");
+        assertEquals(0x40, r(g, EDX) & 0x41, "SCASB: AL equals [0x3000]");
+        assertEquals(0x3004, r(g, ESI));
+        assertEquals(0x3001, r(g, EDI));
     }
 
     @ParameterizedTest
