@@ -181,13 +181,6 @@ final class BlockCompiler {
     }
 
     /**
-     * Where a block may go next, as offsets from the loop head's start, given the offset of its
-     * own end: a relative Jcc's target and fall-through, a relative JMP's target, or the next
-     * instruction if the block was only cut (by its length or the page end). Anything else (an
-     * indirect jump, a system instruction ending the block) has no static successor. (A 16-bit
-     * IP wrap could still miss the target: the generated code compares RIP itself.)
-     */
-    /**
      * Whether {@code in} runs through its inline handler: not LOCKed (the bus lock is the
      * executor's), and a string instruction only without REP (a REP one yields between iterations).
      */
@@ -199,6 +192,13 @@ final class BlockCompiler {
         return !"stringOnce".equals(HANDLER[op]) || (in.flags() & (Insn.F_REP | Insn.F_REPNE)) == 0;
     }
 
+    /**
+     * Where a block may go next, as offsets from the loop head's start, given the offset of its
+     * own end: a relative Jcc's or LOOPcc's target and fall-through, a relative JMP's target, or
+     * the next instruction if the block was only cut (by its length or the page end). Anything
+     * else (an indirect jump, a system instruction ending the block) has no static successor. (A
+     * 16-bit IP wrap could still miss the target: the generated code compares RIP itself.)
+     */
     static long[] staticSuccessors(Insn[] insns, long end) {
         Insn last = insns[insns.length - 1];
         int op = last.op();

@@ -902,9 +902,9 @@ public final class X86Core {
                 return b;
             }
             // Cached like any block, so a hot straddling instruction is decoded once, not on every
-            // run (twice, with the decoder's truncation exception each time): 30 % of a compiled
-            // C guest's time before. Writes to either page drop it; lookups check the second
-            // page's translation (a remapped second page holds other bytes).
+            // run (twice, with the decoder's truncation exception each time): 30 % of the time of
+            // the C kernel's hash-table part before. Writes to either page drop it; lookups check
+            // the second page's translation (a remapped second page holds other bytes).
             if (code.insertGuard(b, (int) (b.bytes - (pageEnd - phys)))) {
                 mmu.codePageMarked((int) (b.phys2 >>> 12));
             }
