@@ -31,11 +31,9 @@ final class Exec {
             case Op.MOVSX_RR:
                 Hot.movsxRR(c, in);
                 return NEXT;
-            case Op.MOVSX_RM: {
-                long v = c.read(in.seg(), c.ea(in), in.sub());
-                c.setReg(in.reg(), 0, in.mask(), signExtend(v, in.sub()));
+            case Op.MOVSX_RM:
+                Hot.movsxRM(c, in);
                 return NEXT;
-            }
             case Op.XCHG_RM: {
                 long off = c.ea(in);
                 c.checkWritable(in.seg(), off, in.size());
@@ -155,16 +153,9 @@ final class Exec {
                 }
                 return NEXT;
             }
-            case Op.INC_M, Op.DEC_M: {
-                long off = c.ea(in);
-                c.checkWritable(in.seg(), off, in.size());
-                long a = c.read(in.seg(), off, in.size());
-                boolean dec = in.op() == Op.DEC_M;
-                long v = dec ? a - 1 : a + 1;
-                c.flagsIncDec(a, 1, v, in, dec);
-                c.write(in.seg(), off, in.size(), v);
+            case Op.INC_M, Op.DEC_M:
+                Hot.incDecM(c, in);
                 return NEXT;
-            }
             case Op.NOT_R:
                 c.setReg(in.reg(), in.regShift(), in.mask(), ~c.getReg(in.reg(), in.regShift(), in.mask()));
                 return NEXT;
@@ -207,10 +198,10 @@ final class Exec {
                 mulDiv(in, c.read(in.seg(), c.ea(in), in.size()));
                 return NEXT;
             case Op.IMUL_RMI:
-                c.setReg(in.reg(), 0, in.mask(), c.imul(c.read(in.seg(), c.ea(in), in.size()), in.imm(), in));
+                Hot.imulRMI(c, in);
                 return NEXT;
             case Op.IMUL_RM:
-                c.setReg(in.reg(), 0, in.mask(), c.imul(c.read(in.seg(), c.ea(in), in.size()), c.getReg(in.reg(), 0, in.mask()), in));
+                Hot.imulRM(c, in);
                 return NEXT;
             case Op.SHLD_R, Op.SHRD_R: {
                 long v = shiftDouble(in, c.getReg(in.reg(), 0, in.mask()), c.getReg(in.rm(), 0, in.mask()));
@@ -296,10 +287,10 @@ final class Exec {
                 Bcd.execute(c, in);
                 return NEXT;
             case Op.JMP_R:
-                c.nearBranch(c.getReg(in.reg(), 0, in.mask()), in);
+                Hot.jmpR(c, in);
                 return END_BLOCK;
             case Op.JMP_M:
-                c.nearBranch(c.read(in.seg(), c.ea(in), in.size()), in);
+                Hot.jmpM(c, in);
                 return END_BLOCK;
             case Op.CALL_R:
                 return nearCall(in, c.getReg(in.reg(), 0, in.mask()));
