@@ -157,10 +157,6 @@ final class BlockCompiler {
         }
     }
 
-    static boolean hasHandler(int op) {
-        return op >= 0 && op < Op.COUNT && HANDLER[op] != null;
-    }
-
     /** Kind argument of the handlers that take one, or -1. */
     private static int kindOf(int op) {
         if (op >= Op.ALU32_RR && op < Op.MOV32_RR) {

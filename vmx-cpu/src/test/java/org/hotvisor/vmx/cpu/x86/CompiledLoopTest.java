@@ -83,6 +83,19 @@ class CompiledLoopTest {
     }
 
     @Test
+    void nopsThatEndABlockAtThePageEndLeaveRipAtTheNextPage() {
+        // mov ecx, 100 / jmp l / ... / l (0x100FF0): mov [0x2000], ecx / nop dword [eax+0] / 6 x nop
+        //   (to 0x101000, the page end cuts the block) / dec ecx / jnz l / hlt
+        byte[] code = new byte[0x1004];
+        System.arraycopy(hex("b964000000" + "e9e60f0000"), 0, code, 0, 10);
+        System.arraycopy(hex("890d00200000" + "0f1f4000" + "909090909090" + "49" + "75ed" + "f4"), 0, code, 0xFF0, 20);
+        Guest g = same(code, EXIT_HLT); // also: as many instructions retired as interpreted
+        assertEquals(0, g.reg(ECX));
+        assertEquals(1, g.getInt(0x2000), "the last store, ECX = 1");
+        assertEquals(0x101003, g.core.rip, "RIP at the exiting HLT, on the second page");
+    }
+
+    @Test
     void aTwoBlockLoopStepsBetweenItsBlocksInPlace() {
         Guest g = same(TWO_BLOCKS, EXIT_HLT);
         assertEquals(7L * 200 * 201 / 2, g.reg(EAX));

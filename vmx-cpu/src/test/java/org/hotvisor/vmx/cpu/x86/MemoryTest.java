@@ -37,7 +37,12 @@ class MemoryTest {
             + "18b1503400000f4");
 
     private static Guest flat(byte[] code, boolean compiled) {
-        Guest g = new Guest(1 << 21).flat32(0x100000).load(0x100000, code);
+        return flatAt(0x100000, code, compiled);
+    }
+
+    /** {@code code} loaded at {@code eip} and started there, in flat 32-bit protected mode. */
+    private static Guest flatAt(long eip, byte[] code, boolean compiled) {
+        Guest g = new Guest(1 << 21).flat32(eip).load((int) eip, code);
         g.core.controls.procBased |= Guest.PROC_HLT_EXITING;
         g.core.compileBlocks = compiled;
         g.core.compileThreshold = 1;
@@ -125,15 +130,6 @@ class MemoryTest {
     //   / add ebx, strict dword 0 (0x100FFE-0x101003: its immediate is on the second page)
     //   / dec ecx / jnz l / hlt
     static final byte[] STRADDLING_PATCHED = hex("b96400000031db880d0010100081c3000000004975f1f4");
-
-    private static Guest flatAt(long eip, byte[] code, boolean compiled) {
-        Guest g = new Guest(1 << 21).flat32(eip).load((int) eip, code);
-        g.core.controls.procBased |= Guest.PROC_HLT_EXITING;
-        g.core.compileBlocks = compiled;
-        g.core.compileThreshold = 1;
-        g.core.gpr[ESP] = 0x9000;
-        return g;
-    }
 
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
