@@ -20,7 +20,7 @@ ld -m elf_i386 --no-warn-rwx-segments -T "$here/workload.ld" -o "$out/workload.e
 objcopy -O binary "$out/workload.elf" "$out/workload.bin"
 sectors=$(( ($(stat -c %s "$out/workload.bin") + 511) / 512 ))
 [ "$sectors" -le 17 ] || { echo "the payload needs $sectors sectors: cboot.asm reads at most 17 (one track)" >&2; exit 1; }
-nasm -f bin -DSECTORS=17 -o "$out/cboot.bin" "$here/cboot.asm"
+nasm -f bin -i "$here/../" -DSECTORS=17 -o "$out/cboot.bin" "$here/cboot.asm"
 cat "$out/cboot.bin" "$out/workload.bin" >"$out/ckernel.img"
 cp "$out/ckernel.img" "$out/ckernel.flp"
 truncate -s 1474560 "$out/ckernel.flp"
