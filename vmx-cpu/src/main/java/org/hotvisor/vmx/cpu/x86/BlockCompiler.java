@@ -394,9 +394,19 @@ final class BlockCompiler {
         }
         return switch (in.op()) {
             case Op.IN, Op.OUT, Op.INS, Op.OUTS -> "io";
-            case Op.CPUID, Op.RDMSR, Op.WRMSR, Op.RDTSC, Op.RDTSCP, Op.HLT -> "system";
+            case Op.CPUID -> "cpuid";
+            case Op.RDMSR, Op.WRMSR, Op.RDTSC, Op.RDTSCP, Op.HLT -> "system";
             default -> "rare";
         };
+    }
+
+    /**
+     * CPUID: always a VM exit (SDM 3C 26.1.2). A method this small is inlined into the block, so
+     * an exit-bound guest does not wait for the JIT to compile SystemOps' whole switch.
+     */
+    static int cpuid(X86Core c, Insn in, int k) {
+        c.blockPos = k;
+        return outcome(c, in, k, c.sys.cpuid(in));
     }
 
     /** IN, OUT, INS, OUTS; the same contract as {@link #rare}. */

@@ -87,6 +87,11 @@ final class SystemOps {
         return in.base() == Insn.BASE_RIP ? in.disp() + c.rip : in.disp();
     }
 
+    /** SDM 3C 26.1.2: CPUID exits unconditionally in VMX non-root operation. */
+    int cpuid(Insn in) {
+        return exitFor(in, EXIT_CPUID, 0);
+    }
+
     private int exitFor(Insn in, int reason, long qualification) {
         ExitInfo e = c.exit;
         e.reason = reason;
@@ -149,7 +154,7 @@ final class SystemOps {
             case Op.HLT:
                 return hlt(in);
             case Op.CPUID:
-                return exitFor(in, EXIT_CPUID, 0);   // SDM 3C 26.1.2: unconditional
+                return cpuid(in);
             case Op.RDTSC:
                 return rdtsc(in, false);
             case Op.RDTSCP:
@@ -1029,40 +1034,59 @@ final class SystemOps {
 
     // ---- I/O (SDM 3A 19.5 permission; SDM 3C 26.1.3 exits; Table 28-5) ----
 
+    /**
+     * IN and OUT; INS and OUTS in {@link #ioString}. The exit test comes first and the rest out of
+     * line: an exit-bound guest's OUT is a small method the JIT inlines into the block.
+     */
     int io(Insn in) {
-        boolean string = in.op() == Op.INS || in.op() == Op.OUTS;
-        boolean input = in.op() == Op.IN || in.op() == Op.INS;
+        if (in.op() == Op.INS || in.op() == Op.OUTS) {
+            return ioString(in);
+        }
+        boolean input = in.op() == Op.IN;
         boolean immediate = (in.flags() & Insn.F_IMM_FORM) != 0;
         int size = in.size();
         int port = immediate ? (int) in.imm() & 0xFF : (int) c.gpr[EDX] & 0xFFFF;
         if (c.protectedMode && (c.v86 || c.cpl > Control.iopl(c))) {
             checkIoPermission(port, size);
         }
-        boolean rep = string && (in.flags() & (Insn.F_REP | Insn.F_REPNE)) != 0;
-        long q = (size - 1) | (input ? IOQ_IN : 0) | (string ? IOQ_STRING : 0) | (rep ? IOQ_REP : 0)
-                | (immediate ? IOQ_IMMEDIATE : 0) | (long) port << IOQ_PORT_SHIFT;
+        long q = (size - 1) | (input ? IOQ_IN : 0) | (immediate ? IOQ_IMMEDIATE : 0) | (long) port << IOQ_PORT_SHIFT;
         if (ioExits(port, size)) {
-            ExitInfo e = c.exit;
-            if (string) {
-                long am = in.addrMask();
-                int seg = input ? ES : in.seg();
-                long off = input ? c.gpr[EDI] & am : c.gpr[ESI] & am;
-                e.guestLinearAddress = (c.segBase[seg] + off) & c.linMask;
-                e.instructionInfo = addressSizeCode(in) << II_ADDR_SIZE_SHIFT | seg << II_SEG_SHIFT;
-            }
             return exitFor(in, EXIT_IO, q);
         }
-        ioRetiredForSmi(in, q, input, string);
-        // no device behind an unexited port: reads float high, writes vanish
-        long ones = in.mask();
-        if (!string) {
-            if (input) {
-                c.setReg(EAX, 0, in.mask(), ones);
-            }
-            c.signals.ioCompleted(c.instructionsRetired() + c.blockPos + 1);
-            return Exec.NEXT;
+        return ioWithoutExit(in, q, input);
+    }
+
+    /** IN or OUT to a port without an exit: no device answers (reads float high, writes vanish). */
+    private int ioWithoutExit(Insn in, long q, boolean input) {
+        ioRetiredForSmi(in, q, input, false);
+        if (input) {
+            c.setReg(EAX, 0, in.mask(), in.mask());
         }
+        c.signals.ioCompleted(c.instructionsRetired() + c.blockPos + 1);
+        return Exec.NEXT;
+    }
+
+    /** INS and OUTS, with or without REP (SDM 3C Table 28-5: string bit, REP bit, linear address). */
+    private int ioString(Insn in) {
+        boolean input = in.op() == Op.INS;
+        int size = in.size();
+        int port = (int) c.gpr[EDX] & 0xFFFF;
+        if (c.protectedMode && (c.v86 || c.cpl > Control.iopl(c))) {
+            checkIoPermission(port, size);
+        }
+        boolean rep = (in.flags() & (Insn.F_REP | Insn.F_REPNE)) != 0;
+        long q = (size - 1) | (input ? IOQ_IN : 0) | IOQ_STRING | (rep ? IOQ_REP : 0) | (long) port << IOQ_PORT_SHIFT;
         long am = in.addrMask();
+        if (ioExits(port, size)) {
+            ExitInfo e = c.exit;
+            int seg = input ? ES : in.seg();
+            long off = input ? c.gpr[EDI] & am : c.gpr[ESI] & am;
+            e.guestLinearAddress = (c.segBase[seg] + off) & c.linMask;
+            e.instructionInfo = addressSizeCode(in) << II_ADDR_SIZE_SHIFT | seg << II_SEG_SHIFT;
+            return exitFor(in, EXIT_IO, q);
+        }
+        ioRetiredForSmi(in, q, input, true);
+        long ones = in.mask();
         long step = (c.flagsOther & Alu.DF) != 0 ? -size : size;
         int n = 0;
         do {
