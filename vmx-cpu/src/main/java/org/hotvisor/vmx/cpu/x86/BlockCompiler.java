@@ -75,8 +75,10 @@ final class BlockCompiler {
             {Op.JMP_M, "jmpM"}, {Op.JMP_R, "jmpR"}, {Op.INC_M, "incDecM"}, {Op.DEC_M, "incDecM"},
             {Op.IMUL_RM, "imulRM"}, {Op.IMUL_RMI, "imulRMI"}, {Op.MOVSX_RM, "movsxRM"}, {Op.MOVSX_RR, "movsxRR"},
             {Op.BSWAP, "bswap"}, {Op.CMOV_RR, "cmovRR"}, {Op.SETCC_R, "setccR"}, {Op.MUL1_R, "mulDivR"},
-            {Op.BT_R, "btR"}, {Op.LOOP, "loop"}, {Op.MOVS, "stringOnce"}, {Op.CMPS, "stringOnce"},
-            {Op.SCAS, "stringOnce"}, {Op.LODS, "stringOnce"}, {Op.STOS, "stringOnce"},
+            {Op.BT_R, "bitTest"}, {Op.LOOP, "loop"}, {Op.MOVS, "stringOnce"}, {Op.CMPS, "stringOnce"},
+            {Op.SCAS, "stringOnce"}, {Op.LODS, "stringOnce"}, {Op.STOS, "stringOnce"}, {Op.MUL1_M, "mulDivM"},
+            {Op.SHIFT_M, "shiftM"}, {Op.SHLD_R, "shiftDoubleR"}, {Op.SHRD_R, "shiftDoubleR"},
+            {Op.SHLD_M, "shiftDoubleM"}, {Op.SHRD_M, "shiftDoubleM"}, {Op.BT_M, "bitTest"},
         };
         for (Object[] g : generic) {
             HANDLER[(Integer) g[0]] = (String) g[1];
@@ -108,7 +110,8 @@ final class BlockCompiler {
             REGISTER_ONLY[op] = true;
         }
         for (int op : new int[] {Op.MOV_MR, Op.MOV_MI, Op.ALU_MR, Op.ALU_MI, Op.MOV32_MR, Op.MOV32_MI, Op.CALL_REL,
-            Op.PUSH_R, Op.PUSH_I, Op.PUSH32_R, Op.INC_M, Op.DEC_M, Op.MOVS, Op.STOS}) {
+            Op.PUSH_R, Op.PUSH_I, Op.PUSH32_R, Op.INC_M, Op.DEC_M, Op.MOVS, Op.STOS, Op.SHIFT_M, Op.SHLD_M,
+            Op.SHRD_M, Op.BT_M}) {
             MAY_WRITE[op] = true;
         }
     }
@@ -428,6 +431,7 @@ final class BlockCompiler {
      */
     static int rare(X86Core c, Insn in, int k) {
         c.blockPos = k;
+        c.generalPathRuns++;
         return outcome(c, in, k, (in.flags() & Insn.F_ATOMIC) != 0 ? c.executeAtomic(in) : c.ops.execute(in));
     }
 

@@ -182,20 +182,14 @@ final class Exec {
                 return NEXT;
             }
             case Op.SHIFT_M: {
-                long off = c.ea(in);
-                int count = (in.flags() & Insn.F_IMM_FORM) != 0 ? (int) in.imm() : (int) c.gpr[ECX];
-                c.checkWritable(in.seg(), off, in.size());
-                long a = c.read(in.seg(), off, in.size());
-                if ((count & (in.size() == 8 ? 0x3F : 0x1F)) != 0) {
-                    c.write(in.seg(), off, in.size(), c.shift(in.sub(), a, count, in));
-                }
+                Hot.shiftM(c, in);
                 return NEXT;
             }
             case Op.MUL1_R:
                 mulDiv(in, c.getReg(in.reg(), in.regShift(), in.mask()));
                 return NEXT;
             case Op.MUL1_M:
-                mulDiv(in, c.read(in.seg(), c.ea(in), in.size()));
+                Hot.mulDivM(c, in);
                 return NEXT;
             case Op.IMUL_RMI:
                 Hot.imulRMI(c, in);
@@ -203,18 +197,12 @@ final class Exec {
             case Op.IMUL_RM:
                 Hot.imulRM(c, in);
                 return NEXT;
-            case Op.SHLD_R, Op.SHRD_R: {
-                long v = shiftDouble(in, c.getReg(in.reg(), 0, in.mask()), c.getReg(in.rm(), 0, in.mask()));
-                c.setReg(in.reg(), 0, in.mask(), v);
+            case Op.SHLD_R, Op.SHRD_R:
+                Hot.shiftDoubleR(c, in);
                 return NEXT;
-            }
-            case Op.SHLD_M, Op.SHRD_M: {
-                long off = c.ea(in);
-                c.checkWritable(in.seg(), off, in.size());
-                long a = c.read(in.seg(), off, in.size());
-                c.write(in.seg(), off, in.size(), shiftDouble(in, a, c.getReg(in.reg(), 0, in.mask())));
+            case Op.SHLD_M, Op.SHRD_M:
+                Hot.shiftDoubleM(c, in);
                 return NEXT;
-            }
             case Op.BT_R, Op.BT_M:
                 bitTest(in);
                 return NEXT;
@@ -644,7 +632,7 @@ final class Exec {
      * SHLD/SHRD (SDM 2). Counts above the operand width (16-bit forms) are undefined; this core
      * shifts the 32-bit concatenation, like Intel hardware for counts 17-31.
      */
-    private long shiftDouble(Insn in, long dest, long src) {
+    long shiftDouble(Insn in, long dest, long src) {
         int bits = in.size() * 8;
         int count = ((in.flags() & Insn.F_IMM_FORM) != 0 ? (int) in.imm() : (int) c.gpr[ECX]) & (bits == 64 ? 0x3F : 0x1F);
         if (count == 0) {

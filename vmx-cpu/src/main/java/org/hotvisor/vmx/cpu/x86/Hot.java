@@ -217,8 +217,38 @@ final class Hot {
         c.ops.mulDiv(in, c.getReg(in.reg(), in.regShift(), in.mask()));
     }
 
-    /** BT, BTS, BTR, BTC with a register or immediate bit offset into a register. */
-    static void btR(X86Core c, Insn in) {
+    /** MUL, IMUL, DIV or IDIV of EDX:EAX by a memory operand. */
+    static void mulDivM(X86Core c, Insn in) {
+        c.ops.mulDiv(in, c.read(in.seg(), c.ea(in), in.size()));
+    }
+
+    /** A shift or rotate of a memory operand by an immediate, 1 or CL; a masked count of 0 writes nothing. */
+    static void shiftM(X86Core c, Insn in) {
+        long off = c.ea(in);
+        int count = (in.flags() & Insn.F_IMM_FORM) != 0 ? (int) in.imm() : (int) c.gpr[ECX];
+        c.checkWritable(in.seg(), off, in.size());
+        long a = c.read(in.seg(), off, in.size());
+        if ((count & (in.size() == 8 ? 0x3F : 0x1F)) != 0) {
+            c.write(in.seg(), off, in.size(), c.shift(in.sub(), a, count, in));
+        }
+    }
+
+    /** SHLD or SHRD of a register (compilers' 64-bit shifts in 32-bit code). */
+    static void shiftDoubleR(X86Core c, Insn in) {
+        long v = c.ops.shiftDouble(in, c.getReg(in.reg(), 0, in.mask()), c.getReg(in.rm(), 0, in.mask()));
+        c.setReg(in.reg(), 0, in.mask(), v);
+    }
+
+    /** SHLD or SHRD of a memory operand. */
+    static void shiftDoubleM(X86Core c, Insn in) {
+        long off = c.ea(in);
+        c.checkWritable(in.seg(), off, in.size());
+        long a = c.read(in.seg(), off, in.size());
+        c.write(in.seg(), off, in.size(), c.ops.shiftDouble(in, a, c.getReg(in.reg(), 0, in.mask())));
+    }
+
+    /** BT, BTS, BTR, BTC of a register, or of memory (a register bit offset may address beyond the operand). */
+    static void bitTest(X86Core c, Insn in) {
         c.ops.bitTest(in);
     }
 

@@ -688,6 +688,8 @@ public final class X86Core {
 
     /** Compiled runs of loops ({@link #mayLoop}): far fewer than their rounds when they step in place. */
     long loopRuns;
+    /** Instructions compiled blocks ran through the executor's switch, having no inline handler (tests, profiling). */
+    long generalPathRuns;
     /**
      * The member of a compiled loop its last run ended in (0: the block it was entered by). Set by
      * the loop's code as it starts and steps, so a plain block's run costs no store.

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -93,6 +94,25 @@ class CompiledLoopTest {
         assertEquals(0, g.reg(ECX));
         assertEquals(1, g.getInt(0x2000), "the last store, ECX = 1");
         assertEquals(0x101003, g.core.rip, "RIP at the exiting HLT, on the second page");
+    }
+
+    @Test
+    void memoryShiftsDoubleShiftsMulDivAndBitTestsOfMemoryRunInline() {
+        // mov ecx, 200 / mov dword [0x3000], 0x12345678 / mov dword [0x3004], 7 / xor esi, esi
+        //   / l: mov eax, ecx / mov edx, 0x9abcdef0 / shld edx, eax, 5 / shrd eax, edx, cl
+        //   / shl dword [0x3000], 3 / rol dword [0x3000], cl / sar word [0x3002], 1 / mul dword [0x3004]
+        //   / add esi, eax / xor edx, edx / lea eax, [ecx + 1000] / div dword [0x3004] / add esi, edx
+        //   / bts dword [0x3100], ecx / shld dword [0x3010], esi, 3 / shrd dword [0x3014], eax, cl
+        //   / bt dword [0x3100], eax / adc esi, 0 / dec ecx / jnz l / hlt
+        byte[] code = hex("b9c8000000c7050030000078563412c705043000000700000031f689c8baf0debc9a0fa4c2050fadd0c125003000"
+                + "0003d3050030000066d13d02300000f7250430000001c631d28d81e8030000f7350430000001d60fab0d003100000fa4"
+                + "3510300000030fad05143000000fa3050031000083d6004975a3f4");
+        Guest compiled = same(code, EXIT_HLT);
+        Guest interpreted = guest(code, false);
+        interpreted.run();
+        assertArrayEquals(Arrays.copyOfRange(interpreted.ram, 0x3000, 0x3200), Arrays.copyOfRange(compiled.ram, 0x3000, 0x3200));
+        assertEquals(1, compiled.core.compiler.loopingBlocks, "the loop body is one compiled block");
+        assertEquals(0, compiled.core.generalPathRuns, "every instruction of the loop has an inline handler");
     }
 
     @Test
