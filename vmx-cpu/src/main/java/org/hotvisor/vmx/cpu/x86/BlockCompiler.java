@@ -397,20 +397,11 @@ final class BlockCompiler {
         }
         return switch (in.op()) {
             case Op.IN, Op.OUT, Op.INS, Op.OUTS -> "io";
-            case Op.CPUID -> "cpuid";
-            case Op.RDMSR, Op.WRMSR, Op.RDTSC, Op.RDTSCP, Op.HLT -> "system";
+            case Op.CPUID, Op.RDMSR, Op.WRMSR, Op.RDTSC, Op.RDTSCP, Op.HLT -> "system";
             default -> "rare";
         };
     }
 
-    /**
-     * CPUID: always a VM exit (SDM 3C 26.1.2). A method this small is inlined into the block, so
-     * an exit-bound guest does not wait for the JIT to compile SystemOps' whole switch.
-     */
-    static int cpuid(X86Core c, Insn in, int k) {
-        c.blockPos = k;
-        return outcome(c, in, k, c.sys.cpuid(in));
-    }
 
     /** IN, OUT, INS, OUTS; the same contract as {@link #rare}. */
     static int io(X86Core c, Insn in, int k) {
@@ -418,10 +409,14 @@ final class BlockCompiler {
         return outcome(c, in, k, c.sys.io(in));
     }
 
-    /** A system instruction that Exec forwards to SystemOps; the same contract as {@link #rare}. */
+    /**
+     * CPUID, RDMSR, WRMSR, RDTSC, RDTSCP or HLT; the same contract as {@link #rare}. Through
+     * SystemOps' small switch of small methods, not its whole one: C2 inlines the instruction's
+     * method into the block, so an exit-bound guest neither calls nor waits for the big switch.
+     */
     static int system(X86Core c, Insn in, int k) {
         c.blockPos = k;
-        return outcome(c, in, k, c.sys.execute(in));
+        return outcome(c, in, k, c.sys.exitProne(in));
     }
 
     /**

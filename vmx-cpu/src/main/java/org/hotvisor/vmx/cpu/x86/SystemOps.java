@@ -88,8 +88,21 @@ final class SystemOps {
     }
 
     /** SDM 3C 26.1.2: CPUID exits unconditionally in VMX non-root operation. */
-    int cpuid(Insn in) {
+    private int cpuid(Insn in) {
         return exitFor(in, EXIT_CPUID, 0);
+    }
+
+    /** The exit-prone system instructions compiled blocks send here ({@code BlockCompiler.system}). */
+    int exitProne(Insn in) {
+        return switch (in.op()) {
+            case Op.CPUID -> cpuid(in);
+            case Op.RDMSR -> msr(in, false);
+            case Op.WRMSR -> msr(in, true);
+            case Op.RDTSC -> rdtsc(in, false);
+            case Op.RDTSCP -> rdtsc(in, true);
+            case Op.HLT -> hlt(in);
+            default -> execute(in);
+        };
     }
 
     private int exitFor(Insn in, int reason, long qualification) {
