@@ -402,7 +402,6 @@ final class BlockCompiler {
         };
     }
 
-
     /** IN, OUT, INS, OUTS; the same contract as {@link #rare}. */
     static int io(X86Core c, Insn in, int k) {
         c.blockPos = k;
