@@ -1,10 +1,14 @@
 package org.hotvisor.launcher;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -53,7 +57,7 @@ final class HotvisorFramework {
     static Path newStorageDirectory() throws IOException {
         Path base = storageBase(Path.of(SHARED_MEMORY), Path.of(System.getProperty("java.io.tmpdir")));
         if (base.equals(Path.of(SHARED_MEMORY))) {
-            removeAbandoned(base); // memory, not disk: what a killed run left would stay until reboot
+            removeAbandoned(base, System.currentTimeMillis()); // memory, not disk: a killed run's cache would stay until reboot
         }
         return newStorageDirectory(base, ProcessHandle.current().pid(), System::nanoTime);
     }
@@ -89,16 +93,22 @@ final class HotvisorFramework {
     }
 
     /**
-     * Deletes the caches of runs that could not delete their own (killed): directories whose name
-     * carries the id of a process that no longer runs. Names without one are left alone. Returns
-     * how many went.
+     * Deletes the caches of runs that could not delete their own (killed): Felix holds a file lock
+     * on {@code cache.lock} in its storage while the framework runs, and the operating system drops
+     * it when the process dies, so a lock this process can take marks an abandoned cache (in any
+     * PID namespace sharing the directory). A lock file younger than {@link #ABANDONED_AFTER_MILLIS}
+     * may belong to a framework between creating it and locking it, and a cache without one to a
+     * framework not yet initialised: both stay. So do caches named for this process (closing a
+     * channel can drop the locks a JVM holds on the file through another) and caches whose name
+     * carries no process id. Returns how many went.
      */
-    static int removeAbandoned(Path base) {
+    static int removeAbandoned(Path base, long nowMillis) {
         int removed = 0;
+        long self = ProcessHandle.current().pid();
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(base, STORAGE_PREFIX + "*")) {
             for (Path dir : dirs) {
                 long owner = ownerOf(dir.getFileName().toString());
-                if (owner > 0 && !ProcessHandle.of(owner).map(ProcessHandle::isAlive).orElse(false)) {
+                if (owner > 0 && owner != self && abandoned(dir.resolve(CACHE_LOCK), nowMillis)) {
                     deleteTree(dir);
                     removed++;
                 }
@@ -109,7 +119,7 @@ final class HotvisorFramework {
         return removed;
     }
 
-    /** The process id in a cache directory's name, or -1. */
+    /** The process id in a cache directory's name ({@code hotvisor-felix-PID-CLOCK}), or -1. */
     static long ownerOf(String name) {
         int end = name.indexOf('-', STORAGE_PREFIX.length());
         if (!name.startsWith(STORAGE_PREFIX) || end < 0) {
@@ -119,6 +129,26 @@ final class HotvisorFramework {
             return Long.parseLong(name, STORAGE_PREFIX.length(), end, 10);
         } catch (NumberFormatException notAnId) {
             return -1;
+        }
+    }
+
+    static final String CACHE_LOCK = "cache.lock";
+    static final long ABANDONED_AFTER_MILLIS = 10_000;
+
+    private static boolean abandoned(Path lockFile, long nowMillis) throws IOException {
+        if (!Files.isRegularFile(lockFile)
+                || nowMillis - Files.getLastModifiedTime(lockFile).toMillis() < ABANDONED_AFTER_MILLIS) {
+            return false;
+        }
+        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+            FileLock lock = channel.tryLock();
+            if (lock == null) {
+                return false; // a live framework holds it
+            }
+            lock.release();
+            return true;
+        } catch (OverlappingFileLockException heldHere) {
+            return false; // this JVM's own framework
         }
     }
 

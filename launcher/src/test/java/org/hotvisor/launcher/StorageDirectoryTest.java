@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.EnumSet;
 import java.util.concurrent.atomic.AtomicLong;
@@ -47,7 +48,7 @@ class StorageDirectoryTest {
         try {
             Path expected = HotvisorFramework.storageBase(Path.of("/dev/shm"), Path.of(System.getProperty("java.io.tmpdir")));
             assertEquals(expected.toRealPath(), dir.getParent().toRealPath());
-            assertEquals(ProcessHandle.current().pid(), HotvisorFramework.ownerOf(dir.getFileName().toString()), dir.toString());
+            assertTrue(dir.getFileName().toString().startsWith("hotvisor-felix-" + ProcessHandle.current().pid() + "-"), dir.toString());
             if (dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
                 assertEquals(EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
                         PosixFilePermission.OWNER_EXECUTE), Files.getPosixFilePermissions(dir));
@@ -67,22 +68,31 @@ class StorageDirectoryTest {
     }
 
     @Test
-    void cachesOfProcessesThatNoLongerRunAreRemovedOthersStay() throws Exception {
-        Process gone = new ProcessBuilder("true").start();
-        gone.waitFor();
-        long deadPid = gone.pid();
-        Path abandoned = HotvisorFramework.newStorageDirectory(base, deadPid, () -> 1);
+    void cachesWhoseFrameworkLockNobodyHoldsAreRemovedOthersStay() throws Exception {
+        long now = System.currentTimeMillis();
+        Path abandoned = cacheWithLock(1, now - 60_000);
         Files.createDirectories(abandoned.resolve("bundle3/version0.0"));
         Files.writeString(abandoned.resolve("bundle3/bundle.info"), "3");
-        Path live = HotvisorFramework.newStorageDirectory(base, ProcessHandle.current().pid(), () -> 2);
-        Path unnamed = Files.createDirectory(base.resolve("hotvisor-felix-35ace5e296d1")); // before names carried a pid
-        Path other = Files.createDirectory(base.resolve("someone-else-" + deadPid + "-1"));
+        Path young = cacheWithLock(2, now - 1_000);           // a framework may be about to lock it
+        Path noLock = HotvisorFramework.newStorageDirectory(base, 42, () -> 3); // not initialised yet
+        Path heldElsewhere = cacheWithLock(4, now - 60_000);
+        Path ours = withLock(HotvisorFramework.newStorageDirectory(base, ProcessHandle.current().pid(), () -> 5),
+                now - 60_000);                               // this process's: never swept
+        Path unnamed = withLock(Files.createDirectory(base.resolve("hotvisor-felix-35ace5e296d1")), now - 60_000);
+        Path other = withLock(Files.createDirectory(base.resolve("someone-else-42-1")), now - 60_000);
 
-        assertEquals(1, HotvisorFramework.removeAbandoned(base));
-        assertFalse(Files.exists(abandoned), "the dead process's cache went, contents and all");
-        assertTrue(Files.isDirectory(live));
-        assertTrue(Files.isDirectory(unnamed));
-        assertTrue(Files.isDirectory(other));
+        Process holder = holdLock(heldElsewhere.resolve(HotvisorFramework.CACHE_LOCK));
+        try {
+            assertEquals(1, HotvisorFramework.removeAbandoned(base, now));
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
+        assertFalse(Files.exists(abandoned), "nobody holds its lock: removed, contents and all");
+        for (Path stays : new Path[] {young, noLock, heldElsewhere, ours, unnamed, other}) {
+            assertTrue(Files.isDirectory(stays), stays.toString());
+        }
+        assertEquals(1, HotvisorFramework.removeAbandoned(base, now), "the other process died: its lock went with it");
+        assertFalse(Files.exists(heldElsewhere));
     }
 
     @Test
@@ -91,5 +101,37 @@ class StorageDirectoryTest {
         assertEquals(-1, HotvisorFramework.ownerOf("hotvisor-felix-35ace5e296d1"));
         assertEquals(-1, HotvisorFramework.ownerOf("hotvisor-felix-x1-2"));
         assertEquals(-1, HotvisorFramework.ownerOf("other-1234-abc"));
+    }
+
+    private Path cacheWithLock(long clock, long modifiedMillis) throws IOException {
+        return withLock(HotvisorFramework.newStorageDirectory(base, 42, () -> clock), modifiedMillis);
+    }
+
+    private static Path withLock(Path dir, long modifiedMillis) throws IOException {
+        Path lock = Files.writeString(dir.resolve(HotvisorFramework.CACHE_LOCK), "");
+        Files.setLastModifiedTime(lock, FileTime.fromMillis(modifiedMillis));
+        return dir;
+    }
+
+    /** Another JVM that locks {@code file} as Felix does and keeps it until destroyed. */
+    private Process holdLock(Path file) throws Exception {
+        Path source = base.resolve("Hold.java");
+        Files.writeString(source, """
+                import java.nio.channels.FileChannel;
+                import java.nio.file.*;
+                class Hold {
+                    public static void main(String[] a) throws Exception {
+                        FileChannel c = FileChannel.open(Path.of(a[0]), StandardOpenOption.WRITE);
+                        c.lock();
+                        System.out.println("locked");
+                        Thread.sleep(120_000);
+                    }
+                }
+                """);
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process p = new ProcessBuilder(java, source.toString(), file.toString()).redirectErrorStream(true).start();
+        String line = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream())).readLine();
+        assertEquals("locked", line, "the lock holder started");
+        return p;
     }
 }
