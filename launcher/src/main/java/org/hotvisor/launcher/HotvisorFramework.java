@@ -163,8 +163,9 @@ final class HotvisorFramework {
             throw new LaunchException("cannot create the framework's storage directory: " + Failures.describe(failure));
         }
         Map<String, Object> configuration = new HashMap<>(hotvisorProperties);
+        // A new, empty directory: no storage.clean, whose "onFirstInit" would delete and re-create it
+        // (losing its owner-only permissions and the cache.lock that marks it live, see removeAbandoned).
         configuration.put(Constants.FRAMEWORK_STORAGE, storage.toString());
-        configuration.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         configuration.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, SLF4J_PACKAGES);
         configuration.put("felix.log.logger", new FelixLogger());
         configuration.put("felix.fileinstall.dir", deployDirectory.toString());
