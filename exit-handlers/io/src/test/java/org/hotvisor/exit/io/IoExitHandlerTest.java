@@ -113,6 +113,40 @@ class IoExitHandlerTest {
     }
 
     @Test
+    void routingAcrossPageBoundariesAndAtTheLastPort() {
+        RecordingDevice straddles = bind("0xF8-0x107", null);    // two pages of the table
+        RecordingDevice last = bind("0xFFFF", null);
+        RecordingDevice inside = bind("0x100", 5);
+        PortMap map = handler.portMap();
+        assertNull(map.device(0xF7));
+        assertSame(straddles, map.device(0xF8));
+        assertSame(straddles, map.device(0xFF));
+        assertSame(inside, map.device(0x100), "the higher ranking, on the second page");
+        assertSame(straddles, map.device(0x101));
+        assertSame(straddles, map.device(0x107));
+        assertNull(map.device(0x108));
+        assertSame(last, map.device(0xFFFF));
+        assertNull(map.device(0xFFFE));
+        assertNull(map.device(0x8000), "a page nobody claims");
+        String devices = new IoCommands(handler).devices();
+        assertTrue(devices.contains("0x00f8-0x00ff"), devices);
+        assertTrue(devices.contains("0x0101-0x0107"), devices);
+        assertTrue(devices.contains("0xffff"), devices);
+    }
+
+    /** A device binding rebuilds the table: a few devices' worth of pages, not 65536 entries twice. */
+    @Test
+    void aBuildAllocatesThePagesItUsesOnly() {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        bind("0x20-0x21", null);
+        bind("0x3F8-0x3FF", null);
+        long before = threads.getCurrentThreadAllocatedBytes();
+        bind("0x80", null);
+        long bytes = threads.getCurrentThreadAllocatedBytes() - before;
+        assertTrue(bytes < 64 * 1024, bytes + " bytes allocated by one bind");
+    }
+
+    @Test
     void routingByRangeAndRankingAndUnbind() {
         RecordingDevice low = bind("0x20-0x2f", 0);
         RecordingDevice high = bind("0x28-0x30", 10);
