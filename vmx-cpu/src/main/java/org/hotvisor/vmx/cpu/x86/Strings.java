@@ -2,6 +2,8 @@ package org.hotvisor.vmx.cpu.x86;
 
 import static org.hotvisor.vmx.cpu.x86.X86Core.*;
 
+import java.util.Arrays;
+
 /**
  * MOVS, CMPS, SCAS, LODS, STOS with REP/REPE/REPNE (SDM 2; SDM 1 7.3.9). A REP instruction is
  * interruptible between iterations: registers always describe the iterations done, so a fault or
@@ -38,8 +40,7 @@ final class Strings {
                 return Exec.END_BLOCK;
             }
             if (canBulk) {
-                int k = !moves ? bulkCompare(c, in, size, am, limit - n, repe)
-                        : step > 0 ? bulk(c, in, size, am, limit - n) : bulkBackward(c, in, size, am, limit - n);
+                int k = moves ? bulkMove(c, in, size, am, limit - n, step < 0) : bulkCompare(c, in, size, am, limit - n, repe);
                 if (k > 0) {
                     n += k;
                     if (compares && c.zf() != repe) {
@@ -60,15 +61,18 @@ final class Strings {
     }
 
     /**
-     * Forward REP MOVS/STOS between RAM pages the TLB already maps for writing: whole runs per page
-     * with array copies. Stops (leaving the rest to the per-iteration loop) at anything unusual:
-     * a TLB miss, a segment limit, the end of a page, overlap that MOVS must replicate.
+     * REP MOVS/STOS between RAM pages the TLB already maps: whole runs per page (up to its end,
+     * or down to its start with DF = 1) with array copies. Stops, leaving the rest to the
+     * per-iteration loop, at anything unusual: a TLB miss, a segment limit, the end of a page, an
+     * overlap that MOVS must replicate element by element (each store feeding a later load: the
+     * destination above the source going up, below it going down), which a block copy would not.
      *
      * @return iterations done
      */
-    private static int bulk(X86Core c, Insn in, int size, long am, int limit) {
+    private static int bulkMove(X86Core c, Insn in, int size, long am, int limit, boolean down) {
         int done = 0;
         byte[] ram = c.ram;
+        boolean stos = in.op() == Op.STOS;
         while (done < limit) {
             long count = c.gpr[ECX] & am;
             if (count == 0) {
@@ -76,21 +80,21 @@ final class Strings {
             }
             long di = c.gpr[EDI] & am;
             long dLin = (c.segBase[ES] + di) & c.linMask;
-            int dSlot = (int) (dLin >>> 12) & TLB_MASK;
-            if (c.tlbWr[dSlot] != (dLin & ~0xFFFL)) {
+            long n = run(c.tlbWr, c.segWrMax[ES], dLin, di, size, am, down, Math.min(count, limit - done));
+            long si = c.gpr[ESI] & am;
+            long sLin = (c.segBase[in.seg()] + si) & c.linMask;
+            if (!stos) {
+                n = run(c.tlbRd, c.segRdMax[in.seg()], sLin, si, size, am, down, n);
+            }
+            if (n <= 0) {
                 return done;
             }
-            long n = Math.min(count, limit - done);
-            n = Math.min(n, (0x1000 - (dLin & 0xFFF)) / size);       // within the destination page
-            n = am == -1L ? n : Math.min(n, (am - di + 1) / size);                    // no address-size wrap
-            if (n <= 0 || di + n * size - 1 > c.segWrMax[ES]) {
-                return done;
-            }
-            int dst = (int) (dLin + c.tlbAdd[dSlot]);
-            if (in.op() == Op.STOS) {
+            int bytes = (int) n * size;
+            int back = down ? bytes - size : 0;   // the run's lowest element, below the first going down
+            int dst = (int) (dLin + c.tlbAdd[(int) (dLin >>> 12) & TLB_MASK]) - back;
+            if (stos) {
                 long v = c.gpr[EAX];
-                for (int k = 0; k < n; k++) {
-                    int p = dst + k * size;
+                for (int p = dst; p < dst + bytes; p += size) {   // one value: the order does not matter
                     switch (size) {
                         case 1 -> ram[p] = (byte) v;
                         case 2 -> VH16.set(ram, p, (short) v);
@@ -99,25 +103,14 @@ final class Strings {
                     }
                 }
             } else {
-                long si = c.gpr[ESI] & am;
-                long sLin = (c.segBase[in.seg()] + si) & c.linMask;
-                int sSlot = (int) (sLin >>> 12) & TLB_MASK;
-                if (c.tlbRd[sSlot] != (sLin & ~0xFFFL)) {
+                int src = (int) (sLin + c.tlbAdd[(int) (sLin >>> 12) & TLB_MASK]) - back;
+                if (down ? dst < src && src < dst + bytes : dst > src && dst < src + bytes) {
                     return done;
                 }
-                n = Math.min(n, (0x1000 - (sLin & 0xFFF)) / size);
-                n = am == -1L ? n : Math.min(n, (am - si + 1) / size);
-                if (n <= 0 || si + n * size - 1 > c.segRdMax[in.seg()]) {
-                    return done;
-                }
-                int src = (int) (sLin + c.tlbAdd[sSlot]);
-                if (dst > src && dst < src + n * size) {
-                    return done;   // forward overlap: MOVS replicates, a block copy would not
-                }
-                System.arraycopy(ram, src, ram, dst, (int) (n * size));
-                c.gpr[ESI] = (c.gpr[ESI] & ~am) | ((si + n * size) & am);
+                System.arraycopy(ram, src, ram, dst, bytes);
+                c.gpr[ESI] = (c.gpr[ESI] & ~am) | ((down ? si - bytes : si + bytes) & am);
             }
-            c.gpr[EDI] = (c.gpr[EDI] & ~am) | ((di + n * size) & am);
+            c.gpr[EDI] = (c.gpr[EDI] & ~am) | ((down ? di - bytes : di + bytes) & am);
             c.gpr[ECX] = (c.gpr[ECX] & ~am) | ((count - n) & am);
             done += (int) n;
         }
@@ -125,68 +118,26 @@ final class Strings {
     }
 
     /**
-     * Backward (DF = 1) REP MOVS/STOS, as {@link #bulk} does forward: whole runs down to the start
-     * of a page. MOVS with the destination below an overlapping source replicates element by
-     * element (each store feeds a later load), which a block copy would not: left to the loop.
-     *
-     * @return iterations done
+     * How many of at most {@code n} elements of {@code size} bytes, from offset {@code off} at
+     * linear address {@code lin} onwards (downwards with {@code down}), RAM serves directly: the
+     * page mapped in {@code tlb}, every element whole in it, within the segment limit
+     * {@code segMax} and without an address-size wrap. 0 if not even the first.
      */
-    private static int bulkBackward(X86Core c, Insn in, int size, long am, int limit) {
-        int done = 0;
-        byte[] ram = c.ram;
-        while (done < limit) {
-            long count = c.gpr[ECX] & am;
-            if (count == 0) {
-                return done;
-            }
-            long di = c.gpr[EDI] & am;
-            long dLin = (c.segBase[ES] + di) & c.linMask;
-            int dSlot = (int) (dLin >>> 12) & TLB_MASK;
-            int dOff = (int) (dLin & 0xFFF);
-            // the first element is the highest: whole in its page and below the segment limit
-            if (c.tlbWr[dSlot] != (dLin & ~0xFFFL) || dOff > 0x1000 - size || di + size - 1 > c.segWrMax[ES]) {
-                return done;
-            }
-            long n = Math.min(count, limit - done);
-            n = Math.min(n, dOff / size + 1);                       // down to the page start
-            n = Math.min(n, Long.divideUnsigned(di, size) + 1);    // no address-size wrap below 0
-            int dst = (int) (dLin + c.tlbAdd[dSlot]);
-            if (in.op() == Op.STOS) {
-                long v = c.gpr[EAX];
-                for (int k = 0; k < n; k++) {
-                    int p = dst - k * size;
-                    switch (size) {
-                        case 1 -> ram[p] = (byte) v;
-                        case 2 -> VH16.set(ram, p, (short) v);
-                        case 4 -> VH32.set(ram, p, (int) v);
-                        default -> VH64.set(ram, p, v);
-                    }
-                }
-            } else {
-                long si = c.gpr[ESI] & am;
-                int seg = in.seg();
-                long sLin = (c.segBase[seg] + si) & c.linMask;
-                int sSlot = (int) (sLin >>> 12) & TLB_MASK;
-                int sOff = (int) (sLin & 0xFFF);
-                if (c.tlbRd[sSlot] != (sLin & ~0xFFFL) || sOff > 0x1000 - size || si + size - 1 > c.segRdMax[seg]) {
-                    return done;
-                }
-                n = Math.min(n, sOff / size + 1);
-                n = Math.min(n, Long.divideUnsigned(si, size) + 1);
-                int bytes = (int) n * size;
-                int dLow = dst - bytes + size;
-                int sLow = (int) (sLin + c.tlbAdd[sSlot]) - bytes + size;
-                if (dLow < sLow && sLow < dLow + bytes) {
-                    return done;
-                }
-                System.arraycopy(ram, sLow, ram, dLow, bytes);
-                c.gpr[ESI] = (c.gpr[ESI] & ~am) | ((si - bytes) & am);
-            }
-            c.gpr[EDI] = (c.gpr[EDI] & ~am) | ((di - n * size) & am);
-            c.gpr[ECX] = (c.gpr[ECX] & ~am) | ((count - n) & am);
-            done += (int) n;
+    private static long run(long[] tlb, long segMax, long lin, long off, int size, long am, boolean down, long n) {
+        if (tlb[(int) (lin >>> 12) & TLB_MASK] != (lin & ~0xFFFL)) {
+            return 0;
         }
-        return done;
+        int pageOff = (int) (lin & 0xFFF);
+        if (down) {
+            // the first element is the highest: whole in its page and below the segment limit
+            if (pageOff > 0x1000 - size || off + size - 1 > segMax) {
+                return 0;
+            }
+            return Math.min(n, Math.min(pageOff / size + 1, Long.divideUnsigned(off, size) + 1));
+        }
+        n = Math.min(n, (0x1000 - pageOff) / size);
+        n = am == -1L ? n : Math.min(n, (am - off + 1) / size);
+        return n <= 0 || off + n * size - 1 > segMax ? 0 : n;
     }
 
     /**
@@ -200,41 +151,24 @@ final class Strings {
         long count = c.gpr[ECX] & am;
         long di = c.gpr[EDI] & am;
         long dLin = (c.segBase[ES] + di) & c.linMask;
-        int dSlot = (int) (dLin >>> 12) & TLB_MASK;
-        if (count == 0 || c.tlbRd[dSlot] != (dLin & ~0xFFFL)) {
-            return 0;
-        }
-        long n = Math.min(count, limit);
-        n = Math.min(n, (0x1000 - (dLin & 0xFFF)) / size);
-        n = am == -1L ? n : Math.min(n, (am - di + 1) / size);
-        if (n <= 0 || di + n * size - 1 > c.segRdMax[ES]) {
-            return 0;
-        }
-        int dst = (int) (dLin + c.tlbAdd[dSlot]);
+        long n = run(c.tlbRd, c.segRdMax[ES], dLin, di, size, am, false, Math.min(count, limit));
         boolean scas = in.op() == Op.SCAS;
-        long si = 0;
-        int src = 0;
+        long si = c.gpr[ESI] & am;
+        long sLin = (c.segBase[in.seg()] + si) & c.linMask;
         if (!scas) {
-            int seg = in.seg();
-            si = c.gpr[ESI] & am;
-            long sLin = (c.segBase[seg] + si) & c.linMask;
-            int sSlot = (int) (sLin >>> 12) & TLB_MASK;
-            if (c.tlbRd[sSlot] != (sLin & ~0xFFFL)) {
-                return 0;
-            }
-            n = Math.min(n, (0x1000 - (sLin & 0xFFF)) / size);
-            n = am == -1L ? n : Math.min(n, (am - si + 1) / size);
-            if (n <= 0 || si + n * size - 1 > c.segRdMax[seg]) {
-                return 0;
-            }
-            src = (int) (sLin + c.tlbAdd[sSlot]);
+            n = run(c.tlbRd, c.segRdMax[in.seg()], sLin, si, size, am, false, n);
         }
+        if (n <= 0) {
+            return 0;
+        }
+        int dst = (int) (dLin + c.tlbAdd[(int) (dLin >>> 12) & TLB_MASK]);
+        int src = scas ? 0 : (int) (sLin + c.tlbAdd[(int) (sLin >>> 12) & TLB_MASK]);
         byte[] ram = c.ram;
         int last = (int) n - 1;
         long acc = c.gpr[EAX] & in.mask();
         int i;
         if (!scas && repe) {
-            int m = java.util.Arrays.mismatch(ram, src, src + (int) n * size, ram, dst, dst + (int) n * size);
+            int m = Arrays.mismatch(ram, src, src + (int) n * size, ram, dst, dst + (int) n * size);
             i = m < 0 ? last : m / size;
         } else {
             i = 0;
