@@ -66,12 +66,12 @@ public final class ExitStatistics {
     }
 
     /**
-     * Whether to time this exit of the reason (see the class comment). Between two sampled exits
-     * lies a pseudo-random gap of 1 to 2 * SAMPLE_PERIOD - 1 exits (mean SAMPLE_PERIOD), so an
-     * untimed exit costs one decrement and no draw.
+     * Counts an exit of the reason as it begins and says whether to time it (see the class
+     * comment). Between two sampled exits lies a pseudo-random gap of 1 to 2 * SAMPLE_PERIOD - 1
+     * exits (mean SAMPLE_PERIOD), so an untimed exit costs one count, one decrement and no draw.
      */
-    public boolean shouldTime(int reason) {
-        if (count[reason] < TIMED_FIRST) {
+    public boolean countAndSample(int reason) {
+        if (count[reason]++ < TIMED_FIRST) {
             return true;
         }
         if (--sampleGap > 0) {
@@ -86,12 +86,17 @@ public final class ExitStatistics {
         return true;
     }
 
-    /** Counts an exit and the bundle that handled it. */
-    public void count(int reason, String bundle) {
-        count[reason]++;
+    /** The bundle that handled the reason's last exit. */
+    public void handledBy(int reason, String bundle) {
         if (handledBy[reason] != bundle) { // a reference store costs a card mark too: only on a change
             handledBy[reason] = bundle;
         }
+    }
+
+    /** Counts an exit and the bundle that handled it. */
+    public void count(int reason, String bundle) {
+        count[reason]++;
+        handledBy(reason, bundle);
     }
 
     /** Counts an exit and records its handling time. */

@@ -345,7 +345,7 @@ public final class VirtualCpu implements Vcpu {
         view.load(c, ++sequence);
         int basic = view.rawReason & 0xFFFF;
         int slot = basic & (ExitReason.TABLE_SIZE - 1);
-        boolean timed = trace != null || stats.shouldTime(slot);
+        boolean timed = stats.countAndSample(slot) || trace != null;
         long exitTime = timed ? System.nanoTime() : 0;
         long coarseExitTime = CoarseClock.nanos();
         if (timekeeper) {
@@ -369,9 +369,9 @@ public final class VirtualCpu implements Vcpu {
         }
         c = cpu;
         prepareEntry(c);
-        stats.count(slot, lastBundle);
+        stats.handledBy(slot, lastBundle);
         if (timed) {
-            accountTimedExit(slot, exitTime, loopBase, loopStart);
+            accountTimedExit(c, slot, exitTime, loopBase, loopStart);
         } else {
             // untimed: the coarse clock (ms resolution) bounds the handling time from below
             long handling = CoarseClock.nanos() - coarseExitTime;
@@ -379,16 +379,20 @@ public final class VirtualCpu implements Vcpu {
                 checkBudget(slot, handling);
             }
         }
-        stats.instructions(c.instructionsRetired());
         return c;
     }
 
-    /** A sampled exit's handling time, the loop time and the trace, before the entry. */
-    private void accountTimedExit(int slot, long exitTime, long loopBase, long loopStart) {
+    /**
+     * A sampled exit's handling time, the loop time, the instruction count and the trace, before
+     * the entry. The loop time and the instruction count go together, so the guest MIPS a reader
+     * computes from them between two sampled exits stays consistent.
+     */
+    private void accountTimedExit(LogicalProcessor c, int slot, long exitTime, long loopBase, long loopStart) {
         long entryTime = System.nanoTime();
         long handling = entryTime - exitTime;
         stats.time(slot, handling);
         stats.loopNanos(loopBase + entryTime - loopStart);
+        stats.instructions(c.instructionsRetired());
         checkBudget(slot, handling);
         ExitTrace t = trace;
         if (t != null) {
@@ -399,7 +403,7 @@ public final class VirtualCpu implements Vcpu {
     /** The exit that ends, pauses or resets the run: counted, timed and traced like any other. */
     private void leaveRun(LogicalProcessor c, int slot, boolean timed, long exitTime, long loopBase, long loopStart) {
         long now = System.nanoTime();
-        stats.count(slot, lastBundle);
+        stats.handledBy(slot, lastBundle);
         if (timed) {
             stats.time(slot, now - exitTime);
             ExitTrace t = trace;

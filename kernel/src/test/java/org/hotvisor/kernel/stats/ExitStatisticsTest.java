@@ -12,8 +12,8 @@ class ExitStatisticsTest {
     /** Runs n exits of a reason through the vCPU loop's protocol, each taking nanos when timed. */
     private static void exits(ExitStatistics s, int reason, int n, long nanos) {
         for (int i = 0; i < n; i++) {
-            boolean timed = s.shouldTime(reason);
-            s.count(reason, "bundle");
+            boolean timed = s.countAndSample(reason);
+            s.handledBy(reason, "bundle");
             if (timed) {
                 s.time(reason, nanos);
             }
