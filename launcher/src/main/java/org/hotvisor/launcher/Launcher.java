@@ -95,6 +95,7 @@ final class Launcher {
             long deadline = begin + (options.timeoutSeconds() == LaunchOptions.UNSET ? FOREVER_NANOS
                     : TimeUnit.SECONDS.toNanos(options.timeoutSeconds()));
             outcome = watcher.await(framework, deadline, System.nanoTime() + watchdogNanos());
+            LOG.debug("outcome known {} ms after launch", (System.nanoTime() - begin) / 1_000_000);
         } finally {
             out.flush();
             framework.stop(STOP_TIMEOUT_MILLIS);
