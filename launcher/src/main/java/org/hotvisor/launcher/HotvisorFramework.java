@@ -329,21 +329,28 @@ final class HotvisorFramework {
         deleteTree(storage);
     }
 
+    /**
+     * Deletes a directory tree, best effort: a temp folder left behind is harmless. Plain
+     * recursion over {@code java.io.File}, not a stream of paths: at the end of a run that code
+     * is cold, and the stream's lambdas and pipeline cost about 10 ms of class loading and
+     * spinning there.
+     */
     static void deleteTree(Path root) {
-        if (root == null || !Files.exists(root)) {
-            return;
+        if (root != null) {
+            deleteTree(root.toFile());
         }
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(path -> {
-                try {
-                    Files.deleteIfExists(path);
-                } catch (IOException ignored) {
-                    // best effort: a temp folder left behind is harmless
+    }
+
+    private static void deleteTree(java.io.File file) {
+        if (!Files.isSymbolicLink(file.toPath())) {
+            java.io.File[] children = file.listFiles();
+            if (children != null) {
+                for (java.io.File child : children) {
+                    deleteTree(child);
                 }
-            });
-        } catch (IOException | RuntimeException ignored) {
-            // best effort
+            }
         }
+        file.delete();
     }
 
 }
