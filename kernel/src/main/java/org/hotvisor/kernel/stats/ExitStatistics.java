@@ -93,15 +93,10 @@ public final class ExitStatistics {
         }
     }
 
-    /** Counts an exit and the bundle that handled it. */
-    public void count(int reason, String bundle) {
-        count[reason]++;
-        handledBy(reason, bundle);
-    }
-
     /** Counts an exit and records its handling time. */
     public void record(int reason, long nanos, String bundle) {
-        count(reason, bundle);
+        count[reason]++;
+        handledBy(reason, bundle);
         time(reason, nanos);
     }
 
@@ -150,7 +145,10 @@ public final class ExitStatistics {
         return loopNanos;
     }
 
-    /** Publishes the processor's retired-instruction count (relative to the last reset). */
+    /**
+     * Publishes the processor's retired-instruction count (relative to the last reset). The run
+     * loop calls it on sampled exits, with the loop time, and when the run ends.
+     */
     public void instructions(long retiredTotal) {
         // opaque: a plain store on x86, yet never torn for a reader on another thread
         INSTRUCTIONS.setOpaque(this, retiredTotal - instructionsBase);
