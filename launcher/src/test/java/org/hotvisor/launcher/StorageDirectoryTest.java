@@ -96,6 +96,20 @@ class StorageDirectoryTest {
     }
 
     @Test
+    void deletingACacheRemovesItsWholeTreeButNotWhatALinkInItPointsTo() throws IOException {
+        Path cache = Files.createDirectories(base.resolve("hotvisor-felix-7-1"));
+        Files.createDirectories(cache.resolve("bundle3/version0.0"));
+        Files.writeString(cache.resolve("bundle3/version0.0/bundle.jar"), "jar");
+        Files.writeString(cache.resolve("cache.lock"), "");
+        Path outside = Files.createDirectories(base.resolve("outside"));
+        Files.writeString(outside.resolve("keep.txt"), "keep");
+        Files.createSymbolicLink(cache.resolve("bundle3/link"), outside);
+        HotvisorFramework.deleteTree(cache);
+        assertFalse(Files.exists(cache, java.nio.file.LinkOption.NOFOLLOW_LINKS), "the cache is gone");
+        assertEquals("keep", Files.readString(outside.resolve("keep.txt")), "the link's target is untouched");
+    }
+
+    @Test
     void theOwnerComesFromTheNameOnly() {
         assertEquals(1234, HotvisorFramework.ownerOf("hotvisor-felix-1234-abc"));
         assertEquals(-1, HotvisorFramework.ownerOf("hotvisor-felix-35ace5e296d1"));
