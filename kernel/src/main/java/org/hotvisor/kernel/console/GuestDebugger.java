@@ -155,9 +155,9 @@ public final class GuestDebugger implements Machine.DebugHook {
             case STOPPED -> throw new IllegalStateException("the VM has stopped");
             case LOADED -> {
                 long parks = machine.parkCount();
-                holdAtFirstEntry();
-                machine.start();
-                awaitParked(parks, 10_000, "the vCPU did not reach its first entry within 10 s");
+                if (machine.startIfLoaded(this::holdAtFirstEntry)) {
+                    awaitParked(parks, 10_000, "the vCPU did not reach its first entry within 10 s");
+                } // else the run session started it first: its own hold (--gdb) is on the way
             }
             default -> { }
         }

@@ -51,12 +51,14 @@ final class MachineTarget implements GdbTarget {
     public void attach() throws TargetException {
         try {
             awaitImage();
+            // Start a LOADED guest held, unless the run session starts it first; then wait for
+            // the hold in either case. Waiting first would miss a start between the two steps.
+            debugger.requireProcessorState();
             debugger.awaitHeld(HOLD_WAIT_MILLIS); // --gdb: the vCPU may be on its way to park before its first instruction
             if (vm.state() == VmState.RUNNING) {
                 vm.pause(); // QEMU stops the VM when gdb connects
                 lastStop = Stop.signal(Stop.SIGINT);
             }
-            debugger.requireProcessorState();
         } catch (RuntimeException e) {
             throw failure(e);
         }

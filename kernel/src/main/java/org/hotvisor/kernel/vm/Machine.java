@@ -446,6 +446,21 @@ public final class Machine implements Vm, MachineControl, InterruptSink {
         }
     }
 
+    /**
+     * Starts a LOADED VM, running {@code beforeStart} first under the same lock, and returns true;
+     * once the VM has started it changes nothing and returns false. The run session and a gdb
+     * attaching to it race to start the guest: the loser must not resume a VM the winner holds
+     * at its first entry, as {@link #start()} would.
+     */
+    public synchronized boolean startIfLoaded(Runnable beforeStart) {
+        if (state != VmState.LOADED) {
+            return false;
+        }
+        beforeStart.run();
+        start();
+        return true;
+    }
+
     /** One host thread per vCPU; vCPU 0's first (the others wait for a SIPI anyway). */
     private void startThread() {
         threads = new Thread[vcpus.length];

@@ -267,7 +267,7 @@ public final class MachineComponent {
             }
             machine.onStop(this::reportRun);
             pumpStdinToGuest();
-            machine.start();
+            machine.startIfLoaded(() -> { }); // with --gdb, an attaching gdb may have started and held it already
         } catch (IOException e) {
             publish(StopStatus.USER_ERROR, "cannot write the trace: " + e.getMessage());
         } catch (InterruptedException e) {

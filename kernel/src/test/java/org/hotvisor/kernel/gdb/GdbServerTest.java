@@ -1,6 +1,7 @@
 package org.hotvisor.kernel.gdb;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedInputStream;
@@ -32,6 +33,10 @@ class GdbServerTest {
         GuestDebugger debugger = new GuestDebugger(vm);
         debugger.holdAtFirstEntry(); // --gdb: held before the first instruction
         vm.start();
+        listen(debugger);
+    }
+
+    private void listen(GuestDebugger debugger) throws Exception {
         server = new GdbServer(0, () -> new MachineTarget(vm, debugger));
         socket = new Socket(InetAddress.getLoopbackAddress(), server.port());
         socket.setSoTimeout(10_000);
@@ -114,6 +119,58 @@ class GdbServerTest {
             Thread.sleep(5);
         }
         assertEquals(VmState.RUNNING, vm.state(), "detach lets the guest run on");
+    }
+
+    /** Continue, then Ctrl-C: the guest must have run in between. */
+    private void continueAndInterrupt() throws Exception {
+        send("c");
+        Thread.sleep(20);
+        out.write(RspCodec.INTERRUPT);
+        out.flush();
+        assertEquals("T02thread:01;", reply(), "Ctrl-C, not a stale stop");
+        assertEquals(VmState.PAUSED, vm.state());
+    }
+
+    @Test
+    void aGdbThatStartedTheLoadedGuestKeepsItHeldWhenTheRunSessionStartsItToo() throws Exception {
+        vm = ToyCpu.machine(LOOP);
+        GuestDebugger debugger = new GuestDebugger(vm);
+        debugger.holdAtFirstEntry(); // --gdb, and gdb attaches before the session's start
+        listen(debugger);
+        assertEquals("T05thread:01;", ask("?"));
+        assertEquals(VmState.PAUSED, vm.state(), "attaching started the guest and holds it");
+
+        assertFalse(vm.startIfLoaded(() -> { }), "the run session's start comes second");
+        Thread.sleep(50);
+        assertEquals(VmState.PAUSED, vm.state(), "the session's start did not resume the held guest");
+        assertEquals(0x7c00, eip());
+        assertEquals(0L, (long) vm.withProcessor(c -> c.instructionsRetired()), "no instruction ran before gdb's continue");
+        continueAndInterrupt();
+    }
+
+    @Test
+    void gdbAttachingWhileTheRunSessionStartsTheGuestAlwaysFindsItHeldBeforeItsFirstInstruction() throws Exception {
+        // The launcher's session thread starts the guest while gdb attaches (CI once saw "c" answered
+        // by the hold's own stop). Vary the start's moment around the attach.
+        for (int round = 0; round < 40; round++) {
+            vm = ToyCpu.machine(LOOP);
+            GuestDebugger debugger = new GuestDebugger(vm);
+            debugger.holdAtFirstEntry();
+            long delayMicros = round * 50L;
+            Thread session = Thread.ofPlatform().start(() -> {
+                java.util.concurrent.locks.LockSupport.parkNanos(delayMicros * 1000);
+                vm.startIfLoaded(() -> { });
+            });
+            listen(debugger);
+            assertEquals("T05thread:01;", ask("?"), "round " + round);
+            assertEquals(0x7c00, eip(), "round " + round + ": held before the first instruction");
+            continueAndInterrupt();
+            session.join();
+            close();
+            socket = null;
+            server = null;
+            vm = null;
+        }
     }
 
     @Test
