@@ -57,7 +57,7 @@ class DescriptorTableExitsIT {
     }
 
     private static Run run(Path image, String... set) throws Exception {
-        Path trace = Files.createTempFile("trace", ".jsonl");
+        Path trace = Hotvisor.tempFile("trace", ".jsonl");
         List<String> args = new java.util.ArrayList<>(List.of("run", image.toString(),
                 "--trace", trace.toString(), "--timeout", "60"));
         for (String s : set) {

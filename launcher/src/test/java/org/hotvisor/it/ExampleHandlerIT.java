@@ -32,7 +32,7 @@ class ExampleHandlerIT {
     @Test
     void droppingTheVendorSpoofIntoDeployChangesTheGuestsOutputAndRemovingItRestoresIt() throws Exception {
         Path jar = buildExample("cpuid-vendor-spoof");
-        Path deploy = Files.createTempDirectory("hv-deploy");
+        Path deploy = Hotvisor.tempDirectory("hv-deploy");
         Process hv = new ProcessBuilder(Hotvisor.root().resolve("hotvisor").toString(), "run",
                 Hotvisor.root().resolve("guests/demo/demo-forever.img").toString(), "--clock", "host",
                 "--deploy", deploy.toString(), "--timeout", "120")

@@ -26,7 +26,7 @@ class HeadlessRunIT {
 
     @Test
     void exitloopBenchRunsTwoMillionExitsThroughTheHandlerBundles() throws Exception {
-        Path json = Files.createTempFile("stats", ".json");
+        Path json = Hotvisor.tempFile("stats", ".json");
         Hotvisor.Result r = Hotvisor.run("run", Hotvisor.shared("bench/exitloop.img").toString(), "--format", "boot",
                 "--stats-json", json.toString());
         assertEquals(1, r.status(), r.toString()); // isa-debug-exit V=0 → (0<<1)|1
@@ -55,7 +55,7 @@ class HeadlessRunIT {
 
     @Test
     void traceWritesOneJsonLinePerExit() throws Exception {
-        Path trace = Files.createTempFile("trace", ".jsonl");
+        Path trace = Hotvisor.tempFile("trace", ".jsonl");
         Hotvisor.Result r = Hotvisor.run("run", Hotvisor.guest("hello").toString(), "--trace", trace.toString());
         assertEquals(0x21, r.status(), r.toString());
         List<String> lines = Files.readAllLines(trace, StandardCharsets.UTF_8);
@@ -92,7 +92,7 @@ class HeadlessRunIT {
         Hotvisor.Result halt = Hotvisor.run("run", Hotvisor.guest("halt").toString(), "--set", "hlt-exiting=off",
                 "--timeout", "60");
         assertEquals(0, halt.status(), halt.toString());
-        Path json = Files.createTempFile("stats", ".json");
+        Path json = Hotvisor.tempFile("stats", ".json");
         Hotvisor.Result r = Hotvisor.run("run", Hotvisor.guest("platform").toString(), "--set", "hlt-exiting=off",
                 "--stats-json", json.toString());
         assertEquals((0x2a << 1) | 1, r.status(), r.toString());
@@ -119,8 +119,8 @@ class HeadlessRunIT {
 
     @Test
     void setSwitchesVmxControlsByName() throws Exception {
-        Path off = Files.createTempFile("stats", ".json");
-        Path on = Files.createTempFile("stats", ".json");
+        Path off = Hotvisor.tempFile("stats", ".json");
+        Path on = Hotvisor.tempFile("stats", ".json");
         Hotvisor.Result r1 = Hotvisor.run("run", Hotvisor.guest("rdtsc").toString(), "--stats-json", off.toString());
         Hotvisor.Result r2 = Hotvisor.run("run", Hotvisor.guest("rdtsc").toString(), "--set", "rdtsc-exiting=on",
                 "--stats-json", on.toString());
@@ -133,8 +133,8 @@ class HeadlessRunIT {
     @Test
     void platformGuestTakesTimerInterruptsReadsTheRtcAndPrintsInterruptDrivenIdenticallyEachRun() throws Exception {
         Path image = Hotvisor.guest("platform");
-        Path json1 = Files.createTempFile("stats", ".json");
-        Path json2 = Files.createTempFile("stats", ".json");
+        Path json1 = Hotvisor.tempFile("stats", ".json");
+        Path json2 = Hotvisor.tempFile("stats", ".json");
         Hotvisor.Result r1 = Hotvisor.run("run", image.toString(), "--stats-json", json1.toString());
         Hotvisor.Result r2 = Hotvisor.run("run", image.toString(), "--stats-json", json2.toString());
         assertEquals((0x2a << 1) | 1, r1.status(), r1.toString());
@@ -161,7 +161,7 @@ class HeadlessRunIT {
     void com2FromAFactoryConfigurationWorksBesideCom1() throws Exception {
         // COM1 is a singleton component; extra UARTs are factory configurations of their own PID,
         // so configuring COM2 adds a port and never takes COM1 away. Both go to the console here.
-        Path deploy = Files.createTempDirectory("hv-deploy");
+        Path deploy = Hotvisor.tempDirectory("hv-deploy");
         Files.writeString(deploy.resolve("org.hotvisor.device.uart16550.port-com2.cfg"),
                 "hotvisor.io.ports=0x2f8-0x2ff\nirq=3\nname=COM2\n");
         Hotvisor.Result r = Hotvisor.run("run", Hotvisor.guest("twoports").toString(), "--deploy", deploy.toString());
@@ -192,7 +192,7 @@ class HeadlessRunIT {
 
     @Test
     void garbageImage() throws Exception {
-        Path junk = Files.createTempFile("junk", ".bin");
+        Path junk = Hotvisor.tempFile("junk", ".bin");
         Files.write(junk, "this is not a guest image at all, just text".getBytes(StandardCharsets.US_ASCII));
         assertUserError(Hotvisor.run("run", junk.toString()), "format");
     }
@@ -202,7 +202,7 @@ class HeadlessRunIT {
         byte[] elf = new byte[64];
         elf[0] = 0x7F; elf[1] = 'E'; elf[2] = 'L'; elf[3] = 'F';
         elf[4] = 1; elf[5] = 1; elf[6] = 1; elf[16] = 2; elf[18] = 40; // ELF32, LSB, ET_EXEC, EM_ARM
-        Path p = Files.createTempFile("arm", ".elf");
+        Path p = Hotvisor.tempFile("arm", ".elf");
         Files.write(p, elf);
         assertUserError(Hotvisor.run("run", p.toString(), "--format", "elf"), "x86");
     }

@@ -38,7 +38,7 @@ class HotSwapIT {
     @Test
     void hundredSwapsUnderLoadLoseNoExit() throws Exception {
         try (Platform p = new Platform(Map.of())) {
-            Path jar0 = Files.createTempFile("gen0", ".jar");
+            Path jar0 = Hotvisor.tempFile("gen0", ".jar");
             Files.write(jar0, generation(0, 50));
             Object processor = p.service("org.apache.felix.service.command.CommandProcessor", null);
             ByteArrayOutputStream gogoOut = new ByteArrayOutputStream();
@@ -59,7 +59,7 @@ class HotSwapIT {
             // 1. Gogo's update, in place.
             for (int i = 0; i < PER_WAY; i++) {
                 gen++;
-                Path jar = Files.createTempFile("gen" + gen, ".jar");
+                Path jar = Hotvisor.tempFile("gen" + gen, ".jar");
                 Files.write(jar, generation(gen, 50));
                 long t0 = System.nanoTime();
                 Platform.call(session, "execute", "update $handler " + jar.toUri());

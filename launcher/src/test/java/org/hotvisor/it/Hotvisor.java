@@ -52,6 +52,37 @@ final class Hotvisor {
         return runIn(root(), Map.of(), input, args);
     }
 
+    /** Temporary directories to delete, with what is in them, when the test JVM exits. */
+    private static final class TempTrees {
+        static final java.util.Set<Path> ROOTS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        static {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> ROOTS.forEach(TempTrees::delete)));
+        }
+
+        private static void delete(Path root) {
+            try (java.util.stream.Stream<Path> walk = Files.walk(root)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException | RuntimeException e) {
+                // best effort at exit
+            }
+        }
+    }
+
+    /** A temporary directory that goes, with its contents, when the test JVM exits. */
+    static Path tempDirectory(String prefix) throws IOException {
+        Path d = Files.createTempDirectory(prefix);
+        TempTrees.ROOTS.add(d);
+        return d;
+    }
+
+    /** A temporary file that goes when the test JVM exits: the ITs' outputs do not pile up in /tmp. */
+    static Path tempFile(String prefix, String suffix) throws IOException {
+        Path p = Files.createTempFile(prefix, suffix);
+        p.toFile().deleteOnExit();
+        return p;
+    }
+
     /**
      * Runs the hotvisor script of the tree at {@code tree} (the repository or a copy of its
      * distribution) with {@code env} added to the environment (a null value removes the variable)
@@ -69,9 +100,9 @@ final class Hotvisor {
                 pb.environment().put(k, v);
             }
         });
-        Path out = Files.createTempFile("hv-out", ".txt");
-        Path err = Files.createTempFile("hv-err", ".txt");
-        Path in = Files.createTempFile("hv-in", ".txt");
+        Path out = tempFile("hv-out", ".txt");
+        Path err = tempFile("hv-err", ".txt");
+        Path in = tempFile("hv-in", ".txt");
         Files.writeString(in, input == null ? "" : input, StandardCharsets.ISO_8859_1);
         pb.redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(in.toFile());
         long t0 = System.nanoTime();

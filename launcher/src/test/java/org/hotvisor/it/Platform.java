@@ -37,9 +37,9 @@ final class Platform implements AutoCloseable {
         if (!Files.isDirectory(dist)) {
             throw new IllegalStateException("no distribution at " + dist + ": run mvn package first");
         }
-        deploy = Files.createTempDirectory("hv-deploy");
+        deploy = Hotvisor.tempDirectory("hv-deploy");
         Map<String, String> config = new HashMap<>();
-        config.put("org.osgi.framework.storage", Files.createTempDirectory("hv-felix").toString());
+        config.put("org.osgi.framework.storage", Hotvisor.tempDirectory("hv-felix").toString());
         config.put("org.osgi.framework.storage.clean", "onFirstInit");
         config.put("org.osgi.framework.system.packages.extra",
                 "org.slf4j;version=2.0.17,org.slf4j.event;version=2.0.17,org.slf4j.helpers;version=2.0.17,org.slf4j.spi;version=2.0.17");

@@ -27,7 +27,7 @@ class PlatformDevicesIT {
 
     @Test
     void guestFindsQemusPlatformDevicesThroughPortsAndMmio() throws Exception {
-        Path json = Files.createTempFile("stats", ".json");
+        Path json = Hotvisor.tempFile("stats", ".json");
         Hotvisor.Result r = Hotvisor.run("run", Hotvisor.guest("platform-devices").toString(), "--format", "flat",
                 "--load-addr", "0x100000", "--mem", "64M", "--cpus", "2", "--stats-json", json.toString());
         assertEquals((0x2a << 1) | 1, r.status(), r.toString());

@@ -38,8 +38,8 @@ class SignalExitsIT {
     }
 
     private static Run run(Path image, String... set) throws Exception {
-        Path trace = Files.createTempFile("trace", ".jsonl");
-        Path json = Files.createTempFile("stats", ".json");
+        Path trace = Hotvisor.tempFile("trace", ".jsonl");
+        Path json = Hotvisor.tempFile("stats", ".json");
         List<String> args = new java.util.ArrayList<>(List.of("run", image.toString(), "--trace", trace.toString(),
                 "--stats-json", json.toString(), "--timeout", "60"));
         for (String s : set) {

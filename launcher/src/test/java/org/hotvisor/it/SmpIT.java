@@ -19,7 +19,7 @@ class SmpIT {
 
     @Test
     void fourVcpusStartWithInitSipiSipiAndInterruptTheBsp() throws Exception {
-        Path json = Files.createTempFile("smp-stats", ".json");
+        Path json = Hotvisor.tempFile("smp-stats", ".json");
         Hotvisor.Result r = Hotvisor.run("run", Hotvisor.guest("smp").toString(), "--format", "flat",
                 "--load-addr", "0x100000", "--mem", "16M", "--cpus", "4", "--stats-json", json.toString());
         assertEquals("""

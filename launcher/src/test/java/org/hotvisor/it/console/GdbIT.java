@@ -31,8 +31,8 @@ class GdbIT {
     /** Starts hotvisor with a gdb server and waits until it listens. */
     private int start(String image) throws Exception {
         int port = Tools.freePort();
-        stdout = Files.createTempFile("hv-gdb-out", ".txt");
-        stderr = Files.createTempFile("hv-gdb-err", ".txt");
+        stdout = Tools.tempFile("hv-gdb-out", ".txt");
+        stderr = Tools.tempFile("hv-gdb-err", ".txt");
         hotvisor = new ProcessBuilder(Tools.root().resolve("hotvisor").toString(), "run", image, "--gdb", String.valueOf(port))
                 .directory(Tools.root().toFile()).redirectOutput(stdout.toFile()).redirectError(stderr.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
