@@ -246,12 +246,66 @@ final class HotvisorFramework {
         }
         List<Bundle> ordered = new ArrayList<>(installed);
         ordered.sort(Comparator.comparing((Bundle bundle) -> StartPhase.of(bundle.getSymbolicName())));
+        List<Bundle> hotvisor = new ArrayList<>();
         for (Bundle bundle : ordered) {
             StartPhase phase = StartPhase.of(bundle.getSymbolicName());
             if (phase.compareTo(lastPhase) > 0 || bundle.getHeaders().get(Constants.FRAGMENT_HOST) != null) {
                 continue;
             }
+            if (phase == StartPhase.HOTVISOR) {
+                hotvisor.add(bundle);
+                continue;
+            }
+            if (!hotvisor.isEmpty()) {
+                startConcurrently(hotvisor, strict);
+                hotvisor.clear();
+            }
             startBundle(bundle, phase.essential() || strict);
+        }
+        if (!hotvisor.isEmpty()) {
+            startConcurrently(hotvisor, strict);
+        }
+    }
+
+    /**
+     * The devices, exit handlers and CPU bundles, on two threads: they only register services
+     * (whiteboard), which the kernel, started after all of them, looks up. Resolving them first,
+     * together, keeps the two threads off Felix's resolver lock.
+     */
+    private void startConcurrently(List<Bundle> bundles, boolean strict) throws LaunchException {
+        framework.adapt(org.osgi.framework.wiring.FrameworkWiring.class).resolveBundles(bundles);
+        java.util.concurrent.ConcurrentLinkedQueue<Bundle> queue = new java.util.concurrent.ConcurrentLinkedQueue<>(bundles);
+        LaunchException[] helperFailure = new LaunchException[1];
+        Thread helper = Thread.ofPlatform().name("hotvisor-bundle-start").start(() -> {
+            try {
+                for (Bundle b; (b = queue.poll()) != null; ) {
+                    startBundle(b, strict);
+                }
+            } catch (LaunchException e) {
+                helperFailure[0] = e;
+                queue.clear();
+            }
+        });
+        try {
+            for (Bundle b; (b = queue.poll()) != null; ) {
+                startBundle(b, strict);
+            }
+        } catch (LaunchException e) {
+            queue.clear();
+            joinQuietly(helper);
+            throw e;
+        }
+        joinQuietly(helper);
+        if (helperFailure[0] != null) {
+            throw helperFailure[0];
+        }
+    }
+
+    private static void joinQuietly(Thread t) {
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -11,6 +11,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.hotvisor.launcher.fake.FakeDeviceActivator;
 import org.hotvisor.launcher.fake.FakeFailingComponent;
 import org.hotvisor.launcher.fake.FakeKernelActivator;
 import org.junit.jupiter.api.AfterEach;
@@ -65,6 +70,24 @@ class LauncherTest {
         fakeKernel();
         assertEquals(7, launch("run", "guest.img", "--set", "fake.behaviour=result:7:guest stopped: triple fault"));
         assertEquals("hotvisor: guest stopped: triple fault" + System.lineSeparator(), errors());
+    }
+
+    @Test
+    void theHotvisorBundlesStartOnTwoThreadsAndAllBeforeTheKernel() throws IOException {
+        for (int i = 1; i <= 4; i++) {
+            FakeBundles.bundle(bundles, "org.hotvisor.fake.device" + i,
+                    Map.of("Bundle-Activator", FakeDeviceActivator.class.getName(), "Import-Package", "org.osgi.framework"),
+                    new Class<?>[] {FakeDeviceActivator.class}, Map.of());
+        }
+        fakeKernel();
+        assertEquals(0, launch("run", "guest.img", "--set", "fake.behaviour=census"), errors());
+        Set<String> threads = new TreeSet<>();
+        for (int i = 1; i <= 4; i++) {
+            Matcher m = Pattern.compile("org\\.hotvisor\\.fake\\.device" + i + "@(\\S+)").matcher(errors());
+            assertTrue(m.find(), "device " + i + " had started when the kernel did: " + errors());
+            threads.add(m.group(1));
+        }
+        assertEquals(2, threads.size(), "the devices' starting threads: " + threads);
     }
 
     @Test

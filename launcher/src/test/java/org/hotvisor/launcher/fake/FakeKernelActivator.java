@@ -5,12 +5,15 @@ import java.util.Hashtable;
 import java.util.List;
 import org.osgi.framework.BundleActivator;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 
 /**
  * A stand-in kernel bundle for the launcher's tests, steered by the run request itself:
  * {@code --set fake.behaviour=...}: "result:STATUS:MESSAGE" publishes that outcome, "echo"
- * publishes status 0 with every hotvisor.* property in the message, "fail" throws from start,
- * "hang" does nothing.
+ * publishes status 0 with every hotvisor.* property in the message, "census" publishes status 0
+ * with the {@link FakeDeviceActivator} bundles registered when the kernel started ("name@thread"
+ * each), "fail" throws from start, "hang" does nothing.
  */
 public final class FakeKernelActivator implements BundleActivator {
     private static final String[] PROPERTIES = {"hotvisor.mode", "hotvisor.image", "hotvisor.format", "hotvisor.loadAddr",
@@ -34,10 +37,26 @@ public final class FakeKernelActivator implements BundleActivator {
                 values.add(property + "=" + context.getProperty(property).replace("\n", "\\n"));
             }
             publishLater(context, 0, String.join(" | ", values));
+        } else if (behaviour.equals("census")) {
+            publishLater(context, 0, census(context));
         } else if (behaviour.startsWith("result:")) {
             String[] parts = behaviour.split(":", 3);
             publishLater(context, Integer.parseInt(parts[1]), parts.length > 2 ? parts[2] : "");
         }
+    }
+
+    private static String census(BundleContext context) {
+        List<String> devices = new ArrayList<>();
+        try {
+            ServiceReference<?>[] refs = context.getAllServiceReferences(null, "(" + FakeDeviceActivator.MARKER + "=*)");
+            for (ServiceReference<?> r : refs == null ? new ServiceReference<?>[0] : refs) {
+                devices.add(r.getProperty(FakeDeviceActivator.MARKER) + "@" + r.getProperty(FakeDeviceActivator.STARTED_BY));
+            }
+        } catch (InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        devices.sort(null);
+        return String.join(" ", devices);
     }
 
     /** From another thread, after the launcher is already waiting, as the real kernel does. */
