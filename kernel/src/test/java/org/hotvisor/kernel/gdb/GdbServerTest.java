@@ -104,12 +104,7 @@ class GdbServerTest {
         assertEquals("OK", ask("z0,7c04,1"));
         assertEquals(0x90, vm.memory().read8(0x7c04));
 
-        send("c");
-        Thread.sleep(50);
-        out.write(RspCodec.INTERRUPT);
-        out.flush();
-        assertEquals("T02thread:01;", reply(), "Ctrl-C");
-        assertEquals(VmState.PAUSED, vm.state());
+        continueAndInterrupt();
 
         assertEquals("OK", ask("P0=78563412"));
         assertEquals(0x12345678L, (long) vm.withProcessor(c -> c.gpr(0)));
@@ -121,14 +116,17 @@ class GdbServerTest {
         assertEquals(VmState.RUNNING, vm.state(), "detach lets the guest run on");
     }
 
-    /** Continue, then Ctrl-C: the guest must have run in between. */
+    /** Continue, then Ctrl-C: the stop is the interrupt's, and the guest ran in between. */
     private void continueAndInterrupt() throws Exception {
+        long before = vm.withProcessor(c -> c.instructionsRetired());
         send("c");
         Thread.sleep(20);
         out.write(RspCodec.INTERRUPT);
         out.flush();
         assertEquals("T02thread:01;", reply(), "Ctrl-C, not a stale stop");
         assertEquals(VmState.PAUSED, vm.state());
+        long after = vm.withProcessor(c -> c.instructionsRetired());
+        assertTrue(after > before, "the guest ran between c and Ctrl-C: " + before + " -> " + after);
     }
 
     @Test
