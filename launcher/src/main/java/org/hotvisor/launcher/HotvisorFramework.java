@@ -17,6 +17,8 @@ import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.LongSupplier;
 import java.util.stream.Stream;
 import org.apache.felix.framework.FrameworkFactory;
@@ -27,6 +29,7 @@ import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.launch.Framework;
 import org.osgi.framework.wiring.BundleWiring;
+import org.osgi.framework.wiring.FrameworkWiring;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -273,31 +276,42 @@ final class HotvisorFramework {
      * together, keeps the two threads off Felix's resolver lock.
      */
     private void startConcurrently(List<Bundle> bundles, boolean strict) throws LaunchException {
-        framework.adapt(org.osgi.framework.wiring.FrameworkWiring.class).resolveBundles(bundles);
-        java.util.concurrent.ConcurrentLinkedQueue<Bundle> queue = new java.util.concurrent.ConcurrentLinkedQueue<>(bundles);
-        LaunchException[] helperFailure = new LaunchException[1];
+        framework.adapt(FrameworkWiring.class).resolveBundles(bundles);
+        Queue<Bundle> queue = new ConcurrentLinkedQueue<>(bundles);
+        Throwable[] helperFailure = new Throwable[1];
         Thread helper = Thread.ofPlatform().name("hotvisor-bundle-start").start(() -> {
             try {
-                for (Bundle b; (b = queue.poll()) != null; ) {
-                    startBundle(b, strict);
-                }
-            } catch (LaunchException e) {
+                startAll(queue, strict);
+            } catch (LaunchException | RuntimeException | Error e) {
                 helperFailure[0] = e;
-                queue.clear();
             }
         });
+        try {
+            startAll(queue, strict);
+        } finally {
+            joinQuietly(helper);
+        }
+        Throwable failure = helperFailure[0]; // one of the three types startAll throws
+        if (failure instanceof LaunchException e) {
+            throw e;
+        }
+        if (failure instanceof RuntimeException e) {
+            throw e;
+        }
+        if (failure instanceof Error e) {
+            throw e;
+        }
+    }
+
+    /** Starts bundles from the shared queue until it is empty; a fatal failure empties it for both threads. */
+    private static void startAll(Queue<Bundle> queue, boolean strict) throws LaunchException {
         try {
             for (Bundle b; (b = queue.poll()) != null; ) {
                 startBundle(b, strict);
             }
-        } catch (LaunchException e) {
+        } catch (LaunchException | RuntimeException | Error e) {
             queue.clear();
-            joinQuietly(helper);
             throw e;
-        }
-        joinQuietly(helper);
-        if (helperFailure[0] != null) {
-            throw helperFailure[0];
         }
     }
 

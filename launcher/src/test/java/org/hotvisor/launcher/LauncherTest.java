@@ -91,6 +91,22 @@ class LauncherTest {
     }
 
     @Test
+    void aHotvisorBundleThatFailsToStartOnTheSecondThreadStopsTheRunBeforeTheKernel() throws IOException {
+        // install order is by file name: the main thread takes the slow device, the second thread the broken one
+        FakeBundles.bundle(bundles, "org.hotvisor.fake.a-slow",
+                Map.of("Bundle-Activator", FakeDeviceActivator.class.getName(), "Import-Package", "org.osgi.framework"),
+                new Class<?>[] {FakeDeviceActivator.class}, Map.of());
+        FakeBundles.bundle(bundles, "org.hotvisor.fake.b-broken", Map.of("Bundle-Activator", "org.hotvisor.fake.NoSuchActivator"),
+                new Class<?>[0], Map.of());
+        fakeKernel();
+        assertEquals(3, launch("run", "guest.img", "--set", "fake.behaviour=result:0:the kernel ran"));
+        String message = errors();
+        assertTrue(message.startsWith("hotvisor: internal error: bundle org.hotvisor.fake.b-broken failed to start: "), message);
+        assertTrue(message.lines().count() == 1, "one line, no stack trace: " + message);
+        assertTrue(!message.contains("the kernel ran"), "the kernel never started: " + message);
+    }
+
+    @Test
     void anEmptyMessagePrintsNothing() throws IOException {
         fakeKernel();
         assertEquals(0, launch("run", "guest.img", "--set", "fake.behaviour=result:0:"));
