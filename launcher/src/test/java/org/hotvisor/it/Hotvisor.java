@@ -8,12 +8,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /** Runs {@code ./hotvisor} as a user does, and builds test guests with nasm. */
-final class Hotvisor {
+public final class Hotvisor {
     private Hotvisor() {}
 
     /** The repository root: -Dhotvisor.root, or the nearest ancestor holding the hotvisor script. */
@@ -54,15 +58,15 @@ final class Hotvisor {
 
     /** Temporary directories to delete, with what is in them, when the test JVM exits. */
     private static final class TempTrees {
-        static final java.util.Set<Path> ROOTS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        static final Set<Path> ROOTS = ConcurrentHashMap.newKeySet();
 
         static {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> ROOTS.forEach(TempTrees::delete)));
         }
 
         private static void delete(Path root) {
-            try (java.util.stream.Stream<Path> walk = Files.walk(root)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            try (Stream<Path> walk = Files.walk(root)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             } catch (IOException | RuntimeException e) {
                 // best effort at exit
             }
@@ -77,7 +81,7 @@ final class Hotvisor {
     }
 
     /** A temporary file that goes when the test JVM exits: the ITs' outputs do not pile up in /tmp. */
-    static Path tempFile(String prefix, String suffix) throws IOException {
+    public static Path tempFile(String prefix, String suffix) throws IOException {
         Path p = Files.createTempFile(prefix, suffix);
         p.toFile().deleteOnExit();
         return p;

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.hotvisor.it.Hotvisor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -31,8 +32,8 @@ class GdbIT {
     /** Starts hotvisor with a gdb server and waits until it listens. */
     private int start(String image) throws Exception {
         int port = Tools.freePort();
-        stdout = Tools.tempFile("hv-gdb-out", ".txt");
-        stderr = Tools.tempFile("hv-gdb-err", ".txt");
+        stdout = Hotvisor.tempFile("hv-gdb-out", ".txt");
+        stderr = Hotvisor.tempFile("hv-gdb-err", ".txt");
         hotvisor = new ProcessBuilder(Tools.root().resolve("hotvisor").toString(), "run", image, "--gdb", String.valueOf(port))
                 .directory(Tools.root().toFile()).redirectOutput(stdout.toFile()).redirectError(stderr.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();

@@ -34,13 +34,6 @@ final class Tools {
         return p;
     }
 
-    /** A temporary file that goes when the test JVM exits. */
-    static Path tempFile(String prefix, String suffix) throws IOException {
-        Path p = Files.createTempFile(prefix, suffix);
-        p.toFile().deleteOnExit();
-        return p;
-    }
-
     /** Assembles launcher/src/test/guests/NAME.asm with nasm into target/guests/NAME.img. */
     static Path guest(String name) throws IOException, InterruptedException {
         Path src = root().resolve("launcher/src/test/guests/" + name + ".asm");
