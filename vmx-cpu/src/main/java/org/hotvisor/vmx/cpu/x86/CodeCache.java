@@ -8,15 +8,29 @@ final class CodeCache {
     private static final int TABLE_BITS = 14;
     private static final int TABLE_MASK = (1 << TABLE_BITS) - 1;
 
+    /** Bytes per bit of a code page's {@link #codeChunks}: one long covers 512 bytes. */
+    private static final int CHUNK_SHIFT = 3;
+    private static final int CHUNK_WORDS = 4096 >>> CHUNK_SHIFT >>> 6;
+
     private final Block[] table = new Block[1 << TABLE_BITS];
     private final Block[] pageBlocks;
     /** Nonzero for RAM pages that hold decoded code: writes there take the slow path. */
     final byte[] codePage;
+    /**
+     * Per code page (null otherwise): a bit per 8 bytes that some block on the page's list covers.
+     * A write to a code page whose bytes no block covers (a boot sector's variables beside its
+     * code) then costs a bit test, not a walk of the page's blocks. The bits may cover dropped
+     * blocks too (they are recomputed at each walk), never miss a live one.
+     */
+    private final long[][] codeChunks;
     long blocksDecoded, pagesInvalidated, rangesInvalidated;
+    /** Writes to code pages that had to walk the page's blocks (tests: most data writes must not). */
+    long pageWalks;
 
     CodeCache(int ramPages) {
         pageBlocks = new Block[ramPages];
         codePage = new byte[ramPages];
+        codeChunks = new long[ramPages][];
     }
 
     static int slot(long phys, int modeKey) {
@@ -71,9 +85,37 @@ final class CodeCache {
         }
         b.nextOnPage = live;
         pageBlocks[page] = b;
+        long[] chunks = codeChunks[page];
+        if (chunks == null) {
+            chunks = codeChunks[page] = new long[CHUNK_WORDS];
+        }
+        markChunks(chunks, b);
         boolean fresh = codePage[page] == 0;
         codePage[page] = 1;
         return fresh;
+    }
+
+    /** Sets the bits of the chunks {@code b}'s bytes on its own page cover. */
+    private static void markChunks(long[] chunks, Block b) {
+        int first = (int) (b.phys & 0xFFF);
+        int last = (int) Math.min(0xFFF, first + Math.max(b.bytes, 1) - 1L); // a straddler's rest has a guard
+        for (int c = first >>> CHUNK_SHIFT; c <= last >>> CHUNK_SHIFT; c++) {
+            chunks[c >>> 6] |= 1L << c;
+        }
+    }
+
+    /** Whether a block on page {@code page} may cover a byte of {@code [from, to]} (page offsets). */
+    private boolean mayHoldCode(int page, int from, int to) {
+        long[] chunks = codeChunks[page];
+        if (chunks == null) {
+            return false;
+        }
+        for (int c = from >>> CHUNK_SHIFT; c <= to >>> CHUNK_SHIFT; c++) {
+            if ((chunks[c >>> 6] & (1L << c)) != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Drops {@code b} from the table and invalidates it, and the straddling block it guards. */
@@ -103,6 +145,7 @@ final class CodeCache {
             }
         }
         pageBlocks[page] = null;
+        codeChunks[page] = null;
         codePage[page] = 0;
         pagesInvalidated++;
     }
@@ -120,7 +163,14 @@ final class CodeCache {
             if (pg < 0 || pg >= codePage.length || codePage[pg] == 0) {
                 continue;
             }
+            long pageStart = page << 12;
+            if (!mayHoldCode(pg, (int) (Math.max(gpa, pageStart) - pageStart), (int) (Math.min(end, pageStart + 4096) - 1 - pageStart))) {
+                continue; // data beside code: no block has bytes there
+            }
+            pageWalks++;
             Block live = null;
+            long[] chunks = codeChunks[pg];
+            java.util.Arrays.fill(chunks, 0);
             for (Block b = pageBlocks[pg]; b != null; ) {
                 Block next = b.nextOnPage;
                 if (b.live() && b.phys < end && gpa < b.phys + b.bytes) {
@@ -129,11 +179,13 @@ final class CodeCache {
                 } else if (b.live()) {
                     b.nextOnPage = live;
                     live = b;
+                    markChunks(chunks, b);
                 }
                 b = next;
             }
             pageBlocks[pg] = live;
             if (live == null) {
+                codeChunks[pg] = null;
                 codePage[pg] = 0;
                 pagesInvalidated++;
             }

@@ -37,6 +37,13 @@ class CompiledLoopTest {
     //   / dec ecx / jnz l / hlt  (the first round rewrites the ADD's immediate)
     static final byte[] SELF_MODIFYING = hex("b90a00000031c00501000000c70508001000640000004975eef4");
 
+    // DATA_BESIDE_CODE: mov ecx, 1000 / xor eax, eax / l: add eax, ecx / mov [0x100040], eax
+    //   / add dword [0x100044], 3 / dec ecx / jnz l / hlt; its variables 0x27 bytes after the HLT
+    static final byte[] DATA_BESIDE_CODE = hex("b9e803000031c001c8a340001000830544001000034975eff4");
+    // DATA_AMONG_CODE: mov ecx, 1000 / xor eax, eax / jmp l / var: dd 0 / l: add eax, ecx
+    //   / mov [var], eax / dec ecx / jnz l / hlt  (the variable shares its 8-byte chunks with code)
+    static final byte[] DATA_AMONG_CODE = hex("b9e803000031c0eb040000000001c8a3090010004975f6f4");
+
     private static final int EXIT_HLT = 12, EXIT_PREEMPTION = 52, EXIT_EPT_VIOLATION = 48;
 
     private static Guest guest(byte[] code, boolean compiled) {
@@ -180,6 +187,24 @@ class CompiledLoopTest {
     void aLoopThatRewritesItsOwnCodeRunsTheNewCode() {
         Guest g = same(SELF_MODIFYING, EXIT_HLT);
         assertEquals(1 + 9 * 100, g.reg(EAX), "rounds 2-10 add the rewritten immediate");
+    }
+
+    @Test
+    void storesToVariablesBesideTheCodeDropNoBlockAndWalkNoBlockList() {
+        Guest g = same(DATA_BESIDE_CODE, EXIT_HLT);
+        assertEquals(500_500, g.getInt(0x100040));
+        assertEquals(3000, g.getInt(0x100044));
+        assertEquals(0, g.core.code.rangesInvalidated, "no block overlaps the variables");
+        assertEquals(0, g.core.code.pageWalks, "2000 stores to the code's page, none near an instruction");
+        assertTrue(g.core.loopRuns <= 4, "1000 rounds in " + g.core.loopRuns + " runs");
+    }
+
+    @Test
+    void storesBetweenInstructionsOfOneChunkAreCheckedBlockByBlockAndKeepTheBlocks() {
+        Guest g = same(DATA_AMONG_CODE, EXIT_HLT);
+        assertEquals(500_500, g.getInt(0x100009));
+        assertEquals(0, g.core.code.rangesInvalidated, "the stores overlap no instruction");
+        assertTrue(g.core.code.pageWalks >= 1000, "a chunk that holds code is checked block by block");
     }
 
     @Test
