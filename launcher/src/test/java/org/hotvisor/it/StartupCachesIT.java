@@ -65,6 +65,23 @@ class StartupCachesIT {
                 "archive " + Files.getLastModifiedTime(archive) + " is still older than the jar " + rebuilt);
     }
 
+    /**
+     * With the AOT cache, the launcher's classes come with the code source of the tree the cache was
+     * made in, so a copy of a built tree found the original's bundles; the script names its own.
+     */
+    @Test
+    void aCopiedTreeRunsItsOwnBundlesNotTheOriginals(@TempDir Path tmp) throws Exception {
+        Path copy = copyDistribution(tmp);
+        Path cache = copy.resolve("launcher/target/dist/hotvisor.aot");
+        Files.delete(copy.resolve("launcher/target/dist/bundles/hotvisor-device-pc-testdev.jar"));
+        Path image = Hotvisor.root().resolve("guests/bench/startup.img");
+
+        Hotvisor.Result r = run(copy, image, "-Xlog:aot=info:stderr -Dorg.slf4j.simpleLogger.defaultLogLevel=debug");
+        assertTrue(r.stderr().contains("Opened AOT cache " + cache.toRealPath()), r.toString());
+        assertTrue(r.stderr().contains("started org.hotvisor.device.pit8254"), r.toString());
+        assertFalse(r.stderr().contains("org.hotvisor.device.pc.testdev"), "the copy has no pc-testdev bundle: " + r);
+    }
+
     private static Path copyDistribution(Path tmp) throws IOException {
         Path root = Hotvisor.root();
         Path copy = tmp.resolve("hv");
