@@ -398,6 +398,8 @@ final class BlockCompiler {
         return switch (in.op()) {
             case Op.IN, Op.OUT, Op.INS, Op.OUTS -> "io";
             case Op.CPUID, Op.RDMSR, Op.WRMSR, Op.RDTSC, Op.RDTSCP, Op.HLT -> "system";
+            case Op.SIMD -> "simd";
+            case Op.FPU_ESC -> "x87";
             default -> "rare";
         };
     }
@@ -416,6 +418,18 @@ final class BlockCompiler {
     static int system(X86Core c, Insn in, int k) {
         c.blockPos = k;
         return outcome(c, in, k, c.sys.exitProne(in));
+    }
+
+    /** SSE and MMX: straight to their unit, not through the executor's and SystemOps' switches. */
+    static int simd(X86Core c, Insn in, int k) {
+        c.blockPos = k;
+        return outcome(c, in, k, c.sse.execute(in));
+    }
+
+    /** x87 escapes (D8-DF), likewise. */
+    static int x87(X86Core c, Insn in, int k) {
+        c.blockPos = k;
+        return outcome(c, in, k, c.x87.execute(in));
     }
 
     /**

@@ -478,8 +478,11 @@ final class Sse {
             }
         }
         loadSource(in, scalar ? (isDouble ? 8 : 4) : 16, !scalar);
-        begin();
         long aLo = xmmLo(d), aHi = xmmHi(d);
+        if (HostFloat.defaultControl(f.mxcsr) && hostLanes(opcode, d, scalar, isDouble, aLo, aHi)) {
+            return Exec.NEXT;
+        }
+        begin();
         long lo, hi;
         if (isDouble) {
             lo = lane(opcode, aLo, srcLo, true);
@@ -500,6 +503,126 @@ final class Sse {
         commitExceptions();
         setXmm(d, lo, hi);
         return Exec.NEXT;
+    }
+
+    // ---- the same lanes on the host's arithmetic (HostFloat), when that gives the same bits and flags ----
+
+    /** Set by a lane HostFloat does not take: SoftFloat does the whole instruction. */
+    private boolean hostMissed;
+    /** Set by a lane whose result was rounded: PE. */
+    private boolean hostInexact;
+    /** Instructions done on the host's arithmetic (tests, profiling). */
+    long hostInstructions;
+
+    /**
+     * ADD, SUB, MUL, DIV, SQRT, MIN, MAX and CMP, scalar or packed, on {@link HostFloat}; false,
+     * with nothing changed, if a lane needs SoftFloat (the caller then does the instruction).
+     */
+    private boolean hostLanes(int opcode, int d, boolean scalar, boolean isDouble, long aLo, long aHi) {
+        if (opcode == 0x52 || opcode == 0x53) {
+            return false; // RCP and RSQRT: SoftFloat's own rules
+        }
+        hostMissed = false;
+        // PE is sticky: once set, whether this result is exact changes nothing (QEMU's shortcut too)
+        hostInexact = (f.mxcsr & SoftFloat.PE) != 0;
+        long lo, hi;
+        if (isDouble) {
+            lo = hostDouble(opcode, aLo, srcLo);
+            hi = scalar ? aHi : hostDouble(opcode, aHi, srcHi);
+        } else {
+            long l0 = hostSingle(opcode, (int) aLo, (int) srcLo);
+            if (scalar) {
+                lo = (aLo & ~0xFFFF_FFFFL) | l0;
+                hi = aHi;
+            } else {
+                lo = l0 | hostSingle(opcode, (int) (aLo >>> 32), (int) (srcLo >>> 32)) << 32;
+                hi = hostSingle(opcode, (int) aHi, (int) srcHi) | hostSingle(opcode, (int) (aHi >>> 32), (int) (srcHi >>> 32)) << 32;
+            }
+        }
+        if (hostMissed) {
+            return false;
+        }
+        if (hostInexact) {
+            f.mxcsr |= SoftFloat.PE; // sticky (SDM 1 10.2.3.1)
+        }
+        setXmm(d, lo, hi);
+        hostInstructions++;
+        return true;
+    }
+
+    private long hostDouble(int op, long a, long b) {
+        // SQRT reads the source alone
+        if ((op != HostFloat.SQRT && !HostFloat.takesDouble(a)) || !HostFloat.takesDouble(b)) {
+            hostMissed = true;
+            return 0;
+        }
+        double x = Double.longBitsToDouble(a), y = Double.longBitsToDouble(b);
+        switch (op) {
+            case 0x5D -> {
+                return x < y ? a : b; // MINSD: the source unless the destination is less (SDM 2 MINSD)
+            }
+            case 0x5F -> {
+                return x > y ? a : b;
+            }
+            case 0xC2 -> {
+                return comparePredicate(x, y) ? -1L : 0;
+            }
+            default -> {
+                if (!HostFloat.defined(op, x, y)) {
+                    hostMissed = true;
+                    return 0;
+                }
+                double r = HostFloat.apply(op, x, y);
+                if (!hostInexact) {
+                    hostInexact = !HostFloat.exact(op, x, y, r);
+                }
+                return Double.doubleToRawLongBits(r);
+            }
+        }
+    }
+
+    private long hostSingle(int op, int a, int b) {
+        if ((op != HostFloat.SQRT && !HostFloat.takesSingle(a)) || !HostFloat.takesSingle(b)) {
+            hostMissed = true;
+            return 0;
+        }
+        float x = Float.intBitsToFloat(a), y = Float.intBitsToFloat(b);
+        switch (op) {
+            case 0x5D -> {
+                return (x < y ? a : b) & 0xFFFF_FFFFL;
+            }
+            case 0x5F -> {
+                return (x > y ? a : b) & 0xFFFF_FFFFL;
+            }
+            case 0xC2 -> {
+                return comparePredicate(x, y) ? 0xFFFF_FFFFL : 0;
+            }
+            default -> {
+                if (!HostFloat.defined(op, x, y)) {
+                    hostMissed = true;
+                    return 0;
+                }
+                float r = HostFloat.apply(op, x, y);
+                if (!hostInexact) {
+                    hostInexact = !HostFloat.exact(op, x, y, r);
+                }
+                return Float.floatToRawIntBits(r) & 0xFFFF_FFFFL;
+            }
+        }
+    }
+
+    /** CMPPS/CMPSD predicates 0-7 for ordered operands (no NaN: no flag either way). */
+    private boolean comparePredicate(double x, double y) {
+        return switch (predicate & 7) {
+            case 0 -> x == y;
+            case 1 -> x < y;
+            case 2 -> x <= y;
+            case 3 -> false;
+            case 4 -> x != y;
+            case 5 -> !(x < y);
+            case 6 -> !(x <= y);
+            default -> true;
+        };
     }
 
     /** ADDSUBPS/PD (D0), HADDPS/PD (7C), HSUBPS/PD (7D): SSE3. */
@@ -564,6 +687,17 @@ final class Sse {
         boolean isDouble = prefix == PREFIX_66;
         int d = in.reg();
         loadSource(in, isDouble ? 8 : 4, false);
+        if (HostFloat.defaultControl(f.mxcsr) && (isDouble
+                ? HostFloat.takesDouble(xmmLo(d)) && HostFloat.takesDouble(srcLo)
+                : HostFloat.takesSingle((int) xmmLo(d)) && HostFloat.takesSingle((int) srcLo))) {
+            // ordered, not denormal: no flag (SDM 2 COMISD/UCOMISD), only the comparison
+            double x = isDouble ? Double.longBitsToDouble(xmmLo(d)) : Float.intBitsToFloat((int) xmmLo(d));
+            double y = isDouble ? Double.longBitsToDouble(srcLo) : Float.intBitsToFloat((int) srcLo);
+            long bits = x < y ? CF : x == y ? ZF : 0;
+            c.setArithFlags((c.arithFlags() & ~(ZF | PF | CF | OF | SF | AF)) | bits);
+            hostInstructions++;
+            return Exec.NEXT;
+        }
         begin();
         if (isDouble) {
             unpackDouble(xmmLo(d));
