@@ -29,8 +29,13 @@ public final class FpuState {
     /** FPU instruction and data pointers: 32-bit offsets and 16-bit selectors (protected-mode format). */
     public long fip, fdp;
     public int fcs, fds;
-    /** R0-R7, {@link #REGISTER_BYTES} little-endian bytes each. */
-    public final byte[] registers = new byte[REGISTERS * REGISTER_BYTES];
+    /**
+     * R0-R7: bits 63:0 (the significand) and 79:64 (sign and exponent) of each, in two plain arrays:
+     * every x87 instruction reads and writes them, and a byte image's views cost a bounds and
+     * alignment check per access.
+     */
+    private final long[] significands = new long[REGISTERS];
+    private final int[] signExponents = new int[REGISTERS];
 
     /** MXCSR after reset (SDM 1 10.2.3): all SIMD exceptions masked, round to nearest. */
     public static final int MXCSR_INIT = 0x1F80;
@@ -41,25 +46,20 @@ public final class FpuState {
     /** XMM0-XMM15, two longs each: [2n] bits 63:0, [2n+1] bits 127:64. */
     public final long[] xmm = new long[XMM_REGISTERS * 2];
 
-    private static final java.lang.invoke.VarHandle LONG_LE = java.lang.invoke.MethodHandles
-            .byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final java.lang.invoke.VarHandle SHORT_LE = java.lang.invoke.MethodHandles
-            .byteArrayViewVarHandle(short[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
-
     /** Significand (bits 63:0) of physical register r. */
     long significand(int r) {
-        return (long) LONG_LE.get(registers, r * REGISTER_BYTES);
+        return significands[r];
     }
 
     /** Sign and exponent (bits 79:64) of physical register r. */
     int signExponent(int r) {
-        return (short) SHORT_LE.get(registers, r * REGISTER_BYTES + 8) & 0xFFFF;
+        return signExponents[r];
     }
 
     /** Stores physical register r without touching its tag. */
     void store(int r, int signExponent, long significand) {
-        LONG_LE.set(registers, r * REGISTER_BYTES, significand);
-        SHORT_LE.set(registers, r * REGISTER_BYTES + 8, (short) signExponent);
+        significands[r] = significand;
+        signExponents[r] = signExponent & 0xFFFF;
     }
 
     int tag(int r) {
@@ -118,7 +118,8 @@ public final class FpuState {
     /** The initial configuration of XSAVE state component 0 (SDM 1 13.6): FNINIT plus zeroed registers. */
     public void initialize() {
         fninit();
-        Arrays.fill(registers, (byte) 0);
+        Arrays.fill(significands, 0);
+        Arrays.fill(signExponents, 0);
     }
 
     /** True when in the initial configuration of SDM 1 13.6 (XINUSE[0] = 0). */
@@ -127,8 +128,8 @@ public final class FpuState {
                 || fds != 0) {
             return false;
         }
-        for (byte b : registers) {
-            if (b != 0) {
+        for (int r = 0; r < REGISTERS; r++) {
+            if (significands[r] != 0 || signExponents[r] != 0) {
                 return false;
             }
         }
@@ -164,12 +165,8 @@ public final class FpuState {
     }
 
     int classify(int r) {
-        int at = r * REGISTER_BYTES;
-        long significand = 0;
-        for (int k = 7; k >= 0; k--) {
-            significand = significand << 8 | (registers[at + k] & 0xFF);
-        }
-        int exponent = ((registers[at + 8] & 0xFF) | (registers[at + 9] & 0xFF) << 8) & EXPONENT_MASK;
+        long significand = significands[r];
+        int exponent = signExponents[r] & EXPONENT_MASK;
         if (exponent == EXPONENT_MASK) {
             return TAG_SPECIAL;   // infinity, NaN
         }

@@ -50,8 +50,9 @@ final class Xsave {
     static final int X87_BYTES = ST0 + FpuState.REGISTERS * ST_STRIDE;
 
     private final X86Core c;
-    /** ST0-ST7 staged by XRSTOR until every check passed. */
-    private final byte[] staged = new byte[FpuState.REGISTERS * FpuState.REGISTER_BYTES];
+    /** R0-R7 staged by XRSTOR until every check passed: significands and signs/exponents. */
+    private final long[] stagedSignificands = new long[FpuState.REGISTERS];
+    private final int[] stagedSignExponents = new int[FpuState.REGISTERS];
     private final long[] stagedXmm = new long[2 * FpuState.XMM_REGISTERS];
     /** IA32_PASID, the content of state component 10. */
     long pasid;
@@ -203,14 +204,9 @@ final class Xsave {
             int top = (fsw >>> FpuState.FSW_TOP_SHIFT) & FpuState.FSW_TOP_MASK;
             for (int i = 0; i < FpuState.REGISTERS; i++) {
                 long st = off + ST0 + (long) i * ST_STRIDE;
-                int at = ((top + i) & 7) * FpuState.REGISTER_BYTES;
-                long significand = c.read(seg, st & mask, 8);
-                long signExponent = c.read(seg, (st + 8) & mask, 2);
-                for (int k = 0; k < 8; k++) {
-                    staged[at + k] = (byte) (significand >>> (8 * k));
-                }
-                staged[at + 8] = (byte) signExponent;
-                staged[at + 9] = (byte) (signExponent >>> 8);
+                int r = (top + i) & 7;
+                stagedSignificands[r] = c.read(seg, st & mask, 8);
+                stagedSignExponents[r] = (int) c.read(seg, (st + 8) & mask, 2);
             }
         }
         // commit
@@ -224,7 +220,9 @@ final class Xsave {
                 f.fcs = fcs;
                 f.fdp = fdp;
                 f.fds = fds;
-                System.arraycopy(staged, 0, f.registers, 0, staged.length);
+                for (int r = 0; r < FpuState.REGISTERS; r++) {
+                    f.store(r, stagedSignExponents[r], stagedSignificands[r]);
+                }
                 f.setAbridgedTags(abridged);
             } else {
                 f.initialize();
@@ -277,16 +275,11 @@ final class Xsave {
         c.write(seg, (off + FDP) & mask, 4, f.fdp);
         c.write(seg, (off + FDS) & mask, 4, f.fds & 0xFFFF);
         int top = f.top();
-        byte[] r = f.registers;
         for (int i = 0; i < FpuState.REGISTERS; i++) {
-            int at = ((top + i) & 7) * FpuState.REGISTER_BYTES;
-            long significand = 0;
-            for (int k = 7; k >= 0; k--) {
-                significand = significand << 8 | (r[at + k] & 0xFF);
-            }
+            int r = (top + i) & 7;
             long st = off + ST0 + (long) i * ST_STRIDE;
-            c.write(seg, st & mask, 8, significand);
-            c.write(seg, (st + 8) & mask, 2, (r[at + 8] & 0xFF) | (r[at + 9] & 0xFF) << 8);
+            c.write(seg, st & mask, 8, f.significand(r));
+            c.write(seg, (st + 8) & mask, 2, f.signExponent(r));
         }
     }
 }

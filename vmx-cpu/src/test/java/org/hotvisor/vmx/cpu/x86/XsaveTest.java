@@ -58,10 +58,7 @@ class XsaveTest {
         f.fcs = 8;
         f.fdp = 0x2000;
         f.fds = 0x10;
-        int r7 = 7 * FpuState.REGISTER_BYTES;
-        f.registers[r7 + 7] = (byte) 0x80;   // integer bit
-        f.registers[r7 + 8] = (byte) 0xFF;   // exponent 3FFFh
-        f.registers[r7 + 9] = 0x3F;
+        f.store(7, 0x3FFF, 1L << 63);   // 1.0: exponent 3FFFh, integer bit
     }
 
     private static long getLong(Guest g, long a) {
@@ -98,7 +95,8 @@ class XsaveTest {
         assertEquals(0x3FFF, f.ftw, "R7 classified valid from its contents");
         assertEquals(0x123, f.fop);
         assertEquals(0x2000, f.fdp);
-        assertEquals((byte) 0x80, f.registers[7 * FpuState.REGISTER_BYTES + 7]);
+        assertEquals(1L << 63, f.significand(7));
+        assertEquals(0x3FFF, f.signExponent(7));
     }
 
     @Test
