@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Generality check: five small compute kernels that are not in ./hotvisor bench, and a C kernel
+# Generality check: nine small compute kernels that are not in ./hotvisor bench, and a C kernel
 # (c/workload.c, compiled by gcc: code no hand has tuned), each run on
 # Hotvisor, QEMU (TCG) and Bochs in rounds. Prints, per kernel, the median wall time of each
 # engine, Hotvisor's guest MIPS (run --stats) and whether every run of every engine printed the
@@ -13,7 +13,7 @@ root=$(cd "$here/../.." && pwd)
 runs=${1:-3}
 case "$runs" in ''|*[!0-9]*|0) echo "usage: $0 [RUNS]  (RUNS: a positive number, not '$runs')" >&2; exit 2 ;; esac
 command -v nasm >/dev/null || { echo "nasm not installed (apt-get install nasm)" >&2; exit 2; }
-kernels=(calls divmul realmode bitops strings)
+kernels=(calls divmul realmode bitops strings x87 sse2 mixed paging)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for k in "${kernels[@]}"; do

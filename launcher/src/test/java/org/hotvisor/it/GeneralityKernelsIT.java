@@ -16,7 +16,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class GeneralityKernelsIT {
     @ParameterizedTest
-    @CsvSource({"calls, 008d8100", "divmul, 6b6e278d", "realmode, 00008f66", "bitops, 0000013f", "strings, ca167c54"})
+    @CsvSource({"calls, 008d8100", "divmul, 6b6e278d", "realmode, 00008f66", "bitops, 0000013f", "strings, ca167c54",
+        "x87, 0029cca3", "sse2, 0053fd9c", "mixed, 8f696b81", "paging, c1784b62"})
     void kernelPrintsTheChecksumQemuAndBochsPrint(String kernel, String checksum) throws Exception {
         Path img = Hotvisor.assemble(Hotvisor.root().resolve("benchmarks/generality"), kernel);
         Hotvisor.Result r = Hotvisor.run("run", img.toString(), "--format", "boot");
