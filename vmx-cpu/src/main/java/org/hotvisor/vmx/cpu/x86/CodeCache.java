@@ -26,6 +26,8 @@ final class CodeCache {
     long blocksDecoded, pagesInvalidated, rangesInvalidated;
     /** Writes to code pages that had to walk the page's blocks (tests: most data writes must not). */
     long pageWalks;
+    /** Writes to code pages that took the slow path here (tests: those beside the code take the TLB's). */
+    long rangeChecks;
 
     CodeCache(int ramPages) {
         pageBlocks = new Block[ramPages];
@@ -104,6 +106,16 @@ final class CodeCache {
         }
     }
 
+    /**
+     * Whether a block may cover a byte of {@code [gpa, gpa + size)}, a range within one page (false
+     * on a page without code).
+     */
+    boolean mayHoldCode(long gpa, int size) {
+        int page = (int) (gpa >>> 12);
+        int from = (int) (gpa & 0xFFF);
+        return page >= 0 && page < codeChunks.length && mayHoldCode(page, from, from + size - 1);
+    }
+
     /** Whether a block on page {@code page} may cover a byte of {@code [from, to]} (page offsets). */
     private boolean mayHoldCode(int page, int from, int to) {
         long[] chunks = codeChunks[page];
@@ -156,6 +168,7 @@ final class CodeCache {
      * away, and recompile, every block of the page on every store. Returns whether any was dropped.
      */
     boolean invalidateRange(long gpa, int size) {
+        rangeChecks++;
         boolean dropped = false;
         long end = gpa + size;
         for (long page = gpa >>> 12; page <= (end - 1) >>> 12; page++) {

@@ -43,6 +43,8 @@ final class Mmu {
     private final long[] supRd = new long[TLB_SIZE], supWr = new long[TLB_SIZE], supEx = new long[TLB_SIZE];
     private final long[] usrRd = new long[TLB_SIZE], usrWr = new long[TLB_SIZE], usrEx = new long[TLB_SIZE];
     private final long[] supAdd = new long[TLB_SIZE], usrAdd = new long[TLB_SIZE];
+    /** Writable pages that hold decoded code: a write there checks the code cache's chunk bits first. */
+    private final long[] supCodeWr = new long[TLB_SIZE], usrCodeWr = new long[TLB_SIZE];
     private boolean userTlb;
     private boolean largePagesCached;
     // paging state the TLB was filled under
@@ -74,7 +76,7 @@ final class Mmu {
     // ---- TLB management ----
 
     void flushTlb() {
-        for (long[] t : new long[][] {supRd, supWr, supEx, usrRd, usrWr, usrEx}) {
+        for (long[] t : new long[][] {supRd, supWr, supEx, usrRd, usrWr, usrEx, supCodeWr, usrCodeWr}) {
             Arrays.fill(t, -1L);
         }
         largePagesCached = false;
@@ -90,11 +92,13 @@ final class Mmu {
             c.tlbWr = usrWr;
             c.tlbEx = usrEx;
             c.tlbAdd = usrAdd;
+            c.tlbCodeWr = usrCodeWr;
         } else {
             c.tlbRd = supRd;
             c.tlbWr = supWr;
             c.tlbEx = supEx;
             c.tlbAdd = supAdd;
+            c.tlbCodeWr = supCodeWr;
         }
     }
 
@@ -129,7 +133,7 @@ final class Mmu {
         }
         long tag = lin & ~0xFFFL;
         int i = (int) (tag >>> 12) & TLB_MASK;
-        for (long[] t : new long[][] {supRd, supWr, supEx, usrRd, usrWr, usrEx}) {
+        for (long[] t : new long[][] {supRd, supWr, supEx, usrRd, usrWr, usrEx, supCodeWr, usrCodeWr}) {
             if (t[i] == tag) {
                 t[i] = -1;
             }
@@ -166,8 +170,9 @@ final class Mmu {
         rd[i] = readOk ? page : -1;
         boolean writeOk = !paging || (user ? walkUser && walkWritable : walkWritable || (c.cr0 & CR0_WP) == 0);
         writeOk &= !paging || walkDirty;
-        writeOk &= c.code.codePage[(int) (phys >>> 12)] == 0;
-        wr[i] = writeOk ? page : -1;
+        boolean code = c.code.codePage[(int) (phys >>> 12)] != 0;
+        wr[i] = writeOk && !code ? page : -1;
+        (user ? usrCodeWr : supCodeWr)[i] = writeOk && code ? page : -1;
         boolean execOk = !paging || (walkExec && (user ? walkUser : !(walkUser && (c.cr4 & CR4_SMEP) != 0)));
         ex[i] = execOk ? page : -1;
         if (paging && walkLarge) {

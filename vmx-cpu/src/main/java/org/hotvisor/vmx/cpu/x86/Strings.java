@@ -81,6 +81,9 @@ final class Strings {
             long di = c.gpr[EDI] & am;
             long dLin = (c.segBase[ES] + di) & c.linMask;
             long n = run(c.tlbWr, c.segWrMax[ES], dLin, di, size, am, down, Math.min(count, limit - done));
+            if (n == 0) {
+                n = runBesideCode(c, dLin, di, size, am, down, Math.min(count, limit - done));
+            }
             long si = c.gpr[ESI] & am;
             long sLin = (c.segBase[in.seg()] + si) & c.linMask;
             if (!stos) {
@@ -89,6 +92,7 @@ final class Strings {
             if (n <= 0) {
                 return done;
             }
+            c.bulkStringRuns++;
             int bytes = (int) n * size;
             int back = down ? bytes - size : 0;   // the run's lowest element, below the first going down
             int dst = (int) (dLin + c.tlbAdd[(int) (dLin >>> 12) & TLB_MASK]) - back;
@@ -115,6 +119,21 @@ final class Strings {
             done += (int) n;
         }
         return done;
+    }
+
+    /**
+     * {@link #run} for a destination on a page that holds decoded code ({@code tlbCodeWr}): the
+     * whole run, if no decoded block covers a byte of it, else 0 (element by element, dropping
+     * the code it overwrites).
+     */
+    private static long runBesideCode(X86Core c, long lin, long off, int size, long am, boolean down, long n) {
+        long run = run(c.tlbCodeWr, c.segWrMax[ES], lin, off, size, am, down, n);
+        if (run <= 0) {
+            return 0;
+        }
+        int bytes = (int) run * size;
+        long low = lin + c.tlbAdd[(int) (lin >>> 12) & TLB_MASK] - (down ? bytes - size : 0);
+        return c.code.mayHoldCode(low, bytes) ? 0 : run;
     }
 
     /**

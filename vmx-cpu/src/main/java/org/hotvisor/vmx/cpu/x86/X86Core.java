@@ -131,6 +131,8 @@ public final class X86Core {
      * alignment at once; misaligned accesses take a second, out-of-line check.
      */
     long[] tlbRd, tlbWr, tlbEx, tlbAdd;
+    /** Pages writable but holding decoded code (not in {@code tlbWr}): {@link #writeMiss} checks the code first. */
+    long[] tlbCodeWr;
     int cpl;
     boolean protectedMode, v86, code32;
     /** IA-32e mode (EFER.LMA, SDM 3A 2.2.1) and, within it, 64-bit mode (CS.L = 1, SDM 3A 5.2.1). */
@@ -690,6 +692,8 @@ public final class X86Core {
     long loopRuns;
     /** Instructions compiled blocks ran through the executor's switch, having no inline handler (tests, profiling). */
     long generalPathRuns;
+    /** Runs of REP MOVS/STOS elements copied or filled at once ({@code Strings}; tests, profiling). */
+    long bulkStringRuns;
     /**
      * The member of a compiled loop its last run ended in (0: the block it was entered by). Set by
      * the loop's code as it starts and steps, so a plain block's run costs no store.
@@ -1462,9 +1466,13 @@ public final class X86Core {
 
     private void writeMiss(long lin, int size, long v, int seg) {
         int i = (int) (lin >>> 12) & TLB_MASK;
-        if (tlbWr[i] == (lin & ~0xFFFL) && (lin & 0xFFF) <= 0x1000 - size) {
+        long tag = lin & ~0xFFFL;
+        if ((lin & 0xFFF) <= 0x1000 - size
+                && (tlbWr[i] == tag || (tlbCodeWr[i] == tag && !code.mayHoldCode(lin + tlbAdd[i], size)))) {
+            // mapped RAM; on a code page, bytes no decoded block covers (a boot sector's variables)
             int p = (int) (lin + tlbAdd[i]);
             switch (size) {
+                case 1 -> ram[p] = (byte) v;
                 case 2 -> VH16.set(ram, p, (short) v);
                 case 4 -> VH32.set(ram, p, (int) v);
                 default -> VH64.set(ram, p, v);

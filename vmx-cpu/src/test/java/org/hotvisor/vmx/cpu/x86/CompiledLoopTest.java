@@ -44,6 +44,15 @@ class CompiledLoopTest {
     //   / mov [var], eax / dec ecx / jnz l / hlt  (the variable shares its 8-byte chunks with code)
     static final byte[] DATA_AMONG_CODE = hex("b9e803000031c0eb040000000001c8a3090010004975f6f4");
 
+    // REP_MOVSB_BESIDE_CODE: mov ebx, 100 / l: mov esi, 0x20004 / mov edi, 0x100100 / mov ecx, 64
+    //   / rep movsb / dec ebx / jnz l / hlt  (the copy lands on the code's page, past the code)
+    static final byte[] REP_MOVSB_BESIDE_CODE = hex("bb64000000be04000200bf00011000b940000000f3a44b75ecf4");
+    // REP_MOVSB_OVER_CODE: mov byte [0x20000], 0xB8 / mov ebx, 10 / xor edx, edx / l: mov [0x20001], ebx
+    //   / mov esi, 0x20000 / mov edi, t / mov ecx, 5 / rep movsb / t: mov eax, 0 / add edx, eax
+    //   / dec ebx / jnz l / hlt  (each round copies "mov eax, ebx's value" over the next instruction)
+    static final byte[] REP_MOVSB_OVER_CODE = hex("c60500000200b8bb0a00000031d2891d01000200be00000200bf25001000b905000000f3a4"
+            + "b80000000001c24b75dff4");
+
     private static final int EXIT_HLT = 12, EXIT_PREEMPTION = 52, EXIT_EPT_VIOLATION = 48;
 
     private static Guest guest(byte[] code, boolean compiled) {
@@ -196,6 +205,7 @@ class CompiledLoopTest {
         assertEquals(3000, g.getInt(0x100044));
         assertEquals(0, g.core.code.rangesInvalidated, "no block overlaps the variables");
         assertEquals(0, g.core.code.pageWalks, "2000 stores to the code's page, none near an instruction");
+        assertTrue(g.core.code.rangeChecks <= 2, g.core.code.rangeChecks + " stores took the slow path, not the TLB's");
         assertTrue(g.core.loopRuns <= 4, "1000 rounds in " + g.core.loopRuns + " runs");
     }
 
@@ -205,6 +215,24 @@ class CompiledLoopTest {
         assertEquals(500_500, g.getInt(0x100009));
         assertEquals(0, g.core.code.rangesInvalidated, "the stores overlap no instruction");
         assertTrue(g.core.code.pageWalks >= 1000, "a chunk that holds code is checked block by block");
+    }
+
+    @Test
+    void aRepMovsbBesideTheCodeCopiesInBulk() {
+        Guest g = same(REP_MOVSB_BESIDE_CODE, EXIT_HLT);
+        for (int k = 0; k < 64; k += 4) {
+            assertEquals(g.getInt(0x20004 + k), g.getInt(0x100100 + k));
+        }
+        assertEquals(0, g.core.code.rangesInvalidated, "nothing of the code was overwritten");
+        assertTrue(g.core.code.rangeChecks <= 2, 100 * 64 + " bytes, " + g.core.code.rangeChecks + " of them on the slow path");
+        assertTrue(g.core.bulkStringRuns >= 100, "each REP MOVSB in one run, not byte by byte: " + g.core.bulkStringRuns);
+    }
+
+    @Test
+    void aRepMovsbOverTheNextInstructionRunsTheCopiedOne() {
+        Guest g = same(REP_MOVSB_OVER_CODE, EXIT_HLT);
+        assertEquals(55, g.reg(X86Core.EDX), "10 + 9 + ... + 1: each round's copied immediate");
+        assertTrue(g.core.code.rangesInvalidated >= 10);
     }
 
     @Test
