@@ -193,7 +193,7 @@ final class BlockCompiler {
 
     /**
      * Where a block may go next, as offsets from the loop head's start, given the offset of its
-     * own end: a relative Jcc's or LOOPcc's target and fall-through, a relative JMP's target, or
+     * own end: a relative Jcc's or LOOPcc's target and fall-through, a relative JMP's or CALL's target, or
      * the next instruction if the block was only cut (by its length or the page end). Anything
      * else (an indirect jump, a system instruction ending the block) has no static successor. (A
      * 16-bit IP wrap could still miss the target: the generated code compares RIP itself.)
@@ -205,8 +205,8 @@ final class BlockCompiler {
         if (handled && (op >= Op.JCC_CC && op < Op.JCC_CC + 16 || op == Op.LOOP)) {
             return new long[] {end + last.imm(), end};   // LOOPcc and JECXZ branch like Jcc
         }
-        if (handled && op == Op.JMP_REL) {
-            return new long[] {end + last.imm()};
+        if (handled && (op == Op.JMP_REL || op == Op.CALL_REL)) {
+            return new long[] {end + last.imm()}; // a CALL's target too: recursion and calls into a loop step in place
         }
         if ((last.flags() & Insn.F_ENDS_BLOCK) == 0 && last.op() != Op.UD && last.op() != Op.GP0) {
             return new long[] {end};

@@ -53,6 +53,10 @@ class CompiledLoopTest {
     static final byte[] REP_MOVSB_OVER_CODE = hex("c60500000200b8bb0a00000031d2891d01000200be00000200bf25001000b905000000f3a4"
             + "b80000000001c24b75dff4");
 
+    // RECURSION: mov eax, 15 / call fib / hlt / fib: cmp eax, 2 / jb done / push eax / dec eax / call fib
+    //   / mov ecx, eax / pop eax / push ecx / sub eax, 2 / call fib / pop ecx / add eax, ecx / done: ret
+    static final byte[] RECURSION = hex("b80f000000e801000000f483f80272165048e8f4ffffff89c1585183e802e8e8ffffff5901c8c3");
+
     private static final int EXIT_HLT = 12, EXIT_PREEMPTION = 52, EXIT_EPT_VIOLATION = 48;
 
     private static Guest guest(byte[] code, boolean compiled) {
@@ -366,12 +370,20 @@ class CompiledLoopTest {
     }
 
     @Test
-    void onlyRelativeJumpsAndCutBlocksHaveStaticSuccessors() {
+    void aRecursiveCallStepsIntoItsCalleeInPlace() {
+        Guest g = same(RECURSION, EXIT_HLT);
+        assertEquals(610, g.reg(EAX), "fib(15)");
+        assertTrue(g.core.loopRuns > 0, "the call leads back to the function's first block: a loop");
+    }
+
+    @Test
+    void onlyRelativeJumpsCallsAndCutBlocksHaveStaticSuccessors() {
         assertArrayEquals(new long[] {0, 5}, BlockCompiler.staticSuccessors(decodeAll("01c84975fb"), 5),
                 "add eax, ecx / dec ecx / jnz -5: the start and the fall-through");
         assertArrayEquals(new long[] {100 + 3 - 3}, BlockCompiler.staticSuccessors(decodeAll("90ebfd"), 103), "nop / jmp -3");
         assertArrayEquals(new long[] {3}, BlockCompiler.staticSuccessors(decodeAll("01c849"), 3), "cut: falls through");
         assertArrayEquals(new long[0], BlockCompiler.staticSuccessors(decodeAll("01c8c3"), 3), "ret: no static successor");
+        assertArrayEquals(new long[] {0}, BlockCompiler.staticSuccessors(decodeAll("01c8e8f9ffffff"), 7), "call -7: its target");
         assertArrayEquals(new long[] {0, 4}, BlockCompiler.staticSuccessors(decodeAll("01c8e2fc"), 4),
                 "add eax, ecx / loop -4: the start and the fall-through");
         assertArrayEquals(new long[0], BlockCompiler.staticSuccessors(decodeAll("01c8ffe0"), 4), "jmp eax: none");
