@@ -79,6 +79,9 @@ final class BlockCompiler {
             {Op.SCAS, "stringOnce"}, {Op.LODS, "stringOnce"}, {Op.STOS, "stringOnce"}, {Op.MUL1_M, "mulDivM"},
             {Op.SHIFT_M, "shiftM"}, {Op.SHLD_R, "shiftDoubleR"}, {Op.SHRD_R, "shiftDoubleR"},
             {Op.SHLD_M, "shiftDoubleM"}, {Op.SHRD_M, "shiftDoubleM"}, {Op.BT_M, "bitTest"},
+            {Op.NOT_R, "notR"}, {Op.NEG_R, "negR"}, {Op.CBW, "cbw"}, {Op.CWD, "cwd"}, {Op.XLAT, "xlat"},
+            {Op.LEAVE, "leave"}, {Op.BSF_R, "bitScan"}, {Op.BSR_R, "bitScan"}, {Op.BSF_M, "bitScan"},
+            {Op.BSR_M, "bitScan"},
         };
         for (Object[] g : generic) {
             HANDLER[(Integer) g[0]] = (String) g[1];
@@ -106,7 +109,8 @@ final class BlockCompiler {
         }
         for (int op : new int[] {Op.MOV_RR, Op.MOV_RI, Op.MOVZX_RR, Op.ALU_RR, Op.ALU_RI, Op.INC_R, Op.DEC_R,
             Op.SHIFT_R, Op.IMUL_RRI, Op.IMUL_RR, Op.XCHG_RR, Op.MOV32_RR, Op.MOV32_RI, Op.LEA, Op.LEA32, Op.INC32_R,
-            Op.DEC32_R, Op.NOP, Op.MOVSX_RR, Op.BSWAP, Op.CMOV_RR, Op.SETCC_R}) {
+            Op.DEC32_R, Op.NOP, Op.MOVSX_RR, Op.BSWAP, Op.CMOV_RR, Op.SETCC_R, Op.NOT_R, Op.NEG_R, Op.CBW, Op.CWD,
+            Op.BSF_R, Op.BSR_R}) {
             REGISTER_ONLY[op] = true;
         }
         for (int op : new int[] {Op.MOV_MR, Op.MOV_MI, Op.ALU_MR, Op.ALU_MI, Op.MOV32_MR, Op.MOV32_MI, Op.CALL_REL,

@@ -94,18 +94,12 @@ final class Exec {
                 return c.sys.pushf(in);
             case Op.POPF:
                 return c.sys.popf(in);
-            case Op.CBW: {
-                // CBW / CWDE / CDQE
-                long v = in.size() == 8 ? (int) c.gpr[EAX] : in.size() == 4 ? (short) c.gpr[EAX] : (byte) c.gpr[EAX];
-                c.setReg(EAX, 0, in.mask(), v);
+            case Op.CBW:
+                Hot.cbw(c, in);
                 return NEXT;
-            }
-            case Op.CWD: {
-                long a = c.getReg(EAX, 0, in.mask());
-                boolean neg = ((a >>> (in.size() * 8 - 1)) & 1) != 0;
-                c.setReg(EDX, 0, in.mask(), neg ? -1 : 0);
+            case Op.CWD:
+                Hot.cwd(c, in);
                 return NEXT;
-            }
             case Op.LAHF:
                 c.setReg(EAX, 8, 0xFF, (c.rflags() & 0xD5) | 2);
                 return NEXT;
@@ -115,11 +109,9 @@ final class Exec {
                 c.setArithFlags((f & ~0xD5L) | ah);
                 return NEXT;
             }
-            case Op.XLAT: {
-                long off = (c.gpr[EBX] + (c.gpr[EAX] & 0xFF)) & in.addrMask();
-                c.setReg(EAX, 0, 0xFF, c.read(in.seg(), off, 1));
+            case Op.XLAT:
+                Hot.xlat(c, in);
                 return NEXT;
-            }
             case Op.BSWAP:
                 Hot.bswap(c, in);
                 return NEXT;
@@ -157,7 +149,7 @@ final class Exec {
                 Hot.incDecM(c, in);
                 return NEXT;
             case Op.NOT_R:
-                c.setReg(in.reg(), in.regShift(), in.mask(), ~c.getReg(in.reg(), in.regShift(), in.mask()));
+                Hot.notR(c, in);
                 return NEXT;
             case Op.NOT_M: {
                 long off = c.ea(in);
@@ -165,13 +157,9 @@ final class Exec {
                 c.write(in.seg(), off, in.size(), ~c.read(in.seg(), off, in.size()));
                 return NEXT;
             }
-            case Op.NEG_R: {
-                long a = c.getReg(in.reg(), in.regShift(), in.mask());
-                long v = -a;
-                c.flagsSub(0, a, v, in);
-                c.setReg(in.reg(), in.regShift(), in.mask(), v);
+            case Op.NEG_R:
+                Hot.negR(c, in);
                 return NEXT;
-            }
             case Op.NEG_M: {
                 long off = c.ea(in);
                 c.checkWritable(in.seg(), off, in.size());
@@ -207,7 +195,7 @@ final class Exec {
                 bitTest(in);
                 return NEXT;
             case Op.BSF_R, Op.BSF_M, Op.BSR_R, Op.BSR_M:
-                bitScan(in);
+                Hot.bitScan(c, in);
                 return NEXT;
             case Op.XADD_R: {
                 long d = c.getReg(in.reg(), in.regShift(), in.mask()), s = c.getReg(in.rm(), in.rmShift(), in.mask());
@@ -290,13 +278,9 @@ final class Exec {
             case Op.ENTER:
                 enter(in);
                 return NEXT;
-            case Op.LEAVE: {
-                long sp = c.gpr[EBP] & c.spMask;
-                long v = c.read(SS, sp, in.size());
-                c.gpr[ESP] = (c.gpr[ESP] & ~c.spMask) | ((sp + in.size()) & c.spMask);
-                c.setReg(EBP, 0, in.mask(), v);
+            case Op.LEAVE:
+                Hot.leave(c, in);
                 return NEXT;
-            }
             case Op.BOUND: {
                 long off = c.ea(in);
                 int sx = in.signShift();
@@ -720,18 +704,5 @@ final class Exec {
             case 6 -> v & ~(1L << bit);
             default -> v ^ (1L << bit);
         };
-    }
-
-    private void bitScan(Insn in) {
-        boolean mem = in.op() == Op.BSF_M || in.op() == Op.BSR_M;
-        long src = mem ? c.read(in.seg(), c.ea(in), in.size()) : c.getReg(in.rm(), 0, in.mask());
-        if (src == 0) {
-            c.setZf(true);   // destination unchanged (undefined in the SDM; Intel leaves it)
-            return;
-        }
-        boolean forward = in.op() == Op.BSF_R || in.op() == Op.BSF_M;
-        long idx = forward ? Long.numberOfTrailingZeros(src) : 63 - Long.numberOfLeadingZeros(src);
-        c.setReg(in.reg(), 0, in.mask(), idx);
-        c.setZf(false);
     }
 }

@@ -200,6 +200,57 @@ final class Hot {
         }
     }
 
+    static void notR(X86Core c, Insn in) {
+        c.setReg(in.reg(), in.regShift(), in.mask(), ~c.getReg(in.reg(), in.regShift(), in.mask()));
+    }
+
+    static void negR(X86Core c, Insn in) {
+        long a = c.getReg(in.reg(), in.regShift(), in.mask());
+        long v = -a;
+        c.flagsSub(0, a, v, in);
+        c.setReg(in.reg(), in.regShift(), in.mask(), v);
+    }
+
+    /** CBW / CWDE / CDQE. */
+    static void cbw(X86Core c, Insn in) {
+        long v = in.size() == 8 ? (int) c.gpr[X86Core.EAX] : in.size() == 4 ? (short) c.gpr[X86Core.EAX] : (byte) c.gpr[X86Core.EAX];
+        c.setReg(X86Core.EAX, 0, in.mask(), v);
+    }
+
+    /** CWD / CDQ / CQO: rDX = the sign of rAX. */
+    static void cwd(X86Core c, Insn in) {
+        long a = c.getReg(X86Core.EAX, 0, in.mask());
+        boolean neg = ((a >>> (in.size() * 8 - 1)) & 1) != 0;
+        c.setReg(X86Core.EDX, 0, in.mask(), neg ? -1 : 0);
+    }
+
+    static void xlat(X86Core c, Insn in) {
+        long off = (c.gpr[X86Core.EBX] + (c.gpr[X86Core.EAX] & 0xFF)) & in.addrMask();
+        c.setReg(X86Core.EAX, 0, 0xFF, c.read(in.seg(), off, 1));
+    }
+
+    /** LEAVE: rSP = rBP, then pop rBP (the read can fault before anything changes). */
+    static void leave(X86Core c, Insn in) {
+        long sp = c.gpr[X86Core.EBP] & c.spMask;
+        long v = c.read(X86Core.SS, sp, in.size());
+        c.gpr[X86Core.ESP] = (c.gpr[X86Core.ESP] & ~c.spMask) | ((sp + in.size()) & c.spMask);
+        c.setReg(X86Core.EBP, 0, in.mask(), v);
+    }
+
+    /** BSF/BSR from a register or memory (SDM 2 BSF/BSR). */
+    static void bitScan(X86Core c, Insn in) {
+        boolean mem = in.op() == Op.BSF_M || in.op() == Op.BSR_M;
+        long src = mem ? c.read(in.seg(), c.ea(in), in.size()) : c.getReg(in.rm(), 0, in.mask());
+        if (src == 0) {
+            c.setZf(true);   // destination unchanged (undefined in the SDM; Intel leaves it)
+            return;
+        }
+        boolean forward = in.op() == Op.BSF_R || in.op() == Op.BSF_M;
+        long idx = forward ? Long.numberOfTrailingZeros(src) : 63 - Long.numberOfLeadingZeros(src);
+        c.setReg(in.reg(), 0, in.mask(), idx);
+        c.setZf(false);
+    }
+
     static void cmovRR(X86Core c, Insn in) {
         if (c.cond(in.sub())) {
             c.setReg(in.reg(), 0, in.mask(), c.getReg(in.rm(), 0, in.mask()));

@@ -136,6 +136,19 @@ class CompiledLoopTest {
     }
 
     @Test
+    void signExtensionsNegationsXlatBitScansAndLeaveRunInline() {
+        // mov ecx, 200 / xor esi, esi / mov ebx, 0x3000 / l: mov eax, ecx / not eax / neg eax / cdq
+        //   / add esi, edx / cbw / cwde / add esi, eax / mov eax, ecx / xlatb / add esi, eax / bsf edx, ecx
+        //   / add esi, edx / bsr edx, ecx / add esi, edx / bsf edx, [0x3004] / add esi, edx / push ebp
+        //   / mov ebp, esp / sub esp, 8 / leave / dec ecx / jnz l / hlt
+        byte[] code = hex("b9c800000031f6bb0030000089c8f7d0f7d89901d666989801c689c8d701c60fbcd101d60fbdd101d60fbc15043000"
+                + "0001d65589e583ec08c94975d0f4");
+        Guest compiled = same(code, EXIT_HLT);
+        assertEquals(0x9000, compiled.reg(X86Core.ESP), "LEAVE undid each round's frame");
+        assertEquals(0, compiled.core.generalPathRuns, "every instruction of the loop has an inline handler");
+    }
+
+    @Test
     void aTwoBlockLoopStepsBetweenItsBlocksInPlace() {
         Guest g = same(TWO_BLOCKS, EXIT_HLT);
         assertEquals(7L * 200 * 201 / 2, g.reg(EAX));
