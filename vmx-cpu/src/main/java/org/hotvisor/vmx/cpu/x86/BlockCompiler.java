@@ -81,7 +81,9 @@ final class BlockCompiler {
             {Op.SHLD_M, "shiftDoubleM"}, {Op.SHRD_M, "shiftDoubleM"}, {Op.BT_M, "bitTest"},
             {Op.NOT_R, "notR"}, {Op.NEG_R, "negR"}, {Op.CBW, "cbw"}, {Op.CWD, "cwd"}, {Op.XLAT, "xlat"},
             {Op.LEAVE, "leave"}, {Op.BSF_R, "bitScan"}, {Op.BSR_R, "bitScan"}, {Op.BSF_M, "bitScan"},
-            {Op.BSR_M, "bitScan"},
+            {Op.BSR_M, "bitScan"}, {Op.MOV_SEG_R, "movSeg"}, {Op.MOV_SEG_M, "movSeg"}, {Op.PUSH_SEG, "pushSeg"},
+            {Op.POP_SEG, "popSeg"}, {Op.LFP, "loadFarPointer"}, {Op.PUSHA, "pusha"}, {Op.POPA, "popa"},
+            {Op.MOV_R_SEG, "movFromSeg"}, {Op.MOV_M_SEG, "movFromSeg"},
         };
         for (Object[] g : generic) {
             HANDLER[(Integer) g[0]] = (String) g[1];
@@ -110,12 +112,13 @@ final class BlockCompiler {
         for (int op : new int[] {Op.MOV_RR, Op.MOV_RI, Op.MOVZX_RR, Op.ALU_RR, Op.ALU_RI, Op.INC_R, Op.DEC_R,
             Op.SHIFT_R, Op.IMUL_RRI, Op.IMUL_RR, Op.XCHG_RR, Op.MOV32_RR, Op.MOV32_RI, Op.LEA, Op.LEA32, Op.INC32_R,
             Op.DEC32_R, Op.NOP, Op.MOVSX_RR, Op.BSWAP, Op.CMOV_RR, Op.SETCC_R, Op.NOT_R, Op.NEG_R, Op.CBW, Op.CWD,
-            Op.BSF_R, Op.BSR_R}) {
+            Op.BSF_R, Op.BSR_R, Op.MOV_R_SEG}) {
             REGISTER_ONLY[op] = true;
         }
-        for (int op : new int[] {Op.MOV_MR, Op.MOV_MI, Op.ALU_MR, Op.ALU_MI, Op.MOV32_MR, Op.MOV32_MI, Op.CALL_REL,
-            Op.PUSH_R, Op.PUSH_I, Op.PUSH32_R, Op.INC_M, Op.DEC_M, Op.MOVS, Op.STOS, Op.SHIFT_M, Op.SHLD_M,
-            Op.SHRD_M, Op.BT_M}) {
+        // a segment load may set a descriptor's accessed bit in memory (SDM 3A 3.4.5.1)
+        for (int op : new int[] {Op.PUSH_SEG, Op.PUSHA, Op.MOV_M_SEG, Op.MOV_SEG_R, Op.MOV_SEG_M, Op.POP_SEG, Op.LFP,
+            Op.MOV_MR, Op.MOV_MI, Op.ALU_MR, Op.ALU_MI, Op.MOV32_MR, Op.MOV32_MI, Op.CALL_REL, Op.PUSH_R, Op.PUSH_I,
+            Op.PUSH32_R, Op.INC_M, Op.DEC_M, Op.MOVS, Op.STOS, Op.SHIFT_M, Op.SHLD_M, Op.SHRD_M, Op.BT_M}) {
             MAY_WRITE[op] = true;
         }
     }
@@ -191,6 +194,9 @@ final class BlockCompiler {
         int op = in.op();
         if (op < 0 || op >= Op.COUNT || HANDLER[op] == null || (in.flags() & Insn.F_ATOMIC) != 0) {
             return false;
+        }
+        if ((op == Op.MOV_SEG_R || op == Op.MOV_SEG_M || op == Op.POP_SEG || op == Op.LFP) && in.sub() == X86Core.SS) {
+            return false; // MOV SS, POP SS, LSS: the interrupt shadow ends the block (the executor's END_BLOCK)
         }
         return !"stringOnce".equals(HANDLER[op]) || (in.flags() & (Insn.F_REP | Insn.F_REPNE)) == 0;
     }

@@ -42,15 +42,11 @@ final class Exec {
                 c.setReg(in.reg(), in.regShift(), in.mask(), m);
                 return NEXT;
             }
-            case Op.MOV_SEG_R:
-                return movToSeg(in.sub(), (int) c.getReg(in.rm(), 0, 0xFFFF));
-            case Op.MOV_SEG_M:
-                return movToSeg(in.sub(), (int) c.read(in.seg(), c.ea(in), 2));
-            case Op.MOV_R_SEG:
-                c.setReg(in.reg(), 0, in.mask(), c.segments[in.sub()].selector & 0xFFFF);
-                return NEXT;
-            case Op.MOV_M_SEG:
-                c.write(in.seg(), c.ea(in), 2, c.segments[in.sub()].selector & 0xFFFF);
+            case Op.MOV_SEG_R, Op.MOV_SEG_M:
+                Hot.movSeg(c, in);
+                return afterSegmentLoad(in);
+            case Op.MOV_R_SEG, Op.MOV_M_SEG:
+                Hot.movFromSeg(c, in);
                 return NEXT;
             case Op.PUSH_M: {
                 long v = c.read(in.seg(), c.ea(in), in.size());
@@ -58,7 +54,7 @@ final class Exec {
                 return NEXT;
             }
             case Op.PUSH_SEG:
-                pushSegment(in);
+                Hot.pushSeg(c, in);
                 return NEXT;
             case Op.POP_M: {
                 // SDM 2 POP: ESP is incremented before the destination address is computed
@@ -73,22 +69,14 @@ final class Exec {
                 }
                 return NEXT;
             }
-            case Op.POP_SEG: {
-                long sp = c.gpr[ESP] & c.spMask;
-                int sel = (int) c.read(SS, sp, in.size()) & 0xFFFF;
-                c.segs.loadDataSegment(in.sub(), sel);
-                c.adjustSp(in.size());
-                if (in.sub() == SS) {
-                    c.sys.movSsShadow();
-                    return END_BLOCK;
-                }
-                return NEXT;
-            }
+            case Op.POP_SEG:
+                Hot.popSeg(c, in);
+                return afterSegmentLoad(in);
             case Op.PUSHA:
-                pusha(in);
+                Hot.pusha(c, in);
                 return NEXT;
             case Op.POPA:
-                popa(in);
+                Hot.popa(c, in);
                 return NEXT;
             case Op.PUSHF:
                 return c.sys.pushf(in);
@@ -133,18 +121,9 @@ final class Exec {
             case Op.SETCC_M:
                 c.write(in.seg(), c.ea(in), 1, c.cond(in.sub()) ? 1 : 0);
                 return NEXT;
-            case Op.LFP: {
-                long off = c.ea(in);
-                long v = c.read(in.seg(), off, in.size());
-                int sel = (int) c.read(in.seg(), (off + in.size()) & in.addrMask(), 2);
-                c.segs.loadDataSegment(in.sub(), sel);
-                c.setReg(in.reg(), 0, in.mask(), v);
-                if (in.sub() == SS) {
-                    c.sys.movSsShadow();
-                    return END_BLOCK;
-                }
-                return NEXT;
-            }
+            case Op.LFP:
+                Hot.loadFarPointer(c, in);
+                return afterSegmentLoad(in);
             case Op.INC_M, Op.DEC_M:
                 Hot.incDecM(c, in);
                 return NEXT;
@@ -329,55 +308,13 @@ final class Exec {
         }
     }
 
-    private int movToSeg(int seg, int sel) {
-        c.segs.loadDataSegment(seg, sel);
-        if (seg == SS) {
+    /** After a load of SS: the interrupt shadow of MOV SS/POP SS/LSS ends the block (SDM 3A 6.8.3). */
+    private int afterSegmentLoad(Insn in) {
+        if (in.sub() == SS) {
             c.sys.movSsShadow();
             return END_BLOCK;
         }
         return NEXT;
-    }
-
-    private void pushSegment(Insn in) {
-        int sel = c.segments[in.sub()].selector & 0xFFFF;
-        if (in.size() >= 4) {
-            // 32/64-bit push of a segment register writes only the low 16 bits (SDM 2 PUSH, recent processors)
-            long sp = (c.gpr[ESP] - in.size()) & c.spMask;
-            c.write(SS, sp, 2, sel);
-            c.gpr[ESP] = (c.gpr[ESP] & ~c.spMask) | sp;
-        } else {
-            c.push(sel, 2);
-        }
-    }
-
-    private void pusha(Insn in) {
-        int size = in.size();
-        long sp = c.gpr[ESP];
-        long m = c.spMask;
-        long s = sp;
-        for (int r = EAX; r <= EDI; r++) {
-            s = (s - size) & m;
-            long v = r == ESP ? sp : c.gpr[r];
-            c.write(SS, s, size, v & in.mask());
-        }
-        c.gpr[ESP] = (sp & ~m) | s;
-    }
-
-    private void popa(Insn in) {
-        int size = in.size();
-        long m = c.spMask;
-        long s = c.gpr[ESP] & m;
-        long[] v = new long[8];
-        for (int r = EDI; r >= EAX; r--) {
-            v[r] = c.read(SS, s, size);
-            s = (s + size) & m;
-        }
-        for (int r = EAX; r <= EDI; r++) {
-            if (r != ESP) {
-                c.setReg(r, 0, in.mask(), v[r]);
-            }
-        }
-        c.gpr[ESP] = (c.gpr[ESP] & ~m) | s;
     }
 
     private int nearCall(Insn in, long target) {

@@ -251,6 +251,84 @@ final class Hot {
         c.setZf(false);
     }
 
+    // ---- segment registers and whole-register-file pushes (SS loads end the block: Exec does those) ----
+
+    /** MOV Sreg, r/m16 (the caller keeps MOV SS, whose interrupt shadow ends the block). */
+    static void movSeg(X86Core c, Insn in) {
+        int sel = (int) (in.op() == Op.MOV_SEG_R ? c.getReg(in.rm(), 0, 0xFFFF) : c.read(in.seg(), c.ea(in), 2));
+        c.segs.loadDataSegment(in.sub(), sel);
+    }
+
+    /** MOV r/m16, Sreg (a register destination takes the operand size's width, zero-extended). */
+    static void movFromSeg(X86Core c, Insn in) {
+        int sel = c.segments[in.sub()].selector & 0xFFFF;
+        if (in.op() == Op.MOV_R_SEG) {
+            c.setReg(in.reg(), 0, in.mask(), sel);
+        } else {
+            c.write(in.seg(), c.ea(in), 2, sel);
+        }
+    }
+
+    static void pushSeg(X86Core c, Insn in) {
+        int sel = c.segments[in.sub()].selector & 0xFFFF;
+        if (in.size() >= 4) {
+            // 32/64-bit push of a segment register writes only the low 16 bits (SDM 2 PUSH, recent processors)
+            long sp = (c.gpr[X86Core.ESP] - in.size()) & c.spMask;
+            c.write(X86Core.SS, sp, 2, sel);
+            c.gpr[X86Core.ESP] = (c.gpr[X86Core.ESP] & ~c.spMask) | sp;
+        } else {
+            c.push(sel, 2);
+        }
+    }
+
+    /** POP Sreg: the selector is loaded before rSP moves, so a faulting load leaves rSP as it was. */
+    static void popSeg(X86Core c, Insn in) {
+        long sp = c.gpr[X86Core.ESP] & c.spMask;
+        int sel = (int) c.read(X86Core.SS, sp, in.size()) & 0xFFFF;
+        c.segs.loadDataSegment(in.sub(), sel);
+        c.adjustSp(in.size());
+    }
+
+    /** LDS, LES, LFS, LGS, LSS: offset and selector read first, then the segment, then the register. */
+    static void loadFarPointer(X86Core c, Insn in) {
+        long off = c.ea(in);
+        long v = c.read(in.seg(), off, in.size());
+        int sel = (int) c.read(in.seg(), (off + in.size()) & in.addrMask(), 2);
+        c.segs.loadDataSegment(in.sub(), sel);
+        c.setReg(in.reg(), 0, in.mask(), v);
+    }
+
+    static void pusha(X86Core c, Insn in) {
+        int size = in.size();
+        long sp = c.gpr[X86Core.ESP];
+        long m = c.spMask;
+        long s = sp;
+        for (int r = X86Core.EAX; r <= X86Core.EDI; r++) {
+            s = (s - size) & m;
+            long v = r == X86Core.ESP ? sp : c.gpr[r];
+            c.write(X86Core.SS, s, size, v & in.mask());
+        }
+        c.gpr[X86Core.ESP] = (sp & ~m) | s;
+    }
+
+    /** POPA/POPAD: every value read before any register changes (a fault leaves them all). */
+    static void popa(X86Core c, Insn in) {
+        int size = in.size();
+        long m = c.spMask;
+        long s = c.gpr[X86Core.ESP] & m;
+        long[] v = c.popaValues;
+        for (int r = X86Core.EDI; r >= X86Core.EAX; r--) {
+            v[r] = c.read(X86Core.SS, s, size);
+            s = (s + size) & m;
+        }
+        for (int r = X86Core.EAX; r <= X86Core.EDI; r++) {
+            if (r != X86Core.ESP) {
+                c.setReg(r, 0, in.mask(), v[r]);
+            }
+        }
+        c.gpr[X86Core.ESP] = (c.gpr[X86Core.ESP] & ~m) | s;
+    }
+
     static void cmovRR(X86Core c, Insn in) {
         if (c.cond(in.sub())) {
             c.setReg(in.reg(), 0, in.mask(), c.getReg(in.rm(), 0, in.mask()));

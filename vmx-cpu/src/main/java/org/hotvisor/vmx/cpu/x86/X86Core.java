@@ -692,6 +692,8 @@ public final class X86Core {
     long loopRuns;
     /** Instructions compiled blocks ran through the executor's switch, having no inline handler (tests, profiling). */
     long generalPathRuns;
+    /** POPA's values, read before any register is written (a reused array: no allocation per instruction). */
+    final long[] popaValues = new long[8];
     /** Runs of REP MOVS/STOS elements copied or filled at once ({@code Strings}; tests, profiling). */
     long bulkStringRuns;
     /**

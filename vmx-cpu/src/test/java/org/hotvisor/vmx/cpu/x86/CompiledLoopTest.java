@@ -149,6 +149,30 @@ class CompiledLoopTest {
     }
 
     @Test
+    void realModeSegmentLoadsAndPushesOfAllRegistersRunInline() {
+        // org 0x1000: mov sp, 0x9000 / mov cx, 200 / xor si, si / mov word [0x2000], 0x1234
+        //   / mov word [0x2002], 0x0100 / l: push ds / push es / pop ds / pop ds / mov ax, 0x0200 / mov es, ax
+        //   / les bx, [0x2000] / mov ax, es / add si, ax / add si, bx / mov ax, 0 / mov es, ax / pusha / popa
+        //   / dec cx / jnz l / hlt
+        byte[] code = hex("bc0090b9c80031f6c70600203412c706022000011e061f1fb800028ec0c41e00208cc001c601deb800008ec0606149"
+                + "75e3f4");
+        Guest[] runs = new Guest[2];
+        for (int compiled = 0; compiled < 2; compiled++) {
+            Guest g = new Guest(2 << 20).realMode(0x1000).load(0x1000, code);
+            g.core.controls.procBased |= Guest.PROC_HLT_EXITING;
+            g.core.compileBlocks = compiled == 1;
+            g.core.compileThreshold = 1;
+            assertEquals(EXIT_HLT, g.run());
+            runs[compiled] = g;
+        }
+        assertArrayEquals(runs[0].core.gpr, runs[1].core.gpr);
+        assertEquals(runs[0].core.instructionsRetired(), runs[1].core.instructionsRetired());
+        assertEquals((200 * (0x0100 + 0x1234)) & 0xFFFF, runs[1].reg(ESI), "LES loaded ES:BX each round");
+        assertEquals(0, runs[1].core.es.selector);
+        assertEquals(0, runs[1].core.generalPathRuns, "every instruction of the loop has an inline handler");
+    }
+
+    @Test
     void aTwoBlockLoopStepsBetweenItsBlocksInPlace() {
         Guest g = same(TWO_BLOCKS, EXIT_HLT);
         assertEquals(7L * 200 * 201 / 2, g.reg(EAX));
