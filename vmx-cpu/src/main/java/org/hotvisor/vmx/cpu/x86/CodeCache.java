@@ -177,7 +177,9 @@ final class CodeCache {
                 continue;
             }
             long pageStart = page << 12;
-            if (!mayHoldCode(pg, (int) (Math.max(gpa, pageStart) - pageStart), (int) (Math.min(end, pageStart + 4096) - 1 - pageStart))) {
+            int from = (int) (Math.max(gpa, pageStart) - pageStart);
+            int to = (int) (Math.min(end, pageStart + 4096) - 1 - pageStart);
+            if (!mayHoldCode(pg, from, to)) {
                 continue; // data beside code: no block has bytes there
             }
             pageWalks++;

@@ -536,7 +536,8 @@ final class Sse {
                 hi = aHi;
             } else {
                 lo = l0 | hostSingle(opcode, (int) (aLo >>> 32), (int) (srcLo >>> 32)) << 32;
-                hi = hostSingle(opcode, (int) aHi, (int) srcHi) | hostSingle(opcode, (int) (aHi >>> 32), (int) (srcHi >>> 32)) << 32;
+                long l2 = hostSingle(opcode, (int) aHi, (int) srcHi);
+                hi = l2 | hostSingle(opcode, (int) (aHi >>> 32), (int) (srcHi >>> 32)) << 32;
             }
         }
         if (hostMissed) {
