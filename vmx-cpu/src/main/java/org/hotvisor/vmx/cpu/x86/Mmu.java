@@ -45,6 +45,8 @@ final class Mmu {
     private final long[] supAdd = new long[TLB_SIZE], usrAdd = new long[TLB_SIZE];
     /** Writable pages that hold decoded code: a write there checks the code cache's chunk bits first. */
     private final long[] supCodeWr = new long[TLB_SIZE], usrCodeWr = new long[TLB_SIZE];
+    /** Every tag array, for flushes and INVLPG (one list: no array built per flush). */
+    private final long[][] allTags = {supRd, supWr, supEx, usrRd, usrWr, usrEx, supCodeWr, usrCodeWr};
     private boolean userTlb;
     private boolean largePagesCached;
     // paging state the TLB was filled under
@@ -76,7 +78,7 @@ final class Mmu {
     // ---- TLB management ----
 
     void flushTlb() {
-        for (long[] t : new long[][] {supRd, supWr, supEx, usrRd, usrWr, usrEx, supCodeWr, usrCodeWr}) {
+        for (long[] t : allTags) {
             Arrays.fill(t, -1L);
         }
         largePagesCached = false;
@@ -133,7 +135,7 @@ final class Mmu {
         }
         long tag = lin & ~0xFFFL;
         int i = (int) (tag >>> 12) & TLB_MASK;
-        for (long[] t : new long[][] {supRd, supWr, supEx, usrRd, usrWr, usrEx, supCodeWr, usrCodeWr}) {
+        for (long[] t : allTags) {
             if (t[i] == tag) {
                 t[i] = -1;
             }
