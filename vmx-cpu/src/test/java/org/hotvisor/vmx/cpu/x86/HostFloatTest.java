@@ -48,25 +48,21 @@ class HostFloatTest {
     private record Outcome(long lo, long hi, long mxcsr, long flags) {
     }
 
-    private static Outcome run(String opHex, int mxcsr, long[] operands) {
+    /** The program with {@code op} run to its HLT, MXCSR loaded from {@code mxcsr}, xmm0 and the source from {@code operands}. */
+    private static Guest ran(String opHex, int mxcsr, long[] operands) {
         Guest g = SseTest.guest(hex(BEFORE + opHex + AFTER));
         g.putInt(DATA, mxcsr);
         for (int k = 0; k < 4; k++) {
             g.putLong(DATA + 0x10 + 8 * k, operands[k]);
         }
         assertEquals(EXIT_HLT, g.run());
-        return new Outcome(getLong(g, 0x3100), getLong(g, 0x3108), g.getInt(0x3110) & ~0x40L,
-                g.reg(X86Core.EBX) & ARITH_FLAGS);
+        return g;
     }
 
-    private static long hostRuns(String opHex, long[] operands) {
-        Guest g = SseTest.guest(hex(BEFORE + opHex + AFTER));
-        g.putInt(DATA, MXCSR_RESET);
-        for (int k = 0; k < 4; k++) {
-            g.putLong(DATA + 0x10 + 8 * k, operands[k]);
-        }
-        g.run();
-        return g.core.sse.hostInstructions;
+    private static Outcome run(String opHex, int mxcsr, long[] operands) {
+        Guest g = ran(opHex, mxcsr, operands);
+        return new Outcome(getLong(g, 0x3100), getLong(g, 0x3108), g.getInt(0x3110) & ~0x40L,
+                g.reg(X86Core.EBX) & ARITH_FLAGS);
     }
 
     private static void agree(String[][] ops, List<long[]> operandSets) {
@@ -83,30 +79,28 @@ class HostFloatTest {
     }
 
     private static long randomDouble(SplittableRandom r) {
-        int pick = r.nextInt(10);
-        if (pick == 0) {
-            return r.nextBoolean() ? 0 : Long.MIN_VALUE; // +0, -0
-        }
-        // mostly small exponents (results that round or not), sometimes HostFloat's limits and past them
-        int exponent = pick < 7 ? r.nextInt(-8, 9) : r.nextInt(-HostFloat.DOUBLE_EXPONENT_LIMIT - 3, HostFloat.DOUBLE_EXPONENT_LIMIT + 4);
-        long mantissa = r.nextInt(4) == 0 ? r.nextLong(16) << 48 : r.nextLong() >>> 12; // short ones give exact results
-        long sign = r.nextBoolean() ? Long.MIN_VALUE : 0;
-        return sign | (long) (exponent + 1023) << 52 | mantissa;
+        return randomFloat(r, 52, 11, HostFloat.DOUBLE_EXPONENT_LIMIT);
     }
 
     private static long randomSinglePair(SplittableRandom r) {
-        return randomSingle(r) & 0xFFFF_FFFFL | randomSingle(r) << 32;
+        return randomFloat(r, 23, 8, HostFloat.SINGLE_EXPONENT_LIMIT)
+                | randomFloat(r, 23, 8, HostFloat.SINGLE_EXPONENT_LIMIT) << 32;
     }
 
-    private static long randomSingle(SplittableRandom r) {
-        int pick = r.nextInt(10);
-        if (pick == 0) {
-            return r.nextBoolean() ? 0 : 0x8000_0000L;
+    /**
+     * The bits of a random zero or normal of an IEEE format with {@code mantissaBits} and {@code exponentBits}:
+     * mostly small exponents (results that round or not), sometimes HostFloat's {@code limit} and
+     * just past it; a quarter of the mantissas short, which gives exact results.
+     */
+    private static long randomFloat(SplittableRandom r, int mantissaBits, int exponentBits, int limit) {
+        int bias = (1 << (exponentBits - 1)) - 1;
+        long sign = r.nextBoolean() ? 1L << (mantissaBits + exponentBits) : 0;
+        if (r.nextInt(10) == 0) {
+            return sign; // +0, -0
         }
-        int exponent = pick < 7 ? r.nextInt(-8, 9) : r.nextInt(-HostFloat.SINGLE_EXPONENT_LIMIT - 3, HostFloat.SINGLE_EXPONENT_LIMIT + 4);
-        int mantissa = r.nextInt(4) == 0 ? r.nextInt(16) << 19 : r.nextInt(1 << 23);
-        int sign = r.nextBoolean() ? 0x8000_0000 : 0;
-        return (sign | (exponent + 127) << 23 | mantissa) & 0xFFFF_FFFFL;
+        int exponent = r.nextInt(10) < 7 ? r.nextInt(-8, 9) : r.nextInt(-limit - 3, limit + 4);
+        long mantissa = r.nextInt(4) == 0 ? r.nextLong(16) << (mantissaBits - 4) : r.nextLong() >>> (64 - mantissaBits);
+        return sign | (long) (exponent + bias) << mantissaBits | mantissa;
     }
 
     @Test
@@ -153,12 +147,9 @@ class HostFloatTest {
     @Test
     void theResetMxcsrTakesTheHostPathAndAnyOtherControlDoesNot() {
         long[] operands = {Double.doubleToRawLongBits(1.0), 0, Double.doubleToRawLongBits(3.0), 0};
-        assertEquals(1, hostRuns("f20f5e0520300000", operands), "DIVSD 1/3 with MXCSR 1F80h");
-        Guest g = SseTest.guest(hex(BEFORE + "f20f5e0520300000" + AFTER));
-        g.putInt(DATA, MXCSR_DAZ);
-        g.putLong(DATA + 0x10, operands[0]);
-        g.putLong(DATA + 0x20, operands[2]);
-        g.run();
+        assertEquals(1, ran("f20f5e0520300000", MXCSR_RESET, operands).core.sse.hostInstructions,
+                "DIVSD 1/3 with MXCSR 1F80h");
+        Guest g = ran("f20f5e0520300000", MXCSR_DAZ, operands);
         assertEquals(0, g.core.sse.hostInstructions, "DAZ: SoftFloat");
         assertEquals(Double.doubleToRawLongBits(1.0 / 3), getLong(g, 0x3100));
         assertTrue((g.getInt(0x3110) & SoftFloat.PE) != 0, "1/3 is inexact");
