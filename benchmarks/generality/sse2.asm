@@ -56,10 +56,5 @@ main:
     cmp ebp, 6
     jb .rep
     jmp report
-align 8
-sx: dq 0.01875
-sy: dq 0.025
-ox: dq 2.0
-oy: dq 1.25
-four: dq 4.0
+%include "mandelbrot.inc"
 %include "end.inc"

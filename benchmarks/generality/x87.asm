@@ -61,12 +61,7 @@ main:
     cmp dword [rep_], 3
     jb .rep
     jmp report
-align 8
-sx: dq 0.01875
-sy: dq 0.025
-ox: dq 2.0
-oy: dq 1.25
-four: dq 4.0
+%include "mandelbrot.inc"
 px: dd 0
 py: dd 0
 rep_: dd 0
