@@ -57,7 +57,7 @@ class CompiledLoopTest {
     //   / mov ecx, eax / pop eax / push ecx / sub eax, 2 / call fib / pop ecx / add eax, ecx / done: ret
     static final byte[] RECURSION = hex("b80f000000e801000000f483f80272165048e8f4ffffff89c1585183e802e8e8ffffff5901c8c3");
 
-    private static final int EXIT_HLT = 12, EXIT_PREEMPTION = 52, EXIT_EPT_VIOLATION = 48;
+    private static final int EXIT_CPUID = 10, EXIT_HLT = 12, EXIT_PREEMPTION = 52, EXIT_EPT_VIOLATION = 48;
 
     private static Guest guest(byte[] code, boolean compiled) {
         Guest g = new Guest(2 << 20).flat32(0x100000).load(0x100000, code);
@@ -170,6 +170,36 @@ class CompiledLoopTest {
         assertEquals((200 * (0x0100 + 0x1234)) & 0xFFFF, runs[1].reg(ESI), "LES loaded ES:BX each round");
         assertEquals(0, runs[1].core.es.selector);
         assertEquals(0, runs[1].core.generalPathRuns, "every instruction of the loop has an inline handler");
+    }
+
+    @Test
+    void movSsKeepsItsInterruptShadowInACompiledBlock() {
+        // real mode, org 0x1000: mov ax, ss / mov ss, ax / cpuid / hlt: the CPUID exit comes in MOV SS's
+        // shadow (SDM 3A 6.8.3), so the segment-load handlers must leave MOV SS to the executor
+        byte[] code = hex("8cd08ed00fa2f4");
+        for (boolean compiled : new boolean[] {false, true}) {
+            Guest g = new Guest(2 << 20).realMode(0x1000).load(0x1000, code);
+            g.core.compileBlocks = compiled;
+            g.core.compileThreshold = 1;
+            assertEquals(EXIT_CPUID, g.run());
+            assertEquals(X86Core.BLOCKING_BY_MOV_SS, g.core.interruptibility & X86Core.BLOCKING_BY_MOV_SS,
+                    (compiled ? "compiled" : "interpreted") + ": blocking by MOV SS at the CPUID exit");
+        }
+    }
+
+    @Test
+    void aSegmentLoadThatSetsTheAccessedBitInTheBlocksOwnBytesRunsTheNewBytes() {
+        // mov ax, 0x18 / mov ds, ax / then GDT entry 3, whose 8 bytes are also code: nop
+        //   / mov eax, 0x92000000 (access byte 92h: data, not yet accessed) / inc eax / nop / hlt.
+        // Loading DS sets the accessed bit (SDM 3A 3.4.5.1): the immediate becomes 93000000h.
+        byte[] code = hex("66b818008ed8" + "90b80000009240" + "90" + "f4");
+        for (boolean compiled : new boolean[] {false, true}) {
+            Guest g = guest(code, compiled);
+            g.core.gdtrBase = 0x100006 - 0x18;
+            g.core.gdtrLimit = 0x1F;
+            assertEquals(EXIT_HLT, g.run());
+            assertEquals(0x9300_0001L, g.reg(EAX), (compiled ? "compiled" : "interpreted") + ": the rewritten immediate");
+        }
     }
 
     @Test
