@@ -203,6 +203,18 @@ class CompiledLoopTest {
     }
 
     @Test
+    void sseAndX87InstructionsGoStraightToTheirUnits() {
+        // mov ecx, 100 / l: addsd xmm0, xmm1 / fld1 / fstp st0 / dec ecx / jnz l / hlt
+        byte[] code = hex("b964000000f20f58c1d9e8ddd84975f5f4");
+        Guest g = guest(code, true);
+        g.core.cr4 |= X86Core.CR4_OSFXSR;
+        g.core.fpu.xmm[2] = Double.doubleToRawLongBits(0.5); // xmm1
+        assertEquals(EXIT_HLT, g.run());
+        assertEquals(50.0, Double.longBitsToDouble(g.core.fpu.xmm[0]));
+        assertEquals(0, g.core.generalPathRuns, "not through the executor's switch");
+    }
+
+    @Test
     void aTwoBlockLoopStepsBetweenItsBlocksInPlace() {
         Guest g = same(TWO_BLOCKS, EXIT_HLT);
         assertEquals(7L * 200 * 201 / 2, g.reg(EAX));
